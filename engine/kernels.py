@@ -1,0 +1,89 @@
+"""Named convolution kernels (float32, cross-correlation orientation)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._checks import check_finite
+
+
+def _k(rows: list[list[float]], scale: float = 1.0) -> np.ndarray:
+    arr = np.array(rows, dtype=np.float32) * np.float32(scale)
+    arr.setflags(write=False)
+    return arr
+
+
+#: Kernel name -> read-only 2-D float32 array. ``sobel_vertical`` is the
+#: article's filter ``[[-1, 0, 1]] * 3``: it responds to vertical edges.
+KERNELS: dict[str, np.ndarray] = {
+    "identity": _k([[0, 0, 0], [0, 1, 0], [0, 0, 0]]),
+    "sobel_vertical": _k([[-1, 0, 1], [-1, 0, 1], [-1, 0, 1]]),
+    "sobel_horizontal": _k([[-1, -1, -1], [0, 0, 0], [1, 1, 1]]),
+    "prewitt_vertical": _k([[-1, 0, 1], [-1, 0, 1], [-1, 0, 1]]),
+    "prewitt_horizontal": _k([[-1, -1, -1], [0, 0, 0], [1, 1, 1]]),
+    "sobel3_vertical": _k([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]),
+    "sobel3_horizontal": _k([[-1, -2, -1], [0, 0, 0], [1, 2, 1]]),
+    "laplacian": _k([[0, 1, 0], [1, -4, 1], [0, 1, 0]]),
+    "sharpen": _k([[0, -1, 0], [-1, 5, -1], [0, -1, 0]]),
+    "box_blur": _k([[1, 1, 1], [1, 1, 1], [1, 1, 1]], 1 / 9),
+    "gaussian_blur": _k([[1, 2, 1], [2, 4, 2], [1, 2, 1]], 1 / 16),
+}
+
+
+def as_kernel(kernel: object, name: str = "kernel") -> np.ndarray:
+    """Return `kernel` as a 2-D float32 array; a string is looked up in KERNELS.
+
+    Raises
+    ------
+    ValueError
+        If the name is unknown, or the array is not 2-D, empty or not finite.
+
+    Examples
+    --------
+    >>> as_kernel("identity").shape
+    (3, 3)
+    """
+    if isinstance(kernel, str):
+        if kernel not in KERNELS:
+            raise ValueError(f"unknown {name} {kernel!r}; use one of: {', '.join(KERNELS)}.")
+        return KERNELS[kernel]
+    arr = np.asarray(kernel, dtype=np.float32)
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (rows, cols); got shape {arr.shape}.")
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape}); give it at least 1x1 values.")
+    check_finite(arr, name)
+    return arr
+
+
+def parse_kernel_text(text: str) -> np.ndarray:
+    """Parse ``"a,b,c;d,e,f;g,h,i"`` (rows split by ``;``) into a float32 kernel.
+
+    Raises
+    ------
+    ValueError
+        If a value is not a number or the rows differ in length.
+
+    Examples
+    --------
+    >>> parse_kernel_text("1,0;0,-1").tolist()
+    [[1.0, 0.0], [0.0, -1.0]]
+    """
+    rows = [r for r in text.replace("\n", ";").split(";") if r.strip()]
+    if not rows:
+        raise ValueError("kernel text is empty; write rows like '1,0,-1;2,0,-2;1,0,-1'.")
+    values: list[list[float]] = []
+    for i, row in enumerate(rows):
+        try:
+            values.append([float(v) for v in row.replace(" ", ",").split(",") if v.strip()])
+        except ValueError:
+            raise ValueError(
+                f"kernel row {i + 1} ({row.strip()!r}) holds something that is not a number; "
+                "write numbers separated by commas, rows by semicolons."
+            ) from None
+    widths = {len(r) for r in values}
+    if len(widths) != 1:
+        raise ValueError(
+            f"kernel rows differ in length ({sorted(widths)}); every row needs the same count."
+        )
+    return as_kernel(values)

@@ -1,0 +1,294 @@
+"""The whole pipeline: input -> convolution + activation -> n pooling levels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+from ._checks import as_image, choice, positive_int
+from .conv import ACTIVATIONS, PADDINGS, activate_owned, check_conv_fits, conv2d_unchecked
+from .conv import padding_amounts
+from .geometry import Axis, Geometry
+from .kernels import KERNELS, as_kernel
+from .maxima import maxima_unchecked
+from .pool import POOL_MODES, pool2d_unchecked, pool_layers, pool_stop_reason
+
+KernelValues = tuple[tuple[float, ...], ...]
+
+
+@dataclass(frozen=True)
+class PipelineSpec:
+    """Everything that defines a pipeline run; frozen and hashable.
+
+    `kernel` is a name from ``KERNELS`` or a 2-D array of values; arrays are stored
+    as nested tuples so the spec stays immutable. Validation happens at
+    construction, so a spec that exists is a spec that runs.
+
+    Raises
+    ------
+    ValueError
+        If any field is out of range or unknown.
+    """
+
+    kernel: str | KernelValues = "sobel_vertical"
+    convolve: bool = True
+    padding: str = "valid"
+    stride: int = 1
+    activation: str = "relu"
+    pool_mode: str = "max"
+    pool_size: int = 2
+    pool_stride: int | None = None
+    levels: int = 6
+    blur_size: int = 4
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.kernel, str):
+            arr = as_kernel(self.kernel)
+            object.__setattr__(self, "kernel", tuple(tuple(float(v) for v in r) for r in arr))
+        else:
+            as_kernel(self.kernel)
+        choice(self.padding, "padding", PADDINGS)
+        choice(self.activation, "activation", ACTIVATIONS)
+        choice(self.pool_mode, "pool_mode", POOL_MODES)
+        positive_int(self.stride, "stride")
+        positive_int(self.pool_size, "pool_size")
+        positive_int(self.blur_size, "blur_size")
+        if self.pool_stride is not None:
+            positive_int(self.pool_stride, "pool_stride")
+        if isinstance(self.levels, bool) or not isinstance(self.levels, (int, np.integer)) \
+                or self.levels < 0:
+            raise ValueError(f"levels must be an integer >= 0; got {self.levels!r}.")
+
+    @property
+    def kernel_array(self) -> np.ndarray:
+        """The kernel values as a float32 array."""
+        if isinstance(self.kernel, str):
+            return KERNELS[self.kernel].copy()
+        return np.array(self.kernel, dtype=np.float32)
+
+    @property
+    def kernel_name(self) -> str:
+        """The preset's name, or ``"custom"`` for explicit values."""
+        return self.kernel if isinstance(self.kernel, str) else "custom"
+
+    @property
+    def effective_pool_stride(self) -> int:
+        """The pooling stride actually used (`pool_stride` or `pool_size`)."""
+        return self.pool_stride or self.pool_size
+
+    def replace(self, **changes: object) -> PipelineSpec:
+        """Return a copy with some fields changed (validated again)."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update(changes)
+        return PipelineSpec(**values)
+
+    def to_dict(self) -> dict:
+        """Return the fields as plain JSON-ready values (kernel values as lists)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        if not isinstance(self.kernel, str):
+            out["kernel"] = [list(r) for r in self.kernel]
+        return out
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of a pipeline result: its name, array, maxima and geometry."""
+
+    name: str
+    array: np.ndarray = field(repr=False)
+    maxima: list[tuple[int, int, float]]
+    geometry: Geometry
+    input_shape: tuple[int, int]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(rows, cols)`` of the stage."""
+        return self.array.shape
+
+    @property
+    def stride(self) -> tuple[int, int]:
+        """How many input pixels one cell step covers, ``(rows, cols)``."""
+        return self.geometry.stride
+
+    @property
+    def title(self) -> str:
+        """The stage name with its shape, as the article titles its figures."""
+        return f"{self.name.capitalize()} {self.shape}"
+
+    def receptive_field(self, row: int, col: int) -> tuple[int, int, int, int]:
+        """Return ``(top, left, bottom, right)``, the half-open rectangle of input pixels
+        that can change cell (row, col), clipped to the image.
+
+        Raises
+        ------
+        ValueError
+            If (row, col) lies outside the stage.
+        """
+        if not (0 <= row < self.shape[0] and 0 <= col < self.shape[1]):
+            raise ValueError(f"cell ({row}, {col}) is outside stage {self.name!r} of {self.shape}.")
+        top, bottom = self.geometry.y.span(row, self.input_shape[0])
+        left, right = self.geometry.x.span(col, self.input_shape[1])
+        return top, left, bottom, right
+
+    def cells_reading(self, top: int, left: int, bottom: int, right: int
+                      ) -> tuple[int, int, int, int]:
+        """Return the half-open cell rectangle ``(r0, c0, r1, c1)`` of this stage whose
+        receptive fields meet the input rectangle ``[top, bottom) x [left, right)``."""
+        r0, r1 = self.geometry.y.cells_reading(top, bottom, self.shape[0])
+        c0, c1 = self.geometry.x.cells_reading(left, right, self.shape[1])
+        return r0, c0, r1, c1
+
+    def display_rect(self) -> tuple[float, float, float, float]:
+        """Return ``(x, y, width, height)`` placing this stage over the input in input
+        pixel coordinates: each cell is a stride-sized square centred on its receptive field."""
+        gy, gx = self.geometry.y, self.geometry.x
+        x0 = gx.offset + (gx.extent - gx.stride) / 2
+        y0 = gy.offset + (gy.extent - gy.stride) / 2
+        return x0, y0, self.shape[1] * gx.stride, self.shape[0] * gy.stride
+
+
+@dataclass(frozen=True)
+class PipelineResult:
+    """The stages of one run, in order, and why pooling stopped if it stopped early."""
+
+    spec: PipelineSpec
+    stages: list[Stage]
+    levels_requested: int
+    levels_produced: int
+    stop_reason: str | None = None
+
+    def __getitem__(self, name: str) -> Stage:
+        for stage in self.stages:
+            if stage.name == name:
+                return stage
+        raise KeyError(f"no stage named {name!r}; stages are {self.names}")
+
+    def __len__(self) -> int:
+        return len(self.stages)
+
+    def __iter__(self):
+        return iter(self.stages)
+
+    @property
+    def names(self) -> list[str]:
+        """Stage names in order (``input``, ``conv``, ``pool 1`` ...)."""
+        return [s.name for s in self.stages]
+
+    def related_cells(self, index: int, row: int, col: int
+                      ) -> dict[int, tuple[int, int, int, int]]:
+        """For cell (row, col) of stage `index`, return per stage index the half-open cell
+        rectangle ``(r0, c0, r1, c1)`` related to it: in earlier stages the cells that
+        feed it, in later stages the cells it feeds, in its own stage the cell itself.
+
+        In a chain of sliding windows, cell a feeds cell b exactly when a's (unclipped)
+        input window lies inside b's, which is what is computed here.
+
+        Raises
+        ------
+        ValueError
+            If (row, col) lies outside the stage.
+        """
+        stage = self.stages[index]
+        stage.receptive_field(row, col)  # validates the cell
+        out: dict[int, tuple[int, int, int, int]] = {}
+        for j, other in enumerate(self.stages):
+            if j == index:
+                out[j] = (row, col, row + 1, col + 1)
+                continue
+            inner, outer = (other, stage) if j < index else (stage, other)
+            ry = _contained(inner.geometry.y, outer.geometry.y, row, j < index, other.shape[0])
+            rx = _contained(inner.geometry.x, outer.geometry.x, col, j < index, other.shape[1])
+            out[j] = (ry[0], rx[0], ry[1], rx[1])
+        return out
+
+
+def _contained(inner: Axis, outer: Axis, cell: int, find_inner: bool,
+               count: int) -> tuple[int, int]:
+    """Half-open range of cells related along one axis (see related_cells)."""
+    if find_inner:  # inner cells a with window inside outer cell `cell`
+        start = cell * outer.stride + outer.offset
+        stop = start + outer.extent
+        lo = -((-(start - inner.offset)) // inner.stride)
+        hi = (stop - inner.offset - inner.extent) // inner.stride + 1
+    else:  # outer cells b whose window contains inner cell `cell`
+        start = cell * inner.stride + inner.offset
+        stop = start + inner.extent
+        lo = -((-(stop - outer.offset - outer.extent)) // outer.stride)
+        hi = (start - outer.offset) // outer.stride + 1
+    lo, hi = max(0, lo), min(count, hi)
+    return lo, max(lo, hi)
+
+
+def run_pipeline(image: np.ndarray, spec: PipelineSpec | None = None, *,
+                 top_k: int = 5) -> PipelineResult:
+    """Run `image` through convolution, activation and `spec.levels` pooling levels.
+
+    Parameters
+    ----------
+    image : (H, W) array
+        The input; not modified.
+    spec : PipelineSpec, optional
+        The pipeline; the article's (vertical Sobel, valid, ReLU, 6 max pools of 2)
+        by default.
+    top_k : int
+        How many maxima each stage records.
+
+    Returns
+    -------
+    PipelineResult
+        Stages ``input``, ``conv`` (after the activation; absent when
+        ``spec.convolve`` is False) and ``pool 1`` ... ``pool n``. When fewer
+        levels than asked fit, ``stop_reason`` says why.
+
+    Raises
+    ------
+    ValueError
+        For a bad image, or a kernel larger than the padded image.
+
+    Examples
+    --------
+    >>> img = np.zeros((10, 10)); img[2, 2] = 1
+    >>> r = run_pipeline(img, PipelineSpec(convolve=False, levels=2))
+    >>> r["pool 2"].maxima[0][:2], r["pool 2"].shape
+    ((0, 0), (2, 2))
+    """
+    spec = PipelineSpec() if spec is None else spec
+    x = as_image(image, "image")
+    top_k = positive_int(top_k, "top_k")
+    shape = x.shape
+    stages: list[Stage] = []
+    geometry = Geometry()
+
+    def add(name: str, arr: np.ndarray) -> None:
+        arr.setflags(write=False)
+        stages.append(Stage(name, arr, maxima_unchecked(arr, top_k), geometry, shape))
+
+    add("input", x.copy() if x is image else x)
+    current = x
+    if spec.convolve:
+        k = spec.kernel_array
+        check_conv_fits(shape, k.shape, spec.padding)
+        top, _, left, _ = padding_amounts(k.shape, spec.padding)
+        current = activate_owned(conv2d_unchecked(x, k, spec.padding, spec.stride),
+                                 spec.activation)
+        geometry = geometry.then([(k.shape[0], spec.stride, top)],
+                                 [(k.shape[1], spec.stride, left)])
+        add("conv", current)
+
+    stride = spec.effective_pool_stride
+    layers = pool_layers(spec.pool_size, stride, spec.pool_mode, spec.blur_size)
+    stop_reason = None
+    produced = 0
+    for level in range(1, spec.levels + 1):
+        reason = pool_stop_reason(current.shape, spec.pool_size, stride, spec.pool_mode,
+                                  spec.blur_size)
+        if reason:
+            stop_reason = f"stopped after {produced} of {spec.levels} levels: {reason}"
+            break
+        current = pool2d_unchecked(current, spec.pool_size, stride, spec.pool_mode,
+                                   spec.blur_size)
+        geometry = geometry.then(layers, layers)
+        add(f"pool {level}", current)
+        produced = level
+    return PipelineResult(spec, stages, spec.levels, produced, stop_reason)

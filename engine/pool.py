@@ -1,0 +1,192 @@
+"""Pooling: max, average, and the anti-aliased MaxBlurPool / BlurPool (Zhang 2019)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from ._checks import as_image, choice, positive_int
+
+POOL_MODES = ("max", "avg", "blurmax", "blur")
+
+
+def binomial_taps(n: int) -> np.ndarray:
+    """Return the `n` binomial taps (row n-1 of Pascal's triangle) as float64.
+
+    Examples
+    --------
+    >>> binomial_taps(4).tolist()
+    [1.0, 3.0, 3.0, 1.0]
+    """
+    n = positive_int(n, "blur_size")
+    taps = np.array([1.0])
+    for _ in range(n - 1):
+        taps = np.convolve(taps, [1.0, 1.0])
+    return taps
+
+
+def blur_kernel(n: int) -> np.ndarray:
+    """Return the n x n binomial blur (outer product of taps), normalised to sum 1, float32."""
+    taps = binomial_taps(n)
+    return (np.outer(taps, taps) / taps.sum() ** 2).astype(np.float32)
+
+
+def pool_layers(size: int, stride: int, mode: str, blur_size: int) -> list[tuple[int, int, int]]:
+    """Return the sliding-window layers of one pooling step as ``(window, stride, pad_before)``.
+
+    Plain max/avg pooling is one layer; MaxBlurPool is a stride-1 max followed by a
+    strided blur with reflect padding; BlurPool is the strided blur alone.
+    """
+    blur = (blur_size, stride, (blur_size - 1) // 2)
+    if mode == "blurmax":
+        return [(size, 1, 0), blur]
+    if mode == "blur":
+        return [blur]
+    return [(size, stride, 0)]
+
+
+def pool2d(x: np.ndarray, *, size: int = 2, stride: int | None = None, mode: str = "max",
+           blur_size: int = 4) -> np.ndarray:
+    """Pool `x` like ``torch.nn.functional.max_pool2d`` / ``avg_pool2d`` (no padding, floor mode).
+
+    Parameters
+    ----------
+    x : (H, W) array
+        Input; not modified.
+    size : int
+        Window size, >= 1.
+    stride : int, optional
+        Step between windows; defaults to `size`.
+    mode : {"max", "avg", "blurmax", "blur"}
+        "blurmax" is MaxBlurPool (max over `size` with stride 1, then a binomial
+        blur of `blur_size` taps with stride `stride` and reflect padding);
+        "blur" is BlurPool alone (the anti-aliased average).
+    blur_size : int
+        Taps of the binomial blur for "blurmax" and "blur".
+
+    Returns
+    -------
+    float32 array of shape ``((H - size) // stride + 1, (W - size) // stride + 1)``
+        for max/avg; remainder rows and columns are dropped.
+
+    Raises
+    ------
+    ValueError
+        For a bad image, unknown mode, size/stride/blur_size below 1, or a window
+        larger than the input.
+
+    Examples
+    --------
+    >>> pool2d(np.arange(16.0).reshape(4, 4)).tolist()
+    [[5.0, 7.0], [13.0, 15.0]]
+    """
+    x = as_image(x)
+    size = positive_int(size, "size")
+    stride = positive_int(size if stride is None else stride, "stride")
+    mode = choice(mode, "mode", POOL_MODES)
+    blur_size = positive_int(blur_size, "blur_size")
+    check_pool_fits(x.shape, size, stride, mode, blur_size)
+    return pool2d_unchecked(x, size, stride, mode, blur_size)
+
+
+def check_pool_fits(shape: tuple[int, int], size: int, stride: int, mode: str,
+                    blur_size: int) -> None:
+    """Raise ValueError if one pooling step would leave no rows or columns."""
+    reason = pool_stop_reason(shape, size, stride, mode, blur_size)
+    if reason:
+        raise ValueError(reason + "; use a smaller size or a larger input.")
+
+
+def pool_stop_reason(shape: tuple[int, int], size: int, stride: int, mode: str,
+                     blur_size: int) -> str | None:
+    """Return why a pooling step cannot run on `shape`, or None when it can."""
+    h, w = shape
+    if mode != "blur" and (h < size or w < size):
+        return f"input {shape} is smaller than the pooling window {size}x{size}"
+    if mode in ("blurmax", "blur"):
+        bh, bw = (h, w) if mode == "blur" else (h - size + 1, w - size + 1)
+        pad = blur_size - 1 - (blur_size - 1) // 2
+        if pad >= min(bh, bw):
+            return (f"input {shape} is too small for the reflect padding ({pad}) "
+                    f"of a {blur_size}-tap blur")
+    return None
+
+
+def pool2d_unchecked(x: np.ndarray, size: int, stride: int, mode: str,
+                     blur_size: int) -> np.ndarray:
+    """pool2d for already validated arguments (the pipeline's hot path)."""
+    if mode == "max":
+        return _window_reduce(x, size, stride, np.maximum)
+    if mode == "avg":
+        out = _window_reduce(x, size, stride, np.add)
+        out *= np.float32(1.0 / (size * size))
+        return out
+    if mode == "blurmax":
+        x = _window_reduce(x, size, 1, np.maximum)
+    return _blur(x, blur_size, stride)
+
+
+def _window_reduce(x: np.ndarray, size: int, stride: int, op: np.ufunc) -> np.ndarray:
+    """Reduce every size x size window (step `stride`) with `op` over its phase slices.
+
+    Strided slices keep this at a few passes over memory; a reshape-based reduction
+    is an order of magnitude slower for large images.
+    """
+    if size == 1:
+        return np.ascontiguousarray(x[::stride, ::stride])
+    oh = (x.shape[0] - size) // stride + 1
+    ow = (x.shape[1] - size) // stride + 1
+    span_r, span_c = (oh - 1) * stride + 1, (ow - 1) * stride + 1
+    out = None
+    for i in range(size):
+        for j in range(size):
+            phase = x[i:i + span_r:stride, j:j + span_c:stride]
+            if out is None:
+                out = np.array(phase, dtype=np.float32, order="C")
+            else:
+                op(out, phase, out=out)
+    return out
+
+
+def _blur(x: np.ndarray, blur_size: int, stride: int) -> np.ndarray:
+    """Binomial blur with reflect padding ((k-1)//2 before, rest after), sampled with `stride`."""
+    k = blur_kernel(blur_size)
+    before = (blur_size - 1) // 2
+    after = blur_size - 1 - before
+    if blur_size > 1:
+        x = cv2.copyMakeBorder(x, before, after, before, after, cv2.BORDER_REFLECT_101)
+    oh, ow = x.shape[0] - blur_size + 1, x.shape[1] - blur_size + 1
+    full = cv2.filter2D(x, cv2.CV_32F, k, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
+    return np.ascontiguousarray(full[:oh:stride, :ow:stride])
+
+
+def pool_pyramid(x: np.ndarray, levels: int, *, size: int = 2, stride: int | None = None,
+                 mode: str = "max", blur_size: int = 4) -> list[np.ndarray]:
+    """Pool `x` repeatedly: ``[x, p1, ..., p_levels]``.
+
+    Stops early (a shorter list) when the next level would have no rows or columns.
+    The first element is a float32 copy of `x`.
+
+    Raises
+    ------
+    ValueError
+        For a bad image, levels below 0 or any invalid pooling argument.
+
+    Examples
+    --------
+    >>> [p.shape for p in pool_pyramid(np.zeros((10, 10)), 6)]
+    [(10, 10), (5, 5), (2, 2), (1, 1)]
+    """
+    x = as_image(x)
+    if isinstance(levels, bool) or not isinstance(levels, (int, np.integer)) or levels < 0:
+        raise ValueError(f"levels must be an integer >= 0; got {levels!r}.")
+    size = positive_int(size, "size")
+    stride = positive_int(size if stride is None else stride, "stride")
+    mode = choice(mode, "mode", POOL_MODES)
+    blur_size = positive_int(blur_size, "blur_size")
+    out = [x.copy()]
+    for _ in range(int(levels)):
+        if pool_stop_reason(out[-1].shape, size, stride, mode, blur_size):
+            break
+        out.append(pool2d_unchecked(out[-1], size, stride, mode, blur_size))
+    return out

@@ -1,0 +1,10 @@
+"""Test setup: headless Qt, no mouse-rate limit, and no thread left running after a test."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
