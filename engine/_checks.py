@@ -23,7 +23,7 @@ def as_image(x: object, name: str = "x") -> np.ndarray:
             "Convert colour images to grey first (engine.load_image does)."
         )
     if arr.size == 0:
-        raise ValueError(f"{name} is empty (shape {arr.shape}); give it at least one row and column.")
+        raise ValueError(f"{name} is empty (shape {arr.shape}); give it at least 1 row and column.")
     if arr.dtype.kind not in "biuf":
         raise ValueError(f"{name} must hold real numbers; got dtype {arr.dtype}.")
     arr = np.ascontiguousarray(arr, dtype=np.float32)

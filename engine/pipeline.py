@@ -7,8 +7,14 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from ._checks import as_image, choice, positive_int
-from .conv import ACTIVATIONS, PADDINGS, activate_owned, check_conv_fits, conv2d_unchecked
-from .conv import padding_amounts
+from .conv import (
+    ACTIVATIONS,
+    PADDINGS,
+    activate_owned,
+    check_conv_fits,
+    conv2d_unchecked,
+    padding_amounts,
+)
 from .geometry import Axis, Geometry
 from .kernels import KERNELS, as_kernel
 from .maxima import maxima_unchecked
