@@ -132,8 +132,8 @@ def _window_reduce(x: np.ndarray, size: int, stride: int, op: np.ufunc) -> np.nd
     Strided slices keep this at a few passes over memory; a reshape-based reduction
     is an order of magnitude slower for large images.
     """
-    if size == 1:
-        return np.ascontiguousarray(x[::stride, ::stride])
+    if size == 1:  # always a copy: the result must never alias the caller's array
+        return np.array(x[::stride, ::stride], dtype=np.float32, order="C")
     oh = (x.shape[0] - size) // stride + 1
     ow = (x.shape[1] - size) // stride + 1
     span_r, span_c = (oh - 1) * stride + 1, (ow - 1) * stride + 1
