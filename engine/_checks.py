@@ -37,7 +37,9 @@ def check_finite(arr: np.ndarray, name: str) -> None:
     A float32 sum is a cheap first test (a few ms on 12 MP); only when it is
     not finite (a bad value, or a harmless overflow) is every element checked.
     """
-    if np.isfinite(arr.sum(dtype=np.float32)):
+    with np.errstate(over="ignore", invalid="ignore"):  # inf - inf or overflow: checked below
+        total = arr.sum(dtype=np.float32)
+    if np.isfinite(total):
         return
     bad = ~np.isfinite(arr)
     if bad.any():
