@@ -3,32 +3,68 @@
 Never imports Qt. Every function takes arrays and returns new arrays.
 """
 
+from .compare import (
+    StageComparison,
+    compare_results,
+    equivariance_error,
+    normalized_distance,
+)
 from .conv import ACTIVATIONS, PADDINGS, activate, conv2d, relu
+from .examples import EXAMPLES, SAMPLE_PHOTOS, Example, load_example, sample_photo
 from .image_io import ImageLoadError, load_color_image, load_image
 from .kernels import KERNELS, parse_kernel_text
 from .maxima import find_maxima
 from .pipeline import PipelineResult, PipelineSpec, Stage, run_pipeline
 from .pool import POOL_MODES, binomial_taps, blur_kernel, pool2d, pool_pyramid
+from .sweep import SWEEP_AXES, SweepCancelled, shift_sweep
+from .transforms import (
+    first_asymmetric_stage,
+    mirror,
+    mirror_kernel,
+    mirror_note,
+    mirror_symmetry,
+    rotate90,
+    translate,
+)
 
 __all__ = [
     "ACTIVATIONS",
+    "EXAMPLES",
     "KERNELS",
     "PADDINGS",
     "POOL_MODES",
+    "SAMPLE_PHOTOS",
+    "SWEEP_AXES",
+    "Example",
     "ImageLoadError",
     "PipelineResult",
     "PipelineSpec",
     "Stage",
+    "StageComparison",
+    "SweepCancelled",
     "activate",
     "binomial_taps",
     "blur_kernel",
+    "compare_results",
     "conv2d",
+    "equivariance_error",
     "find_maxima",
+    "first_asymmetric_stage",
     "load_color_image",
+    "load_example",
     "load_image",
+    "mirror",
+    "mirror_kernel",
+    "mirror_note",
+    "mirror_symmetry",
+    "normalized_distance",
     "parse_kernel_text",
     "pool2d",
     "pool_pyramid",
     "relu",
+    "rotate90",
     "run_pipeline",
+    "sample_photo",
+    "shift_sweep",
+    "translate",
 ]

@@ -1,0 +1,201 @@
+"""Comparing two pipeline runs stage by stage, and measuring translation equivariance."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._checks import as_image
+from .pipeline import PipelineResult, PipelineSpec, run_pipeline
+from .transforms import check_integer
+
+
+@dataclass(frozen=True)
+class StageComparison:
+    """How one stage differs between two runs A and B.
+
+    Attributes
+    ----------
+    name : str
+        The stage (``"input"``, ``"conv"``, ``"pool 1"`` ...).
+    distance : float
+        ``||a - b|| / max(||a||, ||b||)`` over the compared cells: 0 when they are
+        equal (or both zero), at most 2, and 1 when one of them is zero and the other not.
+    displacement : (int, int)
+        ``peak_b - peak_a`` in this stage's own cells, (rows, cols).
+    peak_a, peak_b : (int, int)
+        The cell of each map's global maximum (first in row-major order on ties,
+        as ``np.argmax``), each in its own full map.
+    shape_a, shape_b : (int, int)
+        The two maps' shapes.
+    compared_shape : (int, int)
+        The cells the distance covers: the common top-left overlap. It equals both
+        shapes unless the maps differ in size (two photos of different sizes, a
+        quarter turn of a non-square image); see :attr:`partial`.
+    equivariance_error : float or None
+        Filled in when B is a translation of A and the error was measured
+        (see :func:`equivariance_error`); None otherwise or where it is undefined.
+    """
+
+    name: str
+    distance: float
+    displacement: tuple[int, int]
+    peak_a: tuple[int, int]
+    peak_b: tuple[int, int]
+    shape_a: tuple[int, int]
+    shape_b: tuple[int, int]
+    compared_shape: tuple[int, int]
+    equivariance_error: float | None = None
+
+    @property
+    def partial(self) -> bool:
+        """True when the maps differ in shape and only their top-left overlap was compared."""
+        return self.shape_a != self.shape_b
+
+
+def normalized_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Return ``||a - b|| / max(||a||, ||b||)`` (Frobenius norms, float64), 0 if both are zero.
+
+    Arrays of different shapes are compared over their common top-left overlap.
+
+    Raises
+    ------
+    ValueError
+        If either array is not a valid 2-D image.
+
+    Examples
+    --------
+    >>> normalized_distance(np.ones((2, 2)), np.zeros((2, 2)))
+    1.0
+    """
+    a, b = as_image(a, "a"), as_image(b, "b")
+    rows, cols = min(a.shape[0], b.shape[0]), min(a.shape[1], b.shape[1])
+    return relative_difference(a[:rows, :cols], b[:rows, :cols])
+
+
+def relative_difference(a: np.ndarray, b: np.ndarray, reference: float | None = None) -> float:
+    """``||a - b|| / reference`` for equally shaped arrays, in float64.
+
+    `reference` defaults to ``max(||a||, ||b||)``; when it is 0 that maximum is used
+    instead, and when that is 0 too (both arrays zero) the result is 0.
+    """
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    diff = float(np.linalg.norm(a64 - b64))
+    if diff == 0.0:
+        return 0.0
+    if not reference:
+        reference = max(float(np.linalg.norm(a64)), float(np.linalg.norm(b64)))
+    return diff / reference
+
+
+def _peak(arr: np.ndarray) -> tuple[int, int]:
+    r, c = np.unravel_index(int(np.argmax(arr)), arr.shape)
+    return int(r), int(c)
+
+
+def compare_results(a: PipelineResult, b: PipelineResult, *,
+                    equivariance_errors: Sequence[float | None] | None = None
+                    ) -> list[StageComparison]:
+    """Compare two runs stage by stage.
+
+    Parameters
+    ----------
+    a, b : PipelineResult
+        Usually the same pipeline on two inputs (an image and its shift, mirror
+        or another photo).
+    equivariance_errors : sequence of float or None, optional
+        One value per stage of `a` (as :func:`equivariance_error` returns them),
+        copied into the entries of the stages compared.
+
+    Returns
+    -------
+    list of StageComparison
+        One entry per stage name present in both runs, in `a`'s order. Maps of
+        different shapes are compared over their top-left overlap
+        (``compared_shape``; ``partial`` is True).
+
+    Raises
+    ------
+    ValueError
+        If `equivariance_errors` does not hold one value per stage of `a`.
+    """
+    if equivariance_errors is not None and len(equivariance_errors) != len(a.stages):
+        raise ValueError(
+            f"equivariance_errors must hold one value per stage of a ({len(a.stages)}); "
+            f"got {len(equivariance_errors)}. Pass the list equivariance_error() returns."
+        )
+    names_b = set(b.names)
+    out = []
+    for index, stage_a in enumerate(a.stages):
+        if stage_a.name not in names_b:
+            continue
+        arr_a, arr_b = stage_a.array, b[stage_a.name].array
+        rows = min(arr_a.shape[0], arr_b.shape[0])
+        cols = min(arr_a.shape[1], arr_b.shape[1])
+        peak_a, peak_b = _peak(arr_a), _peak(arr_b)
+        out.append(StageComparison(
+            name=stage_a.name,
+            distance=relative_difference(arr_a[:rows, :cols], arr_b[:rows, :cols]),
+            displacement=(peak_b[0] - peak_a[0], peak_b[1] - peak_a[1]),
+            peak_a=peak_a,
+            peak_b=peak_b,
+            shape_a=tuple(arr_a.shape),
+            shape_b=tuple(arr_b.shape),
+            compared_shape=(rows, cols),
+            equivariance_error=None if equivariance_errors is None
+            else equivariance_errors[index],
+        ))
+    return out
+
+
+def equivariance_error(image: np.ndarray, spec: PipelineSpec | None, dy: int, dx: int
+                       ) -> list[float | None]:
+    """Measure how far each stage is from moving exactly with a circular shift of the input.
+
+    With ``T`` the circular shift of the input by (dy, dx) (``np.roll``) and ``T'``
+    the circular shift of a stage of stride ``(Sy, Sx)`` by ``(dy/Sy, dx/Sx)`` cells,
+    the error of stage ``f`` is ``||f(T x) - T' f(x)|| / ||f(x)||``. If ``f(x)`` is all
+    zero, the norm of ``f(T x)`` is used instead (so the error is 1 when only
+    ``f(T x)`` is non-zero, and 0 when both are zero).
+
+    The spec is used as given: with ``padding="circular"`` and max or average pooling
+    on an image whose sides divide by the total stride, every defined value is 0 up
+    to rounding; with "valid" padding the image borders show up in the error.
+
+    Parameters
+    ----------
+    image : (H, W) array
+        The input x; not modified.
+    spec : PipelineSpec or None
+        The pipeline (the article's when None).
+    dy, dx : int
+        The shift in input pixels (negative: up, left).
+
+    Returns
+    -------
+    list of float or None
+        One value per stage of ``run_pipeline(image, spec)``, in order; None where
+        the stage's stride does not divide the shift (the stage cannot follow it in
+        whole cells).
+
+    Raises
+    ------
+    ValueError
+        For a bad image, spec or shift.
+    """
+    x = as_image(image, "image")
+    dy, dx = check_integer(dy, "dy"), check_integer(dx, "dx")
+    base = run_pipeline(x, spec, top_k=1)
+    moved = run_pipeline(np.roll(x, (dy, dx), axis=(0, 1)), spec, top_k=1)
+    errors: list[float | None] = []
+    for stage, stage_moved in zip(base.stages, moved.stages, strict=True):
+        sy, sx = stage.stride
+        if dy % sy or dx % sx:
+            errors.append(None)
+            continue
+        expected = np.roll(stage.array, (dy // sy, dx // sx), axis=(0, 1))
+        reference = float(np.linalg.norm(stage.array.astype(np.float64)))
+        errors.append(relative_difference(stage_moved.array, expected, reference))
+    return errors
