@@ -15,12 +15,14 @@ from .conv import (
     conv2d_unchecked,
     padding_amounts,
 )
-from .geometry import Axis, Geometry
+from .geometry import Geometry, cells_fed, cells_read
 from .kernels import KERNELS, as_kernel
 from .maxima import maxima_unchecked
 from .pool import POOL_MODES, pool2d_unchecked, pool_layers, pool_stop_reason
 
 KernelValues = tuple[tuple[float, ...], ...]
+_CONV_BORDER = {"valid": "zero", "same": "zero", "circular": "circular", "reflect": "reflect",
+                "replicate": "replicate"}
 
 
 @dataclass(frozen=True)
@@ -133,16 +135,18 @@ class Stage:
         """
         if not (0 <= row < self.shape[0] and 0 <= col < self.shape[1]):
             raise ValueError(f"cell ({row}, {col}) is outside stage {self.name!r} of {self.shape}.")
-        top, bottom = self.geometry.y.span(row, self.input_shape[0])
-        left, right = self.geometry.x.span(col, self.input_shape[1])
+        g, (h, w) = self.geometry, self.input_shape
+        top, bottom = cells_read(g.layers_y, h, row, row + 1)
+        left, right = cells_read(g.layers_x, w, col, col + 1)
         return top, left, bottom, right
 
     def cells_reading(self, top: int, left: int, bottom: int, right: int
                       ) -> tuple[int, int, int, int]:
         """Return the half-open cell rectangle ``(r0, c0, r1, c1)`` of this stage whose
         receptive fields meet the input rectangle ``[top, bottom) x [left, right)``."""
-        r0, r1 = self.geometry.y.cells_reading(top, bottom, self.shape[0])
-        c0, c1 = self.geometry.x.cells_reading(left, right, self.shape[1])
+        g, (h, w) = self.geometry, self.input_shape
+        r0, r1 = cells_fed(g.layers_y, h, max(top, 0), min(bottom, h))
+        c0, c1 = cells_fed(g.layers_x, w, max(left, 0), min(right, w))
         return r0, c0, r1, c1
 
     def display_rect(self) -> tuple[float, float, float, float]:
@@ -187,8 +191,8 @@ class PipelineResult:
         rectangle ``(r0, c0, r1, c1)`` related to it: in earlier stages the cells that
         feed it, in later stages the cells it feeds, in its own stage the cell itself.
 
-        In a chain of sliding windows, cell a feeds cell b exactly when a's (unclipped)
-        input window lies inside b's, which is what is computed here.
+        With reflect or circular padding a border cell also feeds (or is fed by) cells
+        across the mirror or the wrap; the rectangle is the hull of all of them.
 
         Raises
         ------
@@ -197,33 +201,21 @@ class PipelineResult:
         """
         stage = self.stages[index]
         stage.receptive_field(row, col)  # validates the cell
+        g, (h, w) = stage.geometry, stage.input_shape
         out: dict[int, tuple[int, int, int, int]] = {}
         for j, other in enumerate(self.stages):
             if j == index:
                 out[j] = (row, col, row + 1, col + 1)
                 continue
-            inner, outer = (other, stage) if j < index else (stage, other)
-            ry = _contained(inner.geometry.y, outer.geometry.y, row, j < index, other.shape[0])
-            rx = _contained(inner.geometry.x, outer.geometry.x, col, j < index, other.shape[1])
-            out[j] = (ry[0], rx[0], ry[1], rx[1])
+            if j < index:  # the cells of `other` that this cell reads
+                ry = cells_read(g.layers_y, h, row, row + 1, len(other.geometry.layers_y))
+                rx = cells_read(g.layers_x, w, col, col + 1, len(other.geometry.layers_x))
+            else:  # the cells of `other` that read this cell
+                og = other.geometry
+                ry = cells_fed(og.layers_y, h, row, row + 1, len(g.layers_y))
+                rx = cells_fed(og.layers_x, w, col, col + 1, len(g.layers_x))
+            out[j] = (ry[0], rx[0], max(ry), max(rx))
         return out
-
-
-def _contained(inner: Axis, outer: Axis, cell: int, find_inner: bool,
-               count: int) -> tuple[int, int]:
-    """Half-open range of cells related along one axis (see related_cells)."""
-    if find_inner:  # inner cells a with window inside outer cell `cell`
-        start = cell * outer.stride + outer.offset
-        stop = start + outer.extent
-        lo = -((-(start - inner.offset)) // inner.stride)
-        hi = (stop - inner.offset - inner.extent) // inner.stride + 1
-    else:  # outer cells b whose window contains inner cell `cell`
-        start = cell * inner.stride + inner.offset
-        stop = start + inner.extent
-        lo = -((-(stop - outer.offset - outer.extent)) // outer.stride)
-        hi = (start - outer.offset) // outer.stride + 1
-    lo, hi = max(0, lo), min(count, hi)
-    return lo, max(lo, hi)
 
 
 def run_pipeline(image: np.ndarray, spec: PipelineSpec | None = None, *,
@@ -275,11 +267,12 @@ def run_pipeline(image: np.ndarray, spec: PipelineSpec | None = None, *,
     if spec.convolve:
         k = spec.kernel_array
         check_conv_fits(shape, k.shape, spec.padding)
-        top, _, left, _ = padding_amounts(k.shape, spec.padding)
+        top, bottom, left, right = padding_amounts(k.shape, spec.padding)
         current = activate_owned(conv2d_unchecked(x, k, spec.padding, spec.stride),
                                  spec.activation)
-        geometry = geometry.then([(k.shape[0], spec.stride, top)],
-                                 [(k.shape[1], spec.stride, left)])
+        border = _CONV_BORDER[spec.padding]
+        geometry = geometry.then([(k.shape[0], spec.stride, top, bottom, border)],
+                                 [(k.shape[1], spec.stride, left, right, border)])
         add("conv", current)
 
     stride = spec.effective_pool_stride

@@ -31,18 +31,21 @@ def blur_kernel(n: int) -> np.ndarray:
     return (np.outer(taps, taps) / taps.sum() ** 2).astype(np.float32)
 
 
-def pool_layers(size: int, stride: int, mode: str, blur_size: int) -> list[tuple[int, int, int]]:
-    """Return the sliding-window layers of one pooling step as ``(window, stride, pad_before)``.
+def pool_layers(size: int, stride: int, mode: str,
+                blur_size: int) -> list[tuple[int, int, int, int, str]]:
+    """Return the sliding-window layers of one pooling step as
+    ``(window, stride, pad_before, pad_after, border)`` (see ``engine.geometry``).
 
     Plain max/avg pooling is one layer; MaxBlurPool is a stride-1 max followed by a
     strided blur with reflect padding; BlurPool is the strided blur alone.
     """
-    blur = (blur_size, stride, (blur_size - 1) // 2)
+    before = (blur_size - 1) // 2
+    blur = (blur_size, stride, before, blur_size - 1 - before, "reflect")
     if mode == "blurmax":
-        return [(size, 1, 0), blur]
+        return [(size, 1, 0, 0, "zero"), blur]
     if mode == "blur":
         return [blur]
-    return [(size, stride, 0)]
+    return [(size, stride, 0, 0, "zero")]
 
 
 def pool2d(x: np.ndarray, *, size: int = 2, stride: int | None = None, mode: str = "max",
