@@ -30,7 +30,7 @@ class SweepCancelled(Exception):
 
 
 def shift_sweep(image: np.ndarray, spec: PipelineSpec | None, shifts: Sequence[int], *,
-                axis: str = "x", wrap: bool = True, align: bool = True,
+                axis: str = "x", wrap: bool = True, align: bool = False,
                 progress: Callable[[int, int], object] | None = None,
                 cancel: object = None) -> np.ndarray:
     """Slide the input through `shifts` and measure, per shift and stage, how much the
@@ -41,14 +41,14 @@ def shift_sweep(image: np.ndarray, spec: PipelineSpec | None, shifts: Sequence[i
     distance of :func:`engine.compare.normalized_distance`
     (``||a - b|| / max(||a||, ||b||)``).
 
-    With ``align=True`` (the default) the unshifted map is first moved by the shift
+    With ``align=True`` the unshifted map is first moved by the shift
     expressed in that stage's cells, rounded to the nearest whole cell (halves round
     up): a stage of stride S can only follow a shift in steps of S pixels, so the
     value is what the stage does *besides* moving along. It is exactly 0 at
     multiples of S for a perfectly equivariant stage (circular padding, max or
     average pooling, sides divisible by S), and it shows how much max pooling
-    changes in between. With ``align=False`` the maps are compared in place, which
-    measures invariance: how much the stage's output differs at all.
+    changes in between. With ``align=False`` (the default) the maps are compared in
+    place, which measures invariance: how much the stage's output differs at all.
 
     Parameters
     ----------

@@ -41,7 +41,7 @@ def test_shape_dtype_and_zero_at_shift_zero(small):
 
 def test_aligned_curves_vanish_at_multiples_of_each_stride(small):
     shifts = list(range(0, 25))
-    out = shift_sweep(small, CIRCULAR, shifts)
+    out = shift_sweep(small, CIRCULAR, shifts, align=True)
     names = run_pipeline(small, CIRCULAR).names
     assert names == ["input", "conv", "pool 1", "pool 2", "pool 3"]
     np.testing.assert_allclose(out[:, :2], 0, atol=1e-6)  # circular conv is equivariant
@@ -72,7 +72,7 @@ def test_aligned_sweep_compares_with_the_map_moved_by_whole_cells(small):
     base = run_pipeline(small, spec)
     shifts = [3, -6, 7]
     for wrap in (True, False):
-        out = shift_sweep(small, spec, shifts, axis="diagonal", wrap=wrap)
+        out = shift_sweep(small, spec, shifts, axis="diagonal", wrap=wrap, align=True)
         for i, s in enumerate(shifts):
             moved = run_pipeline(translate(small, s, s, wrap=wrap), spec)
             for j, (ref, stage) in enumerate(zip(base.stages, moved.stages, strict=True)):
