@@ -1,0 +1,2 @@
+"""ShiftLab's desktop interface (PySide6 + pyqtgraph): it draws and forwards; the engine
+computes."""

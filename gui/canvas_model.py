@@ -1,0 +1,283 @@
+"""The editable input image with undo/redo; no widgets, only numpy and one Qt signal.
+
+Every edit goes through :class:`CanvasModel`, which owns the float32 image and
+announces changes with :attr:`CanvasModel.changed` carrying the touched rectangle
+(``None`` for the whole image), so the display can update just that part.
+A stroke (one mouse drag) is one undo step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+Rect = tuple[int, int, int, int]  # top, left, bottom, right (half-open)
+
+#: Undo history is cut when its snapshots together exceed this many bytes.
+UNDO_BUDGET_BYTES = 600_000_000
+MIN_CANVAS, MAX_CANVAS = 1, 4096
+
+
+def demo_image(rows: int = 10, cols: int = 10, pixel: tuple[int, int] = (2, 2)) -> np.ndarray:
+    """Return the article's first example: a dark image with one lit pixel, float32."""
+    img = np.zeros((rows, cols), np.float32)
+    img[pixel] = 1.0
+    return img
+
+
+def shift_image(x: np.ndarray, dy: int, dx: int, wrap: bool) -> np.ndarray:
+    """Return `x` moved down by `dy` and right by `dx`; wrapped around or zero-filled."""
+    try:
+        from engine.transforms import translate
+    except ImportError:
+        translate = None
+    if translate is not None:
+        return np.ascontiguousarray(translate(x, dy, dx, wrap=wrap), dtype=np.float32)
+    if wrap:
+        return np.roll(x, (dy, dx), axis=(0, 1))
+    out = np.zeros_like(x)
+    h, w = x.shape
+    if abs(dy) >= h or abs(dx) >= w:
+        return out
+    src = x[max(0, -dy):h - max(0, dy), max(0, -dx):w - max(0, dx)]
+    out[max(0, dy):max(0, dy) + src.shape[0], max(0, dx):max(0, dx) + src.shape[1]] = src
+    return out
+
+
+def mirror_image(x: np.ndarray, axis: int) -> np.ndarray:
+    """Return `x` mirrored: axis 1 swaps left and right, axis 0 flips up and down."""
+    try:
+        from engine.transforms import mirror
+    except ImportError:
+        mirror = None
+    if mirror is not None:
+        return np.ascontiguousarray(mirror(x, axis), dtype=np.float32)
+    return np.ascontiguousarray(np.flip(x, axis=axis))
+
+
+class CanvasModel(QObject):
+    """The input image and its edit history.
+
+    Signals
+    -------
+    changed(object)
+        The image changed; the argument is the touched ``(top, left, bottom,
+        right)`` rectangle, or None when the whole image (or its shape) changed.
+    history_changed()
+        Undo/redo availability changed.
+    """
+
+    changed = Signal(object)
+    history_changed = Signal()
+
+    def __init__(self, image: np.ndarray | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._image = demo_image() if image is None else self._own(image)
+        self._undo: list[np.ndarray] = []
+        self._redo: list[np.ndarray] = []
+        self._stroke_open = False
+        self._move: tuple[float, int, int, float] | None = None  # value, row, col, covered value
+        self.source = "demo"
+
+    # -- reading -----------------------------------------------------------------------------
+    @property
+    def image(self) -> np.ndarray:
+        """The current image (float32, read it, do not write it; use :meth:`snapshot`)."""
+        return self._image
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(rows, cols)``."""
+        return self._image.shape
+
+    def snapshot(self) -> np.ndarray:
+        """Return a read-only array safe to hand to another thread.
+
+        Outside a stroke the current array is never written again (every edit
+        replaces it, and a stroke starts on a fresh copy), so no copy is needed.
+        """
+        arr = self._image.copy() if self._stroke_open else self._image.view()
+        arr.setflags(write=False)
+        return arr
+
+    def can_undo(self) -> bool:
+        """True if there is an edit to undo."""
+        return bool(self._undo)
+
+    def can_redo(self) -> bool:
+        """True if there is an undone edit to redo."""
+        return bool(self._redo)
+
+    # -- history ------------------------------------------------------------------------------
+    def _push_undo(self, old: np.ndarray) -> None:
+        """Keep `old` (an array no longer edited in place) as the newest undo step."""
+        self._undo.append(old)
+        self._redo.clear()
+        total = sum(a.nbytes for a in self._undo)
+        while len(self._undo) > 1 and total > UNDO_BUDGET_BYTES:
+            total -= self._undo.pop(0).nbytes
+        self.history_changed.emit()
+
+    def undo(self) -> bool:
+        """Restore the image before the last edit; return False if there is none."""
+        return self._step(self._undo, self._redo)
+
+    def redo(self) -> bool:
+        """Re-apply the last undone edit; return False if there is none."""
+        return self._step(self._redo, self._undo)
+
+    def _step(self, source: list[np.ndarray], target: list[np.ndarray]) -> bool:
+        self.end_stroke()
+        if not source:
+            return False
+        target.append(self._image)
+        self._image = source.pop()
+        self.history_changed.emit()
+        self.changed.emit(None)
+        return True
+
+    # -- whole-image edits (each one undo step) --------------------------------------------------
+    @staticmethod
+    def _own(image: np.ndarray) -> np.ndarray:
+        arr = np.array(image, dtype=np.float32, order="C", copy=True)
+        if arr.ndim != 2 or arr.size == 0:
+            raise ValueError(f"image must be a non-empty 2-D array; got shape {arr.shape}.")
+        return arr
+
+    def set_image(self, image: np.ndarray, source: str = "image", undoable: bool = True,
+                  copy: bool = True) -> None:
+        """Replace the image with `image` (copied unless `copy` is False and the caller
+        hands it over); for example a loaded photo."""
+        new = self._own(image) if copy or image.dtype != np.float32 else image
+        if new.ndim != 2 or new.size == 0:
+            raise ValueError(f"image must be a non-empty 2-D array; got shape {new.shape}.")
+        self.end_stroke()
+        if undoable:
+            self._push_undo(self._image)
+        self._image = np.ascontiguousarray(new)
+        self.source = source
+        self.changed.emit(None)
+
+    def apply(self, fn, *args) -> None:
+        """Replace the image with ``fn(image, *args)`` as one undo step."""
+        out = fn(self._image, *args)
+        self.set_image(out, self.source, copy=np.shares_memory(out, self._image))
+
+    def clear(self) -> None:
+        """Set every pixel to 0."""
+        self.set_image(np.zeros_like(self._image), self.source, copy=False)
+
+    def invert(self) -> None:
+        """Replace each value v by 1 - v."""
+        self.set_image(1.0 - self._image, self.source, copy=False)
+
+    def randomize(self, density: float = 0.1, seed: int | None = None) -> None:
+        """Light a random fraction `density` of the pixels (value 1), the rest 0."""
+        rng = np.random.default_rng(seed)
+        self.set_image((rng.random(self._image.shape) < density).astype(np.float32), self.source,
+                       copy=False)
+
+    def resize(self, rows: int, cols: int) -> None:
+        """Change the canvas size, keeping the top-left content and padding with 0.
+
+        Raises
+        ------
+        ValueError
+            If a size is outside 1 .. 4096.
+        """
+        for name, v in (("rows", rows), ("cols", cols)):
+            if not MIN_CANVAS <= v <= MAX_CANVAS:
+                raise ValueError(f"{name} must be within {MIN_CANVAS}..{MAX_CANVAS}; got {v}.")
+        if (rows, cols) == self.shape:
+            return
+        out = np.zeros((rows, cols), np.float32)
+        h, w = min(rows, self.shape[0]), min(cols, self.shape[1])
+        out[:h, :w] = self._image[:h, :w]
+        self.set_image(out, "canvas", copy=False)
+
+    def nudge(self, dy: int, dx: int, wrap: bool) -> None:
+        """Shift the whole image by (dy, dx) pixels, wrapping around or filling with 0."""
+        self.apply(shift_image, dy, dx, wrap)
+
+    def mirror(self, axis: int) -> None:
+        """Mirror left-right (axis 1) or flip up-down (axis 0)."""
+        self.apply(mirror_image, axis)
+
+    def rotate90(self, turns: int = 1) -> None:
+        """Rotate counter-clockwise by 90 degrees `turns` times."""
+        self.apply(lambda x: np.ascontiguousarray(np.rot90(x, turns)))
+
+    # -- strokes (a drag is one undo step) --------------------------------------------------------
+    def begin_stroke(self) -> None:
+        """Start an edit that may span many calls; it ends at :meth:`end_stroke`."""
+        self.end_stroke()
+        self._push_undo(self._image)
+        self._image = self._image.copy()
+        self._stroke_open = True
+
+    def end_stroke(self) -> None:
+        """Close the current stroke, if any."""
+        self._stroke_open = False
+        self._move = None
+
+    def paint_line(self, r0: float, c0: float, r1: float, c1: float, value: float,
+                   size: int = 1) -> Rect | None:
+        """Paint `value` with a `size` x `size` square brush along the line between two points.
+
+        Points are in pixel coordinates (pixel (r, c) covers [r, r+1) x [c, c+1)).
+        Returns the touched rectangle, or None when the line misses the image.
+        """
+        if not self._stroke_open:
+            self.begin_stroke()
+        h, w = self.shape
+        steps = int(max(abs(r1 - r0), abs(c1 - c0))) + 1
+        rows = np.floor(np.linspace(r0, r1, steps + 1)).astype(int)
+        cols = np.floor(np.linspace(c0, c1, steps + 1)).astype(int)
+        half = (size - 1) // 2
+        top, left = rows.min() - half, cols.min() - half
+        bottom, right = rows.max() - half + size, cols.max() - half + size
+        top, left, bottom, right = max(0, top), max(0, left), min(h, bottom), min(w, right)
+        if top >= bottom or left >= right:
+            return None
+        for r, c in zip(rows, cols, strict=True):
+            self._image[max(0, r - half):max(0, r - half + size),
+                        max(0, c - half):max(0, c - half + size)] = value
+        rect = (top, left, bottom, right)
+        self.changed.emit(rect)
+        return rect
+
+    def is_lit(self, row: int, col: int) -> bool:
+        """True if pixel (row, col) is inside the image and not 0."""
+        h, w = self.shape
+        return 0 <= row < h and 0 <= col < w and self._image[row, col] != 0
+
+    def begin_move(self, row: int, col: int) -> None:
+        """Pick up pixel (row, col) to move it; the pixel's place becomes 0."""
+        self.begin_stroke()
+        # The pixel stays where it is until the pointer moves; its place is then left at 0.
+        self._move = (float(self._image[row, col]), row, col, 0.0)
+
+    def move_to(self, row: int, col: int) -> Rect | None:
+        """Move the picked-up pixel to (row, col), clamped to the image; restore what it covered.
+
+        Returns the rectangle spanning the old and new place, or None if nothing moved.
+        """
+        if self._move is None:
+            return None
+        h, w = self.shape
+        row, col = min(max(row, 0), h - 1), min(max(col, 0), w - 1)
+        value, r, c, covered = self._move
+        if (row, col) == (r, c):
+            return None
+        self._image[r, c] = covered
+        covered = float(self._image[row, col])
+        self._image[row, col] = value
+        self._move = (value, row, col, covered)
+        rect = (min(r, row), min(c, col), max(r, row) + 1, max(c, col) + 1)
+        self.changed.emit(rect)
+        return rect
+
+    @property
+    def moving(self) -> bool:
+        """True while a picked-up pixel is being moved."""
+        return self._move is not None

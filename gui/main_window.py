@@ -1,0 +1,467 @@
+"""The main window: an editable input, the linked pipeline panels, the controls dock.
+
+Structure, for extending it:
+
+- :attr:`MainWindow.rows_layout` holds the :class:`~gui.pipeline_row.PipelineRow`
+  widgets (one now); add another row with :meth:`MainWindow.add_row`.
+- :meth:`MainWindow.add_dock` adds a dock and lists it in the View menu;
+  :attr:`MainWindow.menus` maps "file", "edit", "transform", "view", "help" to menus.
+- :attr:`MainWindow.runner` (a :class:`~gui.worker.JobRunner`) runs any job off the
+  GUI thread on a named channel; the pipeline uses "pipeline", file loading "load".
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine import PipelineSpec, load_image
+
+from .canvas import CanvasItem
+from .canvas_model import CanvasModel, demo_image
+from .controls import CanvasControls, PipelineControls
+from .dialogs import ShiftDialog
+from .pipeline_row import PipelineRow
+from .recent_files import RecentFiles
+from .render import PipelineView, compute_view, to_uint8
+from .settings import AppSettings
+from .worker import JobRunner
+
+PIPELINE = "pipeline"
+LOAD = "load"
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp);;All files (*)"
+#: The article's first example: pooling only, two levels, on a 10 x 10 canvas.
+DEMO_SPEC = PipelineSpec(convolve=False, levels=2)
+
+
+def timed_view(image: np.ndarray, spec: PipelineSpec, top_k: int,
+               shared: bool) -> tuple[PipelineView, float]:
+    """The pipeline job: :func:`compute_view` and its duration in milliseconds."""
+    t0 = time.perf_counter()
+    view = compute_view(image, spec, top_k, shared)
+    return view, (time.perf_counter() - t0) * 1000.0
+
+
+class MainWindow(QMainWindow):
+    """ShiftLab's main window.
+
+    Signals
+    -------
+    image_opened(str)
+        A file was loaded into the canvas.
+    open_failed(str, str)
+        A file could not be loaded: path and reason.
+    """
+
+    image_opened = Signal(str)
+    open_failed = Signal(str, str)
+
+    def __init__(self, settings: AppSettings | None = None) -> None:
+        super().__init__()
+        self.settings = settings or AppSettings()
+        self.recent = RecentFiles(self.settings)
+        self.runner = JobRunner(self)
+        self.model = CanvasModel(demo_image())
+        self.canvas_item = CanvasItem(self.model)
+        self.row = PipelineRow(self.canvas_item)
+        self.row.graphics.setAcceptDrops(False)  # drops go to the window
+        self.rows: list[PipelineRow] = [self.row]
+        self._display: np.ndarray | None = None
+        self._compute_scheduled = False
+        self._closing = False
+        self.last_error: str | None = None
+        self.menus: dict[str, QMenu] = {}
+        self.actions_by_name: dict[str, QAction] = {}
+
+        central = QWidget()
+        self.rows_layout = QVBoxLayout(central)
+        self.rows_layout.setContentsMargins(0, 0, 0, 0)
+        self.rows_layout.addWidget(self.row)
+        self.setCentralWidget(central)
+
+        self.pipeline_controls = PipelineControls()
+        self.canvas_controls = CanvasControls()
+        controls = QWidget()
+        layout = QVBoxLayout(controls)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.canvas_controls)
+        layout.addWidget(self.pipeline_controls)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(controls)
+        scroll.setMinimumWidth(290)
+        self.controls_dock = self.add_dock(scroll, "Controls")
+
+        self.hover_label = QLabel("")
+        self.image_label = QLabel("")
+        self.time_label = QLabel("")
+        self.statusBar().addWidget(self.hover_label, 1)
+        self.statusBar().addPermanentWidget(self.image_label)
+        self.statusBar().addPermanentWidget(self.time_label)
+
+        self._build_menus()
+        self._connect()
+        self._restore_settings()
+        self.setAcceptDrops(True)
+        self._update_title()
+        self._on_model_changed(None)
+
+    # -- construction ---------------------------------------------------------------------------
+    def add_dock(self, widget: QWidget, title: str,
+                 area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea) -> QDockWidget:
+        """Add `widget` as a dock titled `title`, with a toggle in the View menu."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock-{title.lower().replace(' ', '-')}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        if "view" in self.menus:
+            self.menus["view"].addAction(dock.toggleViewAction())
+        return dock
+
+    def add_row(self, row: PipelineRow) -> None:
+        """Add another pipeline row under the existing ones, its views linked to the first."""
+        row.link_to(self.row)
+        self.rows.append(row)
+        self.rows_layout.addWidget(row)
+
+    def _action(self, menu: str, name: str, text: str, slot, shortcut=None,
+                tip: str = "", checkable: bool = False) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            keys = shortcut if isinstance(shortcut, list) else [shortcut]
+            action.setShortcuts([QKeySequence(k) for k in keys])
+        action.setStatusTip(tip or text.replace("&", "").rstrip("."))
+        action.setCheckable(checkable)
+        (action.toggled if checkable else action.triggered).connect(slot)
+        self.menus[menu].addAction(action)
+        self.addAction(action)  # shortcuts work even while the menu bar is hidden
+        self.actions_by_name[name] = action
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        for key, title in (("file", "&File"), ("edit", "&Edit"), ("transform", "&Transform"),
+                           ("view", "&View"), ("help", "&Help")):
+            self.menus[key] = bar.addMenu(title)
+        S = QKeySequence.StandardKey  # noqa: N806
+        a = self._action
+        a("file", "open", "&Open image…", self.choose_file, S.Open, "Open a photo as the input")
+        self.recent_menu = self.menus["file"].addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        a("file", "demo", "&Demo (one pixel, pooling only)", self.show_demo, "Ctrl+D",
+          "The article's first example: drag the lit pixel and watch the pooled maps")
+        self.menus["file"].addSeparator()
+        a("file", "quit", "&Quit", self.close, S.Quit)
+
+        a("edit", "undo", "&Undo", self.model.undo, S.Undo)
+        a("edit", "redo", "&Redo", self.model.redo, [QKeySequence("Ctrl+Shift+Z"),
+                                                     QKeySequence("Ctrl+Y")])
+        self.menus["edit"].addSeparator()
+        a("edit", "clear", "&Clear canvas", self.model.clear, "Ctrl+Backspace")
+        a("edit", "invert", "&Invert", self.model.invert, "Ctrl+I", "Replace each value v by 1-v")
+        a("edit", "random", "&Random pixels", lambda: self.model.randomize(0.1), "Ctrl+Shift+R")
+
+        a("transform", "mirror", "&Mirror left-right", lambda: self.model.mirror(1), "Ctrl+M")
+        a("transform", "flip", "&Flip up-down", lambda: self.model.mirror(0), "Ctrl+Shift+M")
+        a("transform", "rotate", "&Rotate 90° counter-clockwise", lambda: self.model.rotate90(1),
+          "Ctrl+R")
+        a("transform", "shift", "&Shift by…", self.choose_shift, "Ctrl+T",
+          "Shift the input by (dx, dy), with or without wrap-around")
+        self.menus["transform"].addSeparator()
+        for name, text, key, dy, dx in (("left", "Nudge left", "Left", 0, -1),
+                                        ("right", "Nudge right", "Right", 0, 1),
+                                        ("up", "Nudge up", "Up", -1, 0),
+                                        ("down", "Nudge down", "Down", 1, 0)):
+            a("transform", f"nudge-{name}", text,
+              lambda _c=False, dy=dy, dx=dx: self.nudge(dy, dx), key,
+              f"{text} by one pixel (wrap-around as set in the Canvas controls)")
+        self.wrap_action = a("transform", "wrap", "&Wrap around", self._set_wrap, "W",
+                             "Nudges and shifts move pixels out of one side into the other",
+                             checkable=True)
+
+        a("view", "fit", "&Fit to window", self.row.fit, ["Ctrl+0", "Home"])
+        self.shared_action = a("view", "shared", "&Shared colour levels",
+                               self.pipeline_controls.shared.setChecked, "L", checkable=True)
+        self.menus["view"].addSeparator()
+        self.menus["view"].addAction(self.controls_dock.toggleViewAction())
+
+        a("help", "gestures", "&Mouse and keys", self.show_help, S.HelpContents)
+        a("help", "about", "&About ShiftLab", self.show_about)
+
+    def _connect(self) -> None:
+        self.model.changed.connect(self._on_model_changed)
+        self.model.history_changed.connect(self._update_history_actions)
+        self.runner.finished.connect(self._on_job_finished)
+        self.runner.failed.connect(self._on_job_failed)
+        self.row.hovered.connect(self._on_hover)
+        self.pipeline_controls.changed.connect(self._on_controls_changed)
+        cc = self.canvas_controls
+        cc.size_requested.connect(self._resize_canvas)
+        cc.clear.clicked.connect(self.model.clear)
+        cc.invert.clicked.connect(self.model.invert)
+        cc.random.clicked.connect(lambda: self.model.randomize(0.1))
+        cc.tool.currentTextChanged.connect(lambda t: setattr(self.canvas_item, "tool", t))
+        cc.brush_value.valueChanged.connect(
+            lambda v: setattr(self.canvas_item, "brush_value", float(v)))
+        cc.brush_size.valueChanged.connect(
+            lambda v: setattr(self.canvas_item, "brush_size", int(v)))
+        cc.wrap.toggled.connect(self.wrap_action.setChecked)
+        self.pipeline_controls.shared.toggled.connect(self.shared_action.setChecked)
+        self._update_history_actions()
+
+    def _restore_settings(self) -> None:
+        s = self.settings
+        blocker = QSignalBlocker(self.pipeline_controls)
+        self.pipeline_controls.set_spec(s.spec(DEMO_SPEC))
+        self.pipeline_controls.top_k_box.setValue(s.int_value("display/top_k", 3))
+        self.pipeline_controls.shared.setChecked(s.bool_value("display/shared_levels", False))
+        del blocker
+        self.canvas_controls.wrap.setChecked(s.bool_value("canvas/wrap", False))
+        self.canvas_controls.tool.setCurrentText(str(s.qsettings.value("canvas/tool", "auto")))
+        geometry = s.geometry("window/geometry")
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(1360, 780)
+        state = s.geometry("window/state")
+        if state is not None:
+            self.restoreState(state)
+
+    def save_settings(self) -> None:
+        """Remember the pipeline, display options and window layout."""
+        s = self.settings
+        try:
+            s.set_spec(self.pipeline_controls.spec())
+        except ValueError:
+            pass  # an unfinished kernel grid is not remembered; the last good spec stays
+        s.set_value("display/top_k", self.pipeline_controls.top_k())
+        s.set_value("display/shared_levels", self.pipeline_controls.shared_levels())
+        s.set_value("canvas/wrap", self.canvas_controls.wrap.isChecked())
+        s.set_value("canvas/tool", self.canvas_item.tool)
+        s.set_value("window/geometry", self.saveGeometry())
+        s.set_value("window/state", self.saveState())
+        s.sync()
+
+    # -- computing -----------------------------------------------------------------------------
+    def _on_model_changed(self, rect) -> None:
+        img = self.model.image
+        if rect is None or self._display is None or self._display.shape != img.shape:
+            self._display = to_uint8(img, 0.0, 1.0)
+            self.row.show_input(self._display)
+            self._update_image_label()
+        else:
+            top, left, bottom, right = rect
+            self._display[top:bottom, left:right] = to_uint8(img[top:bottom, left:right], 0.0, 1.0)
+            self.row.show_input(self._display, rect)
+        self.schedule_compute()
+
+    def schedule_compute(self) -> None:
+        """Recompute once control returns to the event loop (bursts of edits coalesce)."""
+        if not self._compute_scheduled:
+            self._compute_scheduled = True
+            QTimer.singleShot(0, self.request_compute)
+
+    def request_compute(self) -> int:
+        """Submit the pipeline for the current image and controls; return the request id
+        (0 if the controls hold an invalid spec, which is reported in the status bar)."""
+        self._compute_scheduled = False
+        if self._closing:
+            return 0
+        try:
+            spec = self.pipeline_controls.spec()
+        except ValueError as exc:
+            self._report_error(f"Invalid pipeline: {exc}")
+            return 0
+        return self.runner.submit(PIPELINE, timed_view, self.model.snapshot(), spec,
+                                  self.pipeline_controls.top_k(),
+                                  self.pipeline_controls.shared_levels())
+
+    def up_to_date(self) -> bool:
+        """True when the newest pipeline request has been drawn and none is scheduled."""
+        return (not self._compute_scheduled
+                and self.row.request_id == self.runner.latest(PIPELINE) > 0)
+
+    def _on_controls_changed(self) -> None:
+        self.schedule_compute()
+
+    def _on_job_finished(self, channel: str, request_id: int, payload: object) -> None:
+        if channel == PIPELINE:
+            view, ms = payload
+            self.row.show_view(view, request_id)
+            self.time_label.setText(f"{ms:.0f} ms")
+            result = view.result
+            if result.stop_reason:
+                self.statusBar().showMessage(result.stop_reason.capitalize(), 8000)
+            elif self.last_error:
+                self.statusBar().clearMessage()
+            self.last_error = None
+        elif channel == LOAD:
+            path, image = payload
+            self.model.set_image(image, source=path, copy=False)
+            self.recent.add(path)
+            self._update_title()
+            self.row.fit()
+            self.statusBar().showMessage(f"Opened {path}", 5000)
+            self.image_opened.emit(path)
+
+    def _on_job_failed(self, channel: str, request_id: int, message: str) -> None:
+        if channel == LOAD:
+            path = self._loading
+            reason = message.split(": ", 1)[1] if ": " in message else message
+            reason = reason[len(path) + 2:] if reason.startswith(path + ": ") else reason
+            print(f"shiftlab: {reason}", file=sys.stderr)
+            self.recent.remove(path)
+            self.open_failed.emit(path, reason)
+            QMessageBox.warning(self, "Cannot open image", f"Could not open\n{path}\n\n{reason}")
+            return
+        self._report_error(f"Computation failed: {message}")
+
+    def _report_error(self, text: str) -> None:
+        self.last_error = text
+        self.statusBar().showMessage(text)
+
+    # -- files ----------------------------------------------------------------------------------
+    def open_file(self, path: str | Path) -> int:
+        """Load `path` off the GUI thread; on success it replaces the canvas (undoable) and
+        :attr:`image_opened` is emitted, on failure a message box names the file and the
+        reason, :attr:`open_failed` is emitted and the current image stays.
+
+        Returns the load request id.
+        """
+        self._loading = str(path)
+        self.statusBar().showMessage(f"Opening {path}…")
+        return self.runner.submit(LOAD, _load, str(path))
+
+    def choose_file(self) -> None:
+        """Ask for an image file and open it."""
+        start = str(Path(self.recent.paths()[0]).parent) if self.recent.paths() else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Open image", start, IMAGE_FILTER)
+        if path:
+            self.open_file(path)
+
+    def _fill_recent(self) -> None:
+        self.recent.fill_menu(self.recent_menu, self.open_file)
+
+    def show_demo(self) -> None:
+        """Return to the article's first example: one lit pixel, pooling only (undoable)."""
+        self.model.set_image(demo_image(), source="demo", copy=False)
+        self.pipeline_controls.set_spec(DEMO_SPEC)
+        self._update_title()
+        self.row.fit()
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
+        if any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802 - Qt override
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt override
+        files = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if files:
+            event.acceptProposedAction()
+            self.open_file(files[0])
+        else:
+            event.ignore()
+
+    # -- edits ----------------------------------------------------------------------------------
+    def nudge(self, dy: int, dx: int) -> None:
+        """Move the whole input by one step (wrap-around as the Wrap option says)."""
+        self.model.nudge(dy, dx, self.canvas_controls.wrap.isChecked())
+
+    def choose_shift(self) -> None:
+        """Ask for (dx, dy, wrap) and shift the input."""
+        dialog = ShiftDialog(self.canvas_controls.wrap.isChecked(), parent=self)
+        if dialog.exec():
+            dy, dx, wrap = dialog.values()
+            self.model.nudge(dy, dx, wrap)
+
+    def _set_wrap(self, on: bool) -> None:
+        self.canvas_controls.wrap.setChecked(on)
+
+    def _resize_canvas(self, rows: int, cols: int) -> None:
+        if self.model.shape != (rows, cols):
+            self.model.resize(rows, cols)
+            self.model.source = "canvas"
+            self._update_title()
+
+    def _update_history_actions(self) -> None:
+        self.actions_by_name["undo"].setEnabled(self.model.can_undo())
+        self.actions_by_name["redo"].setEnabled(self.model.can_redo())
+
+    # -- status ---------------------------------------------------------------------------------
+    def _update_title(self) -> None:
+        source = self.model.source
+        name = Path(source).name if source not in ("demo", "canvas", "image") else source
+        self.setWindowTitle(f"ShiftLab — {name}")
+
+    def _update_image_label(self) -> None:
+        h, w = self.model.shape
+        self.image_label.setText(f"input {h} x {w}")
+        self.canvas_controls.set_size(h, w)
+
+    def _on_hover(self, index: int, row: int, col: int) -> None:
+        result = self.row.result
+        if index < 0 or result is None:
+            self.hover_label.setText("")
+            return
+        stage = result.stages[index]
+        value = float(stage.array[row, col])
+        if index == 0:
+            value = float(self.model.image[row, col]) if (row, col) < self.model.shape else value
+        self.hover_label.setText(f"{stage.title}   row {row}, col {col}   value {value:.4g}")
+
+    def show_help(self) -> None:
+        """Explain the mouse gestures and keys."""
+        QMessageBox.information(self, "Mouse and keys", HELP_TEXT)
+
+    def show_about(self) -> None:
+        """Say what ShiftLab is."""
+        QMessageBox.about(self, "About ShiftLab",
+                          "ShiftLab shows how convolution moves features with the input "
+                          "(equivariance) and how repeated pooling pulls them together "
+                          "(approximate invariance).")
+
+    # -- closing --------------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        if not self._closing:
+            self._closing = True
+            self.save_settings()
+            self.runner.shutdown()
+        super().closeEvent(event)
+
+
+def _load(path: str) -> tuple[str, np.ndarray]:
+    """The load job: the path and the grey float32 image."""
+    return path, load_image(path)
+
+
+HELP_TEXT = """\
+Left drag on a lit pixel: move it. Left drag on a dark pixel: paint.
+Shift + left drag: paint. Right drag: erase.
+Middle drag: pan. Wheel: zoom. Every panel follows.
+Hover any cell: its related cells are outlined in every panel.
+
+Arrow keys: nudge the input by one pixel (W toggles wrap-around).
+Ctrl+M mirror, Ctrl+Shift+M flip, Ctrl+R rotate, Ctrl+T shift by…
+Ctrl+Z undo, Ctrl+Shift+Z redo, Ctrl+O open, Ctrl+D demo, Ctrl+0 fit.
+L: shared colour levels.
+
+Red box: the largest cell of each stage; orange rings: the next largest.
+Dashed red box on the input: the receptive field of the deepest level's maximum."""

@@ -1,0 +1,78 @@
+"""Turning a pipeline run into what the panels draw: uint8 images and their value ranges.
+
+:func:`compute_view` is the pipeline job the worker runs: it calls the engine and
+prepares every stage for drawing (C-contiguous uint8, mapped through a lookup
+table by the panels), so the GUI thread only hands arrays to pyqtgraph.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from engine import PipelineResult, PipelineSpec, run_pipeline
+
+#: Stages with more pixels than this are drawn from a reduced copy (area average).
+MAX_DRAWN_PIXELS = 4_000_000
+
+
+@dataclass(frozen=True)
+class PipelineView:
+    """A pipeline result plus, per stage, the uint8 image to draw and its value range."""
+
+    result: PipelineResult
+    images: list[np.ndarray]
+    levels: list[tuple[float, float]]
+    shared_levels: bool
+
+
+def to_uint8(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Map `x` linearly from [lo, hi] to 0..255 (saturating), as a C-contiguous uint8 array."""
+    scale = 255.0 / (hi - lo) if hi > lo else 0.0
+    # (x - lo) * scale is >= 0 for lo <= x, so the absolute value convertScaleAbs takes is moot.
+    return cv2.convertScaleAbs(np.maximum(x, np.float32(lo)), alpha=scale, beta=-lo * scale)
+
+
+def drawable(x: np.ndarray, max_pixels: int = MAX_DRAWN_PIXELS) -> np.ndarray:
+    """Return `x`, or an area-averaged reduction of it when it has more than `max_pixels`."""
+    if x.size <= max_pixels:
+        return x
+    f = int(np.ceil(np.sqrt(x.size / max_pixels)))
+    h, w = max(1, x.shape[0] // f), max(1, x.shape[1] // f)
+    return cv2.resize(x, (w, h), interpolation=cv2.INTER_AREA)
+
+
+def value_range(x: np.ndarray) -> tuple[float, float]:
+    """Return ``(min, max)`` of `x` as floats."""
+    lo, hi, _, _ = cv2.minMaxLoc(x)
+    return float(lo), float(hi)
+
+
+def compute_view(image: np.ndarray, spec: PipelineSpec, top_k: int = 5,
+                 shared_levels: bool = False) -> PipelineView:
+    """Run the pipeline on `image` and prepare every stage for drawing.
+
+    The input stage keeps the range [0, 1] (the canvas' own scale, widened if the
+    image leaves it). Other stages use their own ``(min, max)``, or with
+    `shared_levels` the range over all of them, so their colours compare.
+
+    Returns
+    -------
+    PipelineView
+
+    Raises
+    ------
+    ValueError
+        From :func:`engine.run_pipeline` for an impossible spec or image.
+    """
+    result = run_pipeline(image, spec, top_k=top_k)
+    ranges = [value_range(s.array) for s in result.stages]
+    lo0, hi0 = ranges[0]
+    ranges[0] = (min(0.0, lo0), max(1.0, hi0))
+    if shared_levels and len(ranges) > 1:
+        shared = (min(r[0] for r in ranges[1:]), max(r[1] for r in ranges[1:]))
+        ranges[1:] = [shared] * (len(ranges) - 1)
+    images = [to_uint8(drawable(s.array), *r) for s, r in zip(result.stages, ranges, strict=True)]
+    return PipelineView(result, images, ranges, shared_levels)

@@ -1,0 +1,158 @@
+"""One panel of the pipeline view: a stage's image in input-pixel coordinates, with overlays.
+
+A :class:`StagePanel` draws, never computes: it receives a uint8 image, the stage
+(for its title, shape, maxima and display rectangle) and rectangles to outline.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtWidgets import QGraphicsRectItem
+
+from engine import Stage
+
+#: Colours: the global maximum, the other top-k maxima, the hovered region, the receptive field.
+MAX_COLOR = "#ff2d55"
+TOPK_COLOR = "#ffb000"
+HOVER_COLOR = "#38e1ff"
+FIELD_COLOR = "#ff2d55"
+
+
+def colormap_lut(name: str) -> np.ndarray:
+    """Return a 256-entry uint8 RGB lookup table for a pyqtgraph colormap name ("grey" too)."""
+    if name == "grey":
+        ramp = np.arange(256, dtype=np.uint8)
+        return np.stack([ramp] * 3, axis=1)
+    return pg.colormap.get(name).getLookupTable(0.0, 1.0, 256, alpha=False)
+
+
+def _outline(color: str, width: float = 2.0, style=Qt.PenStyle.SolidLine) -> QGraphicsRectItem:
+    item = QGraphicsRectItem()
+    pen = pg.mkPen(color, width=width, style=style)
+    pen.setCosmetic(True)
+    item.setPen(pen)
+    item.setZValue(10)
+    item.setVisible(False)
+    return item
+
+
+class StagePanel:
+    """A titled view with the stage image, maxima markers and outline rectangles.
+
+    Parameters
+    ----------
+    plot : pg.PlotItem
+        Where to draw (created by the row's layout).
+    image_item : pg.ImageItem
+        The item holding the stage image (the editable canvas for the input).
+    """
+
+    def __init__(self, plot: pg.PlotItem, image_item: pg.ImageItem) -> None:
+        self.plot = plot
+        self.view: pg.ViewBox = plot.getViewBox()
+        self.image_item = image_item
+        self.stage: Stage | None = None
+        self.rect = QRectF(0, 0, 1, 1)
+        self._drawn: np.ndarray | None = None
+        for axis in ("left", "bottom"):
+            plot.hideAxis(axis)
+        plot.setMenuEnabled(False)
+        self.view.invertY(True)
+        self.view.setAspectLocked(True)
+        self.view.setDefaultPadding(0.02)
+        image_item.setZValue(0)
+        plot.addItem(image_item)
+        self.top_k = pg.ScatterPlotItem(pxMode=True, size=9, symbol="o", brush=None,
+                                        pen=pg.mkPen(TOPK_COLOR, width=1.5))
+        self.top_k.setZValue(11)
+        plot.addItem(self.top_k)
+        self.max_box = _outline(MAX_COLOR, 2.5)
+        self.hover_box = _outline(HOVER_COLOR, 2.0)
+        self.field_box = _outline(FIELD_COLOR, 2.0, Qt.PenStyle.DashLine)
+        for item in (self.max_box, self.hover_box, self.field_box):
+            plot.addItem(item)
+
+    # -- geometry -------------------------------------------------------------------------------
+    def cell_size(self) -> tuple[float, float]:
+        """Width and height of one cell in input pixels."""
+        if self.stage is None:
+            return 1.0, 1.0
+        rows, cols = self.stage.shape
+        return self.rect.width() / cols, self.rect.height() / rows
+
+    def cell_rect(self, r0: int, c0: int, r1: int, c1: int) -> QRectF:
+        """Input-coordinate rectangle of the half-open cell range ``[r0, r1) x [c0, c1)``."""
+        sx, sy = self.cell_size()
+        return QRectF(self.rect.x() + c0 * sx, self.rect.y() + r0 * sy,
+                      (c1 - c0) * sx, (r1 - r0) * sy)
+
+    def cell_at(self, x: float, y: float) -> tuple[int, int] | None:
+        """The (row, col) of the cell under input coordinates (x, y), or None outside."""
+        if self.stage is None:
+            return None
+        sx, sy = self.cell_size()
+        col = int(np.floor((x - self.rect.x()) / sx))
+        row = int(np.floor((y - self.rect.y()) / sy))
+        rows, cols = self.stage.shape
+        if 0 <= row < rows and 0 <= col < cols:
+            return row, col
+        return None
+
+    # -- drawing --------------------------------------------------------------------------------
+    def show_stage(self, stage: Stage, image: np.ndarray, lut: np.ndarray) -> None:
+        """Draw `image` (uint8) for `stage`, place it with the stage's display rectangle and
+        mark its maxima. An image equal to the one shown is not sent again."""
+        self.stage = stage
+        rect = QRectF(*stage.display_rect())
+        if rect != self.rect:
+            self.rect = rect
+            self.image_item.setRect(rect)
+        title = stage.title
+        if self.plot.titleLabel.text != title:
+            self.plot.setTitle(title)
+        self.set_image(image, lut)
+        self.show_maxima()
+
+    def set_image(self, image: np.ndarray, lut: np.ndarray) -> None:
+        """Send `image` to the image item unless the same pixels are already shown."""
+        same = (self._drawn is not None and self._drawn.shape == image.shape
+                and image.size <= 1_000_000 and np.array_equal(self._drawn, image))
+        if same:
+            return
+        self._drawn = image
+        self.image_item.setImage(image, levels=(0, 255), lut=lut, autoLevels=False)
+        self.image_item.setRect(self.rect)
+
+    def show_maxima(self) -> None:
+        """Outline the global maximum cell and ring the other top-k cells."""
+        maxima = self.stage.maxima if self.stage is not None else []
+        if not maxima:
+            self.max_box.setVisible(False)
+            self.top_k.setData([], [])
+            return
+        r, c, _ = maxima[0]
+        self.max_box.setRect(self.cell_rect(r, c, r + 1, c + 1))
+        self.max_box.setVisible(True)
+        sx, sy = self.cell_size()
+        rest = maxima[1:]
+        self.top_k.setData([self.rect.x() + (m[1] + 0.5) * sx for m in rest],
+                           [self.rect.y() + (m[0] + 0.5) * sy for m in rest])
+
+    def show_hover(self, cells: tuple[int, int, int, int] | None) -> None:
+        """Outline the cell range ``(r0, c0, r1, c1)``, or hide the outline for None/empty."""
+        if cells is None or cells[0] >= cells[2] or cells[1] >= cells[3]:
+            self.hover_box.setVisible(False)
+            return
+        self.hover_box.setRect(self.cell_rect(*cells))
+        self.hover_box.setVisible(True)
+
+    def show_field(self, field: tuple[int, int, int, int] | None) -> None:
+        """Outline an input-pixel rectangle ``(top, left, bottom, right)``, or hide it."""
+        if field is None:
+            self.field_box.setVisible(False)
+            return
+        top, left, bottom, right = field
+        self.field_box.setRect(QRectF(left, top, right - left, bottom - top))
+        self.field_box.setVisible(True)
