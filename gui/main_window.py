@@ -323,7 +323,7 @@ class MainWindow(QMainWindow):
             path = self._loading
             reason = message.split(": ", 1)[1] if ": " in message else message
             reason = reason[len(path) + 2:] if reason.startswith(path + ": ") else reason
-            print(f"shiftlab: {reason}", file=sys.stderr)
+            print(f"shiftlab: cannot open {path}: {reason}", file=sys.stderr)
             self.recent.remove(path)
             self.open_failed.emit(path, reason)
             QMessageBox.warning(self, "Cannot open image", f"Could not open\n{path}\n\n{reason}")

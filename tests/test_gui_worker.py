@@ -1,0 +1,96 @@
+"""The job runner: latest request wins per channel, errors reported, threads stopped."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from PySide6.QtCore import QThread
+
+from gui.worker import JobRunner
+
+
+@pytest.fixture
+def runner(qtbot):
+    r = JobRunner()
+    received: list[tuple[str, int, object]] = []
+    failures: list[tuple[str, int, str]] = []
+    r.finished.connect(lambda c, i, v: received.append((c, i, v)))
+    r.failed.connect(lambda c, i, m: failures.append((c, i, m)))
+    r.received, r.failures = received, failures
+    yield r
+    assert r.shutdown()
+
+
+def slow_identity(value, delay=0.02):
+    time.sleep(delay)
+    return value, threading.get_ident()
+
+
+def test_jobs_run_off_the_gui_thread_and_only_the_newest_result_arrives(runner, qtbot):
+    ids = [runner.submit("pipeline", slow_identity, i) for i in range(50)]
+    assert ids == sorted(ids) and len(set(ids)) == 50
+    qtbot.waitUntil(lambda: bool(runner.received), timeout=5000)
+    qtbot.wait(100)  # anything older that still finishes must not be delivered
+    assert len(runner.received) == 1
+    channel, rid, (value, thread_id) = runner.received[0]
+    assert (channel, rid, value) == ("pipeline", ids[-1], 49)
+    assert thread_id != threading.get_ident()
+
+
+def test_channels_do_not_replace_each_other(runner, qtbot):
+    a = runner.submit("sweep", slow_identity, "sweep", 0.2)
+    b = runner.submit("pipeline", slow_identity, "pipe", 0.0)
+    qtbot.waitUntil(lambda: len(runner.received) == 2, timeout=5000)
+    got = {c: (i, v[0]) for c, i, v in runner.received}
+    assert got == {"sweep": (a, "sweep"), "pipeline": (b, "pipe")}
+    # the short pipeline job did not wait behind the long sweep
+    assert runner.received[0][0] == "pipeline"
+
+
+def test_an_exception_is_reported_with_its_type_and_message(runner, qtbot):
+    def broken(x):
+        raise ValueError(f"bad value {x}")
+
+    rid = runner.submit("pipeline", broken, 7)
+    qtbot.waitUntil(lambda: bool(runner.failures), timeout=5000)
+    assert runner.failures == [("pipeline", rid, "ValueError: bad value 7")]
+    runner.submit("pipeline", slow_identity, 1, 0.0)  # the channel still works
+    qtbot.waitUntil(lambda: bool(runner.received), timeout=5000)
+
+
+def test_a_newer_request_cancels_a_running_job_that_checks(runner, qtbot):
+    progress: list[float] = []
+    runner.progress.connect(lambda c, i, f: progress.append(f))
+    started = threading.Event()
+    stopped_early: list[bool] = []
+
+    def long_job(steps, context):
+        started.set()
+        for k in range(steps):
+            if context.cancelled:
+                stopped_early.append(True)
+                context.check()
+            context.progress((k + 1) / steps)
+            time.sleep(0.005)
+        return steps
+
+    runner.submit("sweep", long_job, 2000)
+    assert started.wait(5)
+    qtbot.waitUntil(lambda: bool(progress), timeout=5000)
+    newest = runner.submit("sweep", long_job, 3)
+    qtbot.waitUntil(lambda: bool(runner.received), timeout=5000)
+    assert runner.received == [("sweep", newest, 3)]
+    assert stopped_early == [True]
+
+
+def test_shutdown_waits_for_a_running_job_and_stops_the_threads(qtbot):
+    runner = JobRunner()
+    runner.submit("pipeline", slow_identity, 1, 0.3)
+    threads = list(runner.findChildren(QThread))
+    assert threads and all(t.isRunning() for t in threads)
+    assert runner.shutdown()
+    assert not any(t.isRunning() for t in threads)
+    with pytest.raises(RuntimeError, match="shut down"):
+        runner.submit("pipeline", slow_identity, 2)
