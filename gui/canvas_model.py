@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from engine import mirror, rotate90, translate
+
 Rect = tuple[int, int, int, int]  # top, left, bottom, right (half-open)
 
 #: Undo history is cut when its snapshots together exceed this many bytes.
@@ -23,36 +25,6 @@ def demo_image(rows: int = 10, cols: int = 10, pixel: tuple[int, int] = (2, 2)) 
     img = np.zeros((rows, cols), np.float32)
     img[pixel] = 1.0
     return img
-
-
-def shift_image(x: np.ndarray, dy: int, dx: int, wrap: bool) -> np.ndarray:
-    """Return `x` moved down by `dy` and right by `dx`; wrapped around or zero-filled."""
-    try:
-        from engine.transforms import translate
-    except ImportError:
-        translate = None
-    if translate is not None:
-        return np.ascontiguousarray(translate(x, dy, dx, wrap=wrap), dtype=np.float32)
-    if wrap:
-        return np.roll(x, (dy, dx), axis=(0, 1))
-    out = np.zeros_like(x)
-    h, w = x.shape
-    if abs(dy) >= h or abs(dx) >= w:
-        return out
-    src = x[max(0, -dy):h - max(0, dy), max(0, -dx):w - max(0, dx)]
-    out[max(0, dy):max(0, dy) + src.shape[0], max(0, dx):max(0, dx) + src.shape[1]] = src
-    return out
-
-
-def mirror_image(x: np.ndarray, axis: int) -> np.ndarray:
-    """Return `x` mirrored: axis 1 swaps left and right, axis 0 flips up and down."""
-    try:
-        from engine.transforms import mirror
-    except ImportError:
-        mirror = None
-    if mirror is not None:
-        return np.ascontiguousarray(mirror(x, axis), dtype=np.float32)
-    return np.ascontiguousarray(np.flip(x, axis=axis))
 
 
 class CanvasModel(QObject):
@@ -158,9 +130,9 @@ class CanvasModel(QObject):
         self.source = source
         self.changed.emit(None)
 
-    def apply(self, fn, *args) -> None:
-        """Replace the image with ``fn(image, *args)`` as one undo step."""
-        out = fn(self._image, *args)
+    def apply(self, fn, *args, **kwargs) -> None:
+        """Replace the image with ``fn(image, *args, **kwargs)`` as one undo step."""
+        out = np.ascontiguousarray(fn(self._image, *args, **kwargs), dtype=np.float32)
         self.set_image(out, self.source, copy=np.shares_memory(out, self._image))
 
     def clear(self) -> None:
@@ -197,15 +169,15 @@ class CanvasModel(QObject):
 
     def nudge(self, dy: int, dx: int, wrap: bool) -> None:
         """Shift the whole image by (dy, dx) pixels, wrapping around or filling with 0."""
-        self.apply(shift_image, dy, dx, wrap)
+        self.apply(translate, int(dy), int(dx), wrap=wrap)
 
     def mirror(self, axis: int) -> None:
         """Mirror left-right (axis 1) or flip up-down (axis 0)."""
-        self.apply(mirror_image, axis)
+        self.apply(mirror, axis)
 
     def rotate90(self, turns: int = 1) -> None:
         """Rotate counter-clockwise by 90 degrees `turns` times."""
-        self.apply(lambda x: np.ascontiguousarray(np.rot90(x, turns)))
+        self.apply(rotate90, turns)
 
     # -- strokes (a drag is one undo step) --------------------------------------------------------
     def begin_stroke(self) -> None:
