@@ -12,6 +12,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import cv2
+
 from engine import (
     ACTIVATIONS,
     EXAMPLES,
@@ -31,6 +33,7 @@ from .figure_set import (
     FigureSetOptions,
     ImageInput,
     Transform,
+    check_target,
     write_figure_set,
 )
 
@@ -280,6 +283,25 @@ def reproducing_command(source: str | os.PathLike, out_dir: str | os.PathLike,
     return argv
 
 
+def _attach_kernel_values(argv: list[str]) -> list[str]:
+    """Join ``--kernel-values TEXT`` into ``--kernel-values=TEXT``: kernels often start
+    with a minus sign, which argparse would otherwise read as an option."""
+    out: list[str] = []
+    args = iter(argv)
+    for arg in args:
+        if arg == "--kernel-values":
+            value = next(args, None)
+            out.append(arg if value is None else f"{arg}={value}")
+        else:
+            out.append(arg)
+    return out
+
+
+def _quiet_opencv() -> None:
+    # OpenCV logs its own warning for a damaged file before our one-line error says why.
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+
+
 def _use_offscreen_without_display() -> None:
     if not (os.environ.get("QT_QPA_PLATFORM") or os.environ.get("DISPLAY")
             or os.environ.get("WAYLAND_DISPLAY")):
@@ -302,7 +324,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     exit code (0 written, 1 input/output error, 2 usage error, 130 interrupted)."""
     parser = build_parser()
     try:
-        args = parser.parse_args(sys.argv[2:] if argv is None else list(argv))
+        args = parser.parse_args(_attach_kernel_values(
+            sys.argv[2:] if argv is None else list(argv)))
     except SystemExit as exc:  # --help (0) or a usage error (2), already printed
         return int(exc.code or 0)
     if args.no_wrap and args.shift is None:
@@ -311,7 +334,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except SystemExit as exc:
             return int(exc.code)
     _use_offscreen_without_display()
+    _quiet_opencv()
     try:
+        check_target(args.out, args.force)  # fail before reading images or starting Qt
         a, b, transform, base = _load_inputs(args)
         spec = base.replace(**_spec_overrides(args))
         options = FigureSetOptions(formats=args.formats, width=args.width,

@@ -40,11 +40,12 @@ COLORMAPS = {
 }
 
 
-def _lut(stops: Sequence[tuple[int, int, int]]) -> np.ndarray:
-    """A 256-entry RGBA lookup table interpolating `stops` evenly, as packed uint32."""
+def _lut(stops: Sequence[tuple[int, int, int]], last: int = 255) -> np.ndarray:
+    """A 256-entry RGBA lookup table interpolating `stops` evenly over entries 0..`last`
+    (later entries repeat the end), as packed uint32."""
     stops_arr = np.array(stops, dtype=np.float64)
     pos = np.linspace(0.0, 1.0, len(stops))
-    t = np.linspace(0.0, 1.0, 256)
+    t = np.minimum(np.arange(256) / last, 1.0)
     rgba = np.empty((256, 4), np.uint8)
     for ch in range(3):
         rgba[:, ch] = np.round(np.interp(t, pos, stops_arr[:, ch]))
@@ -53,8 +54,9 @@ def _lut(stops: Sequence[tuple[int, int, int]]) -> np.ndarray:
 
 
 GREY_LUT = _lut([(0, 0, 0), (255, 255, 255)])
+# Over entries 0..254 so that 0 falls exactly on entry 127, the middle stop.
 DIVERGING_LUT = _lut([(33, 102, 172), (146, 197, 222), (247, 247, 247), (244, 165, 130),
-                      (178, 24, 43)])
+                      (178, 24, 43)], last=254)
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,7 @@ def colorize(array: np.ndarray, width: int, height: int, *, signed: bool = False
     cols = (np.arange(width) * arr.shape[1]) // width
     if signed:
         span = float(np.max(np.abs(arr)))
-        lo, scale, lut = -span, (127.5 / span if span > 0 else 0.0), DIVERGING_LUT
+        lo, scale, lut = -span, (127.0 / span if span > 0 else 0.0), DIVERGING_LUT
     else:
         lo, hi = float(arr.min()), float(arr.max())
         scale, lut = (255.0 / (hi - lo) if hi > lo else 0.0), GREY_LUT
@@ -126,7 +128,7 @@ def colorize(array: np.ndarray, width: int, height: int, *, signed: bool = False
 def _to_index(arr: np.ndarray, lo: float, scale: float, signed: bool) -> np.ndarray:
     idx = (arr.astype(np.float32) - np.float32(lo)) * np.float32(scale) + np.float32(0.5)
     if signed and scale == 0.0:
-        idx += np.float32(127.5)  # all zero: white
+        idx += np.float32(127.0)  # all zero: the middle colour
     return np.clip(idx, 0, 255).astype(np.uint8)
 
 
