@@ -101,7 +101,11 @@ class PipelineSpec:
 
 @dataclass(frozen=True)
 class Stage:
-    """One stage of a pipeline result: its name, array, maxima and geometry."""
+    """One stage of a pipeline result: its name, array, maxima and geometry.
+
+    `array` is read-only float32; it may be a view whose rows are padded (not
+    C-contiguous), as the convolution stage is, to spare a copy.
+    """
 
     name: str
     array: np.ndarray = field(repr=False)
@@ -268,8 +272,9 @@ def run_pipeline(image: np.ndarray, spec: PipelineSpec | None = None, *,
         k = spec.kernel_array
         check_conv_fits(shape, k.shape, spec.padding)
         top, bottom, left, right = padding_amounts(k.shape, spec.padding)
-        current = activate_owned(conv2d_unchecked(x, k, spec.padding, spec.stride),
-                                 spec.activation)
+        current = activate_owned(
+            conv2d_unchecked(x, k, spec.padding, spec.stride, contiguous=False),
+            spec.activation)
         border = _CONV_BORDER[spec.padding]
         geometry = geometry.then([(k.shape[0], spec.stride, top, bottom, border)],
                                  [(k.shape[1], spec.stride, left, right, border)])
