@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from reference_ops import pad_like_torch, ref_conv2d, ref_relu
 
-from engine import ACTIVATIONS, KERNELS, PADDINGS, activate, conv2d, relu
+from engine import ACTIVATIONS, KERNELS, PADDINGS, activate, conv2d, parse_kernel_text, relu
 
 X3 = np.arange(1.0, 10.0).reshape(3, 3)  # [[1,2,3],[4,5,6],[7,8,9]]
 DIAG = np.array([[1.0, 0.0], [0.0, -1.0]])  # out[i, j] = x[i, j] - x[i+1, j+1]
@@ -249,3 +249,22 @@ def test_inputs_are_never_modified(call, dtype):
     assert not np.shares_memory(out, x)
     x.setflags(write=False)
     np.testing.assert_array_equal(call(x), out)  # works on a read-only input too
+
+
+def test_kernel_text_parses_rows_and_refuses_bad_text():
+    np.testing.assert_array_equal(parse_kernel_text("-1,0,1; -2 0 2\n-1,0,1"),
+                                  [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]])
+    np.testing.assert_array_equal(conv2d(X3, parse_kernel_text("0,1")), [[2, 3], [5, 6], [8, 9]])
+    for text, words in [("", "kernel text is empty"), ("1,x", "kernel row 1"),
+                        ("1,2;3", "rows differ in length"), ("1,nan", "kernel holds")]:
+        with pytest.raises(ValueError, match=words):
+            parse_kernel_text(text)
+
+
+def test_named_kernels_are_read_only_and_finite():
+    for name, kernel in KERNELS.items():
+        assert kernel.ndim == 2 and kernel.dtype == np.float32 and np.isfinite(kernel).all()
+        with pytest.raises(ValueError):
+            kernel[0, 0] = 1.0  # shared presets cannot be edited by accident
+        np.testing.assert_allclose(conv2d(X3, name, padding="same"),
+                                   ref_conv2d(X3, kernel, "same"), atol=1e-4, err_msg=name)

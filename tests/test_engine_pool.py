@@ -48,6 +48,9 @@ def test_binomial_taps_are_pascals_triangle():
         k = blur_kernel(n)
         assert k.shape == (n, n) and k.dtype == np.float32
         assert k.sum() == pytest.approx(1.0, abs=1e-6)
+    for bad in (0, -1):
+        with pytest.raises(ValueError, match="blur_size must be >= 1"):
+            blur_kernel(bad)
 
 
 def test_random_cases_match_the_plain_reference():
