@@ -256,6 +256,8 @@ def run_pipeline(image: np.ndarray, spec: PipelineSpec | None = None, *,
     ((0, 0), (2, 2))
     """
     spec = PipelineSpec() if spec is None else spec
+    if not isinstance(spec, PipelineSpec):
+        raise ValueError(f"spec must be a PipelineSpec (or None); got {type(spec).__name__}.")
     x = as_image(image, "image")
     top_k = positive_int(top_k, "top_k")
     shape = x.shape
@@ -266,7 +268,9 @@ def run_pipeline(image: np.ndarray, spec: PipelineSpec | None = None, *,
         arr.setflags(write=False)
         stages.append(Stage(name, arr, maxima_unchecked(arr, top_k), geometry, shape))
 
-    add("input", x.copy() if x is image else x)
+    # as_image returns the caller's memory itself (or a view of it, e.g. for a memmap)
+    # when no conversion was needed; the stage must own its pixels.
+    add("input", x.copy() if x is image or x.base is not None else x)
     current = x
     if spec.convolve:
         k = spec.kernel_array

@@ -303,3 +303,19 @@ def test_the_image_is_never_modified_nor_shared(spec, dtype):
     again = run_pipeline(before, spec)
     for s1, s2 in zip(result, again, strict=True):
         np.testing.assert_array_equal(s1.array, s2.array)
+
+
+def test_a_memory_mapped_image_is_copied(tmp_path):
+    img = np.memmap(tmp_path / "pixels.f32", dtype=np.float32, mode="w+", shape=(12, 14))
+    img[:] = np.random.default_rng(37).random((12, 14))
+    before = np.array(img)
+    result = run_pipeline(img, PipelineSpec(levels=1))
+    img[:] = 0.0
+    img.flush()
+    np.testing.assert_array_equal(result["input"].array, before)
+    assert result["input"].maxima == find_top(before, 5)
+
+
+def test_spec_must_be_a_pipeline_spec():
+    with pytest.raises(ValueError, match="spec must be a PipelineSpec"):
+        run_pipeline(np.ones((8, 8)), {"levels": 2})
