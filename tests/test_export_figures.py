@@ -19,13 +19,7 @@ XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 
 
 def _rgba(image) -> np.ndarray:
-    """(h, w, 4) RGBA uint8 copy of a QImage, not premultiplied."""
-    from PySide6.QtGui import QImage
-
-    img = image.convertToFormat(QImage.Format.Format_RGBA8888)
-    h, w, bpl = img.height(), img.width(), img.bytesPerLine()
-    arr = np.frombuffer(img.constBits(), np.uint8, count=h * bpl).reshape(h, bpl)
-    return arr[:, : 4 * w].reshape(h, w, 4).copy()
+    return figures.qimage_to_rgba(image)
 
 
 def _opaque_block(rgba: np.ndarray) -> tuple[slice, slice]:
@@ -201,3 +195,22 @@ def test_sweep_plot_draws_every_stage(qapp):
     for colour in figures.PLOT_COLORS[:2]:
         rgb = tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
         assert _near(rgba, rgb, 10).sum() > 50
+
+
+def test_svg_renders_back_to_the_png_pixels(qapp, tmp_path):
+    from PySide6.QtGui import QColor, QImage, QPainter
+    from PySide6.QtSvg import QSvgRenderer
+
+    arr = np.random.default_rng(6).random((9, 13)).astype(np.float32)
+    drawing = figures.panel_drawing(Panel("Pool 1 (9, 13)", arr), 260)
+    figures.write_svg(tmp_path / "p.svg", drawing, "transparent")
+    renderer = QSvgRenderer(str(tmp_path / "p.svg"))
+    assert renderer.isValid()
+    back = QImage(drawing.width, drawing.height, QImage.Format.Format_ARGB32_Premultiplied)
+    back.fill(QColor(0, 0, 0, 0))
+    painter = QPainter(back)
+    renderer.render(painter)
+    painter.end()
+    png = _rgba(figures.render(drawing, "transparent"))
+    rows, cols = _opaque_block(png)
+    assert np.array_equal(_rgba(back)[rows, cols], png[rows, cols])
