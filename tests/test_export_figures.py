@@ -61,13 +61,26 @@ def test_colorize_samples_a_large_array():
     assert np.array_equal(rgba[:, :, 0], _plain_grey(arr, 50, 70))
 
 
+def test_levels_saturate_and_viridis_is_the_windows_table():
+    import pyqtgraph as pg
+
+    arr = np.array([[-0.5, 0.0, 0.5, 1.0, 2.0]], np.float32)
+    grey = figures.colorize(arr, 5, 1, levels=(0.0, 1.0))[0, :, 0]
+    assert grey.tolist() == [0, 0, 128, 255, 255]
+    ramp = np.arange(256, dtype=np.float32)[None, :]
+    table = pg.colormap.get("viridis").getLookupTable(0.0, 1.0, 256, alpha=False)
+    assert np.array_equal(figures.colorize(ramp, 256, 1, colormap="viridis")[0, :, :3], table)
+    with pytest.raises(ValueError, match="colormap"):
+        figures.colorize(arr, 5, 1, colormap="jet")
+
+
 def test_signed_colours_are_symmetric_about_zero():
     arr = np.array([[-2.0, 0.0, 2.0]])
-    rgba = figures.colorize(arr, 3, 1, signed=True)
+    rgba = figures.colorize(arr, 3, 1, colormap="diverging")
     assert tuple(rgba[0, 1, :3]) == (247, 247, 247)  # zero is (nearly) white
     assert rgba[0, 0, 2] > rgba[0, 0, 0]  # negative: blue
     assert rgba[0, 2, 0] > rgba[0, 2, 2]  # positive: red
-    assert tuple(figures.colorize(np.zeros((1, 1)), 1, 1, signed=True)[0, 0, :3]) == \
+    assert tuple(figures.colorize(np.zeros((1, 1)), 1, 1, colormap="diverging")[0, 0, :3]) == \
         (247, 247, 247)
 
 
@@ -117,17 +130,17 @@ def test_markers_sit_on_the_maxima(qapp):
         half = int(cell)
         return int(mask[y - half:y + half, x - half:x + half].sum())
 
-    yellow = _near(rgba, (255, 212, 0))
-    cyan = _near(rgba, (0, 229, 255))
-    assert around(1, 6, yellow) > 20 and around(6, 1, yellow) == 0
-    assert around(6, 1, cyan) > 10 and around(1, 6, cyan) == 0
-    assert around(4, 4, yellow) == 0 and around(4, 4, cyan) == 0
+    first = _near(rgba, figures.GLOBAL_MARK.getRgb()[:3])  # the global maximum's colour
+    other = _near(rgba, figures.OTHER_MARK.getRgb()[:3])
+    assert around(1, 6, first) > 20 and around(6, 1, first) == 0
+    assert around(6, 1, other) > 10 and around(1, 6, other) == 0
+    assert around(4, 4, first) == 0 and around(4, 4, other) == 0
 
 
 def test_constant_map_gets_no_marker(qapp):
     arr = np.zeros((4, 4), np.float32)
     image = figures.render(figures.panel_drawing(Panel("t", arr, [(0, 0, 0.0)]), 200), "white")
-    assert not _near(_rgba(image), (255, 212, 0)).any()
+    assert not _near(_rgba(image), figures.GLOBAL_MARK.getRgb()[:3]).any()
 
 
 def test_svg_embeds_the_png_pixels_and_the_title(qapp, tmp_path):

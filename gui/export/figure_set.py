@@ -281,7 +281,17 @@ def _caption(job: ExportJob) -> str:
 
 
 def _stage_panels(result: PipelineResult, top_k: int) -> dict[str, Panel]:
-    return {s.name: Panel(s.title, s.array, s.maxima[:top_k]) for s in result}
+    """Panels coloured as the window shows stages: the input grey over 0..1 (widened to
+    its own range if it leaves it), every later stage viridis over its own range."""
+    panels = {}
+    for s in result:
+        if s.name == "input":
+            lo, hi = float(s.array.min()), float(s.array.max())
+            panels[s.name] = Panel(s.title, s.array, s.maxima[:top_k], "grey",
+                                   (min(0.0, lo), max(1.0, hi)))
+        else:
+            panels[s.name] = Panel(s.title, s.array, s.maxima[:top_k], "viridis")
+    return panels
 
 
 def _diff_panels(data: FigureData) -> dict[str, Panel]:
@@ -289,7 +299,7 @@ def _diff_panels(data: FigureData) -> dict[str, Panel]:
     for name, diff in data.differences.items():
         marks = find_maxima(np.abs(diff), data.top_k)
         title = f"{name.capitalize()} A\u2212B {diff.shape}"
-        panels[name] = Panel(title, diff, marks, signed=True)
+        panels[name] = Panel(title, diff, marks, "diverging")
     return panels
 
 

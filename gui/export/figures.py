@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+import pyqtgraph as pg
 from PySide6.QtCore import QBuffer, QIODevice, QPointF, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPainterPath, QPen
 from PySide6.QtSvg import QSvgGenerator
@@ -26,16 +27,19 @@ from PySide6.QtSvg import QSvgGenerator
 BACKGROUNDS = ("white", "transparent")
 
 TEXT_COLOR = QColor(32, 32, 32)
-GLOBAL_MARK = QColor(255, 212, 0)  # the global maximum: a yellow ring with a dark halo
-OTHER_MARK = QColor(0, 229, 255)  # the other top-k maxima: smaller cyan rings
+# The window's colours: the global maximum, then the other top-k maxima (smaller rings);
+# a dark halo keeps them visible on any colour.
+GLOBAL_MARK = QColor("#ff2d55")
+OTHER_MARK = QColor("#ffb000")
 HALO = QColor(0, 0, 0)
 #: Line colours of the sweep plot, one per stage (cycled).
 PLOT_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
                "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 
-#: How stages and differences are coloured; written into the manifest.
+#: How stages and differences are coloured (as the window shows them); in the manifest.
 COLORMAPS = {
-    "stage": "grey, black = stage minimum, white = stage maximum (each panel its own range)",
+    "input": "grey, black..white = 0..1 (widened to the image's own range if it leaves it)",
+    "stage": "viridis, dark purple = the stage's minimum, yellow = its maximum",
     "difference": "diverging blue-white-red, white = 0, full colour = +-max |A - B| of the stage",
     "resampling": "nearest neighbour, never smoothed: from 4 display pixels per cell up "
                   "every cell is an exact square; stages larger than their panel are sampled "
@@ -56,7 +60,15 @@ def _lut(stops: Sequence[tuple[int, int, int]], last: int = 255) -> np.ndarray:
     return rgba.view(np.uint32).ravel()
 
 
+def _rgb_lut(table: np.ndarray) -> np.ndarray:
+    rgba = np.full((256, 4), 255, np.uint8)
+    rgba[:, :3] = table
+    return rgba.view(np.uint32).ravel()
+
+
 GREY_LUT = _lut([(0, 0, 0), (255, 255, 255)])
+# The same table the window's panels use (pyqtgraph's viridis), so figures match the screen.
+VIRIDIS_LUT = _rgb_lut(pg.colormap.get("viridis").getLookupTable(0.0, 1.0, 256, alpha=False))
 # Over entries 0..254 so that 0 falls exactly on entry 127, the middle stop.
 DIVERGING_LUT = _lut([(33, 102, 172), (146, 197, 222), (247, 247, 247), (244, 165, 130),
                       (178, 24, 43)], last=254)
@@ -75,14 +87,23 @@ class Panel:
     maxima : list of (row, col, value)
         Cells to mark, the first being the global maximum. Nothing is marked on a
         constant array, whose "maximum" is only the first cell.
-    signed : bool
-        Colour with the diverging map, symmetric about 0 (differences).
+    colormap : {"grey", "viridis", "diverging"}
+        See :func:`colorize`.
+    levels : (low, high) or None
+        The values mapped to the ends of a grey or viridis map; the array's own range
+        when None.
     """
 
     title: str
     array: np.ndarray
     maxima: Sequence[tuple[int, int, float]] = ()
-    signed: bool = False
+    colormap: str = "grey"
+    levels: tuple[float, float] | None = None
+
+    @property
+    def signed(self) -> bool:
+        """True for a difference: coloured and marked by magnitude about 0."""
+        return self.colormap == "diverging"
 
 
 @dataclass(frozen=True)
@@ -130,21 +151,35 @@ class Drawing:
     paint: Callable[[Canvas], None]
 
 
-def colorize(array: np.ndarray, width: int, height: int, *, signed: bool = False) -> np.ndarray:
+COLORMAP_NAMES = ("grey", "viridis", "diverging")
+
+
+def colorize(array: np.ndarray, width: int, height: int, *, colormap: str = "grey",
+             levels: tuple[float, float] | None = None) -> np.ndarray:
     """Return `array` coloured and sampled by nearest neighbour to ``(height, width, 4)`` RGBA.
 
-    Grey maps the array's own minimum..maximum to black..white (a constant array is
-    black); `signed` uses the diverging map with 0 white and +-max|array| full colour.
+    "grey" and "viridis" map `levels` (default: the array's own minimum..maximum)
+    linearly to the ends of the map, saturating outside (a constant array takes the
+    low end); "diverging" maps 0 to white and +-max|array| to full blue/red.
+
+    Raises
+    ------
+    ValueError
+        For an unknown colormap.
     """
+    if colormap not in COLORMAP_NAMES:
+        raise ValueError(f"unknown colormap {colormap!r}; use one of {', '.join(COLORMAP_NAMES)}.")
     arr = np.asarray(array)
     rows = (np.arange(height) * arr.shape[0]) // height
     cols = (np.arange(width) * arr.shape[1]) // width
+    signed = colormap == "diverging"
     if signed:
         span = float(np.max(np.abs(arr)))
         lo, scale, lut = -span, (127.0 / span if span > 0 else 0.0), DIVERGING_LUT
     else:
-        lo, hi = float(arr.min()), float(arr.max())
-        scale, lut = (255.0 / (hi - lo) if hi > lo else 0.0), GREY_LUT
+        lo, hi = levels if levels is not None else (float(arr.min()), float(arr.max()))
+        scale = 255.0 / (hi - lo) if hi > lo else 0.0
+        lut = GREY_LUT if colormap == "grey" else VIRIDIS_LUT
     if arr.shape[0] * arr.shape[1] <= width * height:
         index = _to_index(arr, lo, scale, signed)[rows[:, None], cols[None, :]]
     else:  # sample first: colouring only the pixels shown
@@ -211,7 +246,8 @@ def _draw_stage(canvas: Canvas, panel: Panel, box: QRectF) -> None:
     w, h = fit_pixels(panel.array.shape, int(box.width()), int(box.height()))
     x0 = int(box.x() + (box.width() - w) / 2)
     y0 = int(box.y() + (box.height() - h) / 2)
-    canvas.image(x0, y0, colorize(panel.array, w, h, signed=panel.signed))
+    canvas.image(x0, y0, colorize(panel.array, w, h, colormap=panel.colormap,
+                                  levels=panel.levels))
     painter = canvas.painter
     arr = panel.array
     # A "maximum" equal to the minimum (a constant map, ties at zero) marks nothing real.
