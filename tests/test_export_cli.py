@@ -17,8 +17,9 @@ import cv2
 import numpy as np
 import pytest
 
-from engine import EXAMPLES, load_image, run_pipeline, translate
+from engine import EXAMPLES, PipelineSpec, load_image, run_pipeline, translate
 from gui.export import cli
+from gui.export.figure_set import FigureSetOptions, Transform
 
 REPO = Path(__file__).resolve().parents[1]
 WIDTH = 300
@@ -274,6 +275,28 @@ def test_unwritable_output_exits_1(tmp_path, capsys):
     (tmp_path / "file").write_text("x")
     assert cli.main(["example:pixel", "--out", str(tmp_path / "file" / "set")]) == 1
     assert "cannot create" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("spec", [
+    PipelineSpec(),
+    PipelineSpec(kernel=((-0.1, 0.25, 1 / 3), (2.0, -1e-7, 5.0)), padding="reflect", stride=2,
+                 activation="abs", pool_mode="blurmax", pool_size=3, pool_stride=2, levels=4,
+                 blur_size=5),
+    PipelineSpec(convolve=False, kernel="laplacian", pool_mode="avg", levels=0),
+])
+def test_reproducing_command_gives_back_the_same_spec_and_options(spec, tmp_path):
+    options = FigureSetOptions(formats=("svg", "json"), width=640, background="transparent",
+                               top_k=7, animate_shifts=3)
+    other = tmp_path / "other.png"
+    argv = cli.reproducing_command("photo.png", tmp_path / "set", spec, options,
+                                   Transform("compare", "another image"), other)
+    assert argv[:2] == ["shiftlab", "export"]
+    args = cli.build_parser().parse_args(cli._attach_kernel_values(argv[2:]))
+    assert PipelineSpec().replace(**cli._spec_overrides(args)) == spec
+    assert Path(args.input) == Path("photo.png").absolute()
+    assert args.out == tmp_path / "set" and args.compare == other
+    assert (args.formats, args.width, args.background, args.top_k, args.animate_shifts) == \
+        (options.formats, 640, "transparent", 7, 3)
 
 
 def test_help_documents_options_and_the_article_scenarios(capsys):

@@ -195,6 +195,33 @@ def test_render_composite_from_a_job_or_its_data(qapp):
     image = render_composite(job, 500)
     assert image.width() == 500 and image.height() > 100
     assert render_composite(compute_figure_data(job), 500) == image
+    ready = {"A": run_pipeline(job.a.array, SPEC), "B": run_pipeline(job.b.array, SPEC)}
+    data = compute_figure_data(job, results=ready)
+    assert data.results["A"] is ready["A"] and data.results["B"] is ready["B"]
+    assert render_composite(data, 500) == image
+    with pytest.raises(ValueError, match="another spec"):
+        compute_figure_data(job, results={"A": run_pipeline(job.a.array, PipelineSpec())})
+
+
+def test_b_with_fewer_stages_leaves_gaps_and_compares_the_overlap(qapp, tmp_path):
+    a = np.random.default_rng(7).random((64, 64)).astype(np.float32)
+    b = np.random.default_rng(8).random((16, 20)).astype(np.float32)
+    spec = PipelineSpec(convolve=False, levels=5)
+    job = ExportJob(ImageInput(a, "big"), spec, ImageInput(b, "small"),
+                    Transform("compare", "another image"))
+    out = write_figure_set(tmp_path / "set", job, FigureSetOptions(width=200))
+    panels = {p.name for p in (out / "panels").iterdir()}
+    assert "A_pool_5.png" in panels and "B_pool_4.png" in panels
+    assert "B_pool_5.png" not in panels and "A-B_pool_5.png" not in panels
+    metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    by_stage = {c["stage"]: c for c in metrics["comparison"]}
+    assert by_stage["pool 4"]["compared_shape"] == [1, 1]
+    assert by_stage["pool 2"]["shape_a"] == [16, 16] and by_stage["pool 2"]["shape_b"] == [4, 5]
+    assert by_stage["pool 2"]["compared_shape"] == [4, 5] and by_stage["pool 2"]["partial"]
+    assert "pool 5" not in by_stage
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["stages"]["B"]["levels_produced"] == 4
+    assert "stopped after 4 of 5" in manifest["stages"]["B"]["stop_reason"]
 
 
 @pytest.mark.parametrize("changes, message", [

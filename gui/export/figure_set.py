@@ -231,19 +231,36 @@ class FigureData:
     differences: dict[str, np.ndarray]
 
 
-def compute_figure_data(job: ExportJob, top_k: int = 5) -> FigureData:
+def compute_figure_data(job: ExportJob, top_k: int = 5, *,
+                        results: dict[str, PipelineResult] | None = None) -> FigureData:
     """Run the pipeline on A (and B), compare them and take the differences.
+
+    Parameters
+    ----------
+    job : ExportJob
+    top_k : int
+        Maxima recorded per stage.
+    results : dict, optional
+        ``{"A": ..., "B": ...}`` runs already made of ``job.spec`` on the job's images
+        (the window has them), used instead of running the pipeline again.
 
     Raises
     ------
     ValueError
-        If the spec cannot run on an image (e.g. a kernel larger than the image).
+        If the spec cannot run on an image (e.g. a kernel larger than the image), or a
+        given result was made with another spec. Rows not given are computed.
     """
-    results = {ROW_A: run_pipeline(job.a.array, job.spec, top_k=top_k)}
+    given = dict(results or {})
+    for row, result in given.items():
+        if result.spec != job.spec:
+            raise ValueError(f"results[{row!r}] was made with another spec than the job's; "
+                             "pass runs of job.spec or none.")
+    rows = {ROW_A: job.a} | ({ROW_B: job.b} if job.b is not None else {})
+    results = {row: given[row] if row in given else
+               run_pipeline(image.array, job.spec, top_k=top_k) for row, image in rows.items()}
     comparisons = None
     differences: dict[str, np.ndarray] = {}
     if job.b is not None:
-        results[ROW_B] = run_pipeline(job.b.array, job.spec, top_k=top_k)
         errors = None
         t = job.transform
         if t is not None and t.shift is not None and t.wrap:
