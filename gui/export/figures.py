@@ -15,7 +15,7 @@ import base64
 import os
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -123,9 +123,20 @@ class Canvas:
     by OpenCV (Qt's own PNG encoder takes about ten times as long for the same size).
     """
 
-    def __init__(self, painter: QPainter, recorded: list[np.ndarray] | None = None) -> None:
+    def __init__(self, painter: QPainter, recorded: list[np.ndarray] | None = None,
+                 pictures: dict | None = None) -> None:
         self.painter = painter
         self._recorded = recorded
+        self._pictures = {} if pictures is None else pictures
+
+    def picture(self, panel: Panel, width: int, height: int) -> np.ndarray:
+        """The panel's array coloured at ``width x height`` (made once per drawing, so
+        its PNG and SVG share the work)."""
+        key = (id(panel), width, height)
+        if key not in self._pictures:
+            self._pictures[key] = colorize(panel.array, width, height, colormap=panel.colormap,
+                                           levels=panel.levels)
+        return self._pictures[key]
 
     def image(self, x: int, y: int, rgba: np.ndarray) -> None:
         """Draw an ``(h, w, 4)`` RGBA picture with its top-left corner at (x, y), 1:1."""
@@ -149,6 +160,8 @@ class Drawing:
     height: int
     title: str
     paint: Callable[[Canvas], None]
+    #: Coloured stage pictures by (panel, size), shared by every canvas this is painted on.
+    pictures: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 COLORMAP_NAMES = ("grey", "viridis", "diverging")
@@ -246,8 +259,7 @@ def _draw_stage(canvas: Canvas, panel: Panel, box: QRectF) -> None:
     w, h = fit_pixels(panel.array.shape, int(box.width()), int(box.height()))
     x0 = int(box.x() + (box.width() - w) / 2)
     y0 = int(box.y() + (box.height() - h) / 2)
-    canvas.image(x0, y0, colorize(panel.array, w, h, colormap=panel.colormap,
-                                  levels=panel.levels))
+    canvas.image(x0, y0, canvas.picture(panel, w, h))
     painter = canvas.painter
     arr = panel.array
     # A "maximum" equal to the minimum (a constant map, ties at zero) marks nothing real.
@@ -499,7 +511,7 @@ def render(drawing: Drawing, background: str = "white") -> QImage:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         painter.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
-        drawing.paint(Canvas(painter))
+        drawing.paint(Canvas(painter, pictures=drawing.pictures))
     finally:
         painter.end()
     return image
@@ -533,7 +545,7 @@ def write_svg(path: str | os.PathLike, drawing: Drawing, background: str = "whit
         if background == "white":
             painter.fillRect(QRectF(0, 0, width, height), QColor(255, 255, 255))
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        drawing.paint(Canvas(painter, recorded))
+        drawing.paint(Canvas(painter, recorded, drawing.pictures))
     finally:
         painter.end()
     svg = bytes(buffer.data())
@@ -552,10 +564,16 @@ _EMBEDDED_PNG = re.compile(rb'xlink:href="data:image/png;base64,[^"]*"')
 
 
 def encode_png(rgba: np.ndarray, *, alpha: bool) -> bytes:
-    """Encode an ``(h, w, 4)`` RGBA array as PNG bytes with OpenCV (fast zlib level 1,
-    smaller than Qt's default output here); `alpha` False drops the alpha channel."""
+    """Encode an ``(h, w, 4)`` RGBA array as PNG bytes with OpenCV; `alpha` False drops
+    the alpha channel.
+
+    zlib level 1 without PNG row filters: figures are blocks of flat colour, which the
+    filters do not help, so this is about twice as fast as the default filters and a
+    quarter smaller (and far faster than Qt's encoder at a similar size).
+    """
     bgr = cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA if alpha else cv2.COLOR_RGBA2BGR)
-    ok, data = cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    ok, data = cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, 1,
+                                         cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_NONE])
     if not ok:
         raise RuntimeError("OpenCV could not encode a PNG image.")
     return data.tobytes()
