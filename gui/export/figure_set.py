@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -574,7 +575,7 @@ def _write_manifest(w: _Writer) -> None:
 def write_figure_set(out_dir: str | os.PathLike, job: ExportJob,
                      options: FigureSetOptions | None = None, *, force: bool = False,
                      progress: ProgressCallback | None = None,
-                     cancel: Callable[[], bool] | None = None) -> Path:
+                     cancel: Callable[[], bool] | threading.Event | None = None) -> Path:
     """Write a figure set into the folder `out_dir` in one go.
 
     Parameters
@@ -590,7 +591,7 @@ def write_figure_set(out_dir: str | os.PathLike, job: ExportJob,
         Replace an existing non-empty folder.
     progress : callable, optional
         ``progress(step, total, message)`` before each step (1-based), on the calling
-        thread, e.g. ``(3, 12, "writing panels of row B")``.
+        thread, e.g. ``(3, 13, "writing A conv")``.
     cancel : callable or threading.Event, optional
         Checked between steps (and between shifts of a sweep); when it returns True (or
         the event is set) the export stops.
