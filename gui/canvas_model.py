@@ -3,7 +3,11 @@
 Every edit goes through :class:`CanvasModel`, which owns the float32 image and
 announces changes with :attr:`CanvasModel.changed` carrying the touched rectangle
 (``None`` for the whole image), so the display can update just that part.
-A stroke (one mouse drag) is one undo step.
+
+A stroke (one mouse drag) writes the image in place and is one undo step; its undo
+entry holds only the 64x64 tiles it touched, so a drag on a 12-megapixel photo
+costs no full copy. Whole-image edits replace the array. The array is never handed
+to another thread: :meth:`CanvasModel.snapshot` (or a caller's own buffer) copies it.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from PySide6.QtCore import QObject, Signal
 from engine import mirror, rotate90, translate
 
 Rect = tuple[int, int, int, int]  # top, left, bottom, right (half-open)
+TILE = 64
 
 #: Undo history is cut when its snapshots together exceed this many bytes.
 UNDO_BUDGET_BYTES = 600_000_000
@@ -25,6 +30,44 @@ def demo_image(rows: int = 10, cols: int = 10, pixel: tuple[int, int] = (2, 2)) 
     img = np.zeros((rows, cols), np.float32)
     img[pixel] = 1.0
     return img
+
+
+class TilePatch:
+    """The original contents of the tiles a stroke touched, saved before the first write."""
+
+    def __init__(self) -> None:
+        self.tiles: dict[tuple[int, int], np.ndarray] = {}
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the saved tiles."""
+        return sum(t.nbytes for t in self.tiles.values())
+
+    def save(self, image: np.ndarray, rect: Rect) -> None:
+        """Keep the tiles of `image` meeting `rect` that are not saved yet."""
+        top, left, bottom, right = rect
+        for ty in range(top // TILE, (bottom - 1) // TILE + 1):
+            for tx in range(left // TILE, (right - 1) // TILE + 1):
+                if (ty, tx) not in self.tiles:
+                    self.tiles[ty, tx] = image[ty * TILE:(ty + 1) * TILE,
+                                               tx * TILE:(tx + 1) * TILE].copy()
+
+    def swap(self, image: np.ndarray) -> tuple[TilePatch, Rect]:
+        """Write the saved tiles back into `image`; return the patch that undoes that and
+        the rectangle that changed."""
+        other = TilePatch()
+        ys, xs = zip(*self.tiles, strict=True)
+        for (ty, tx), saved in self.tiles.items():
+            block = image[ty * TILE:(ty + 1) * TILE, tx * TILE:(tx + 1) * TILE]
+            other.tiles[ty, tx] = block.copy()
+            block[...] = saved
+        h, w = image.shape
+        rect = (min(ys) * TILE, min(xs) * TILE, min(h, (max(ys) + 1) * TILE),
+                min(w, (max(xs) + 1) * TILE))
+        return other, rect
+
+
+UndoEntry = np.ndarray | TilePatch
 
 
 class CanvasModel(QObject):
@@ -45,9 +88,10 @@ class CanvasModel(QObject):
     def __init__(self, image: np.ndarray | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._image = demo_image() if image is None else self._own(image)
-        self._undo: list[np.ndarray] = []
-        self._redo: list[np.ndarray] = []
+        self._undo: list[UndoEntry] = []
+        self._redo: list[UndoEntry] = []
         self._stroke_open = False
+        self._patch: TilePatch | None = None
         self._move: tuple[float, int, int, float] | None = None  # value, row, col, covered value
         self.source = "demo"
 
@@ -63,14 +107,15 @@ class CanvasModel(QObject):
         return self._image.shape
 
     def snapshot(self) -> np.ndarray:
-        """Return a read-only array safe to hand to another thread.
-
-        Outside a stroke the current array is never written again (every edit
-        replaces it, and a stroke starts on a fresh copy), so no copy is needed.
-        """
-        arr = self._image.copy() if self._stroke_open else self._image.view()
+        """Return a read-only copy, safe to hand to another thread."""
+        arr = self._image.copy()
         arr.setflags(write=False)
         return arr
+
+    @property
+    def editing(self) -> bool:
+        """True during a stroke, while the image is being written in place."""
+        return self._stroke_open
 
     def can_undo(self) -> bool:
         """True if there is an edit to undo."""
@@ -81,8 +126,8 @@ class CanvasModel(QObject):
         return bool(self._redo)
 
     # -- history ------------------------------------------------------------------------------
-    def _push_undo(self, old: np.ndarray) -> None:
-        """Keep `old` (an array no longer edited in place) as the newest undo step."""
+    def _push_undo(self, old: UndoEntry) -> None:
+        """Keep `old` (a replaced array, or a stroke's patch) as the newest undo step."""
         self._undo.append(old)
         self._redo.clear()
         total = sum(a.nbytes for a in self._undo)
@@ -98,14 +143,19 @@ class CanvasModel(QObject):
         """Re-apply the last undone edit; return False if there is none."""
         return self._step(self._redo, self._undo)
 
-    def _step(self, source: list[np.ndarray], target: list[np.ndarray]) -> bool:
+    def _step(self, source: list[UndoEntry], target: list[UndoEntry]) -> bool:
         self.end_stroke()
         if not source:
             return False
-        target.append(self._image)
-        self._image = source.pop()
+        entry = source.pop()
+        if isinstance(entry, TilePatch):
+            inverse, rect = entry.swap(self._image)
+            target.append(inverse)
+        else:
+            target.append(self._image)
+            self._image, rect = entry, None
         self.history_changed.emit()
-        self.changed.emit(None)
+        self.changed.emit(rect)
         return True
 
     # -- whole-image edits (each one undo step) --------------------------------------------------
@@ -183,14 +233,23 @@ class CanvasModel(QObject):
     def begin_stroke(self) -> None:
         """Start an edit that may span many calls; it ends at :meth:`end_stroke`."""
         self.end_stroke()
-        self._push_undo(self._image)
-        self._image = self._image.copy()
+        self._patch = TilePatch()
+        self._push_undo(self._patch)
         self._stroke_open = True
 
     def end_stroke(self) -> None:
-        """Close the current stroke, if any."""
+        """Close the current stroke, if any (a stroke that changed nothing leaves no undo step)."""
+        if self._patch is not None and not self._patch.tiles and self._undo \
+                and self._undo[-1] is self._patch:
+            self._undo.pop()
+            self.history_changed.emit()
+        self._patch = None
         self._stroke_open = False
         self._move = None
+
+    def _before_write(self, rect: Rect) -> None:
+        if self._patch is not None:
+            self._patch.save(self._image, rect)
 
     def paint_line(self, r0: float, c0: float, r1: float, c1: float, value: float,
                    size: int = 1) -> Rect | None:
@@ -211,6 +270,7 @@ class CanvasModel(QObject):
         top, left, bottom, right = max(0, top), max(0, left), min(h, bottom), min(w, right)
         if top >= bottom or left >= right:
             return None
+        self._before_write((top, left, bottom, right))
         for r, c in zip(rows, cols, strict=True):
             self._image[max(0, r - half):max(0, r - half + size),
                         max(0, c - half):max(0, c - half + size)] = value
@@ -241,6 +301,8 @@ class CanvasModel(QObject):
         value, r, c, covered = self._move
         if (row, col) == (r, c):
             return None
+        self._before_write((r, c, r + 1, c + 1))
+        self._before_write((row, col, row + 1, col + 1))
         self._image[r, c] = covered
         covered = float(self._image[row, col])
         self._image[row, col] = value

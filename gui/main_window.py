@@ -41,6 +41,7 @@ from .pipeline_row import PipelineRow
 from .recent_files import RecentFiles
 from .render import PipelineView, compute_view, to_uint8
 from .settings import AppSettings
+from .snapshots import SnapshotPool
 from .worker import JobRunner
 
 PIPELINE = "pipeline"
@@ -77,6 +78,7 @@ class MainWindow(QMainWindow):
         self.settings = settings or AppSettings()
         self.recent = RecentFiles(self.settings)
         self.runner = JobRunner(self)
+        self.snapshots = SnapshotPool()
         self.model = CanvasModel(demo_image())
         self.canvas_item = CanvasItem(self.model)
         self.row = PipelineRow(self.canvas_item)
@@ -84,6 +86,8 @@ class MainWindow(QMainWindow):
         self.rows: list[PipelineRow] = [self.row]
         self._display: np.ndarray | None = None
         self._compute_scheduled = False
+        self._in_flight = 0  # id of the pipeline job submitted and not yet settled
+        self._dirty = False  # the image or controls changed while a job was in flight
         self._closing = False
         self.last_error: str | None = None
         self.menus: dict[str, QMenu] = {}
@@ -209,6 +213,7 @@ class MainWindow(QMainWindow):
         self.model.history_changed.connect(self._update_history_actions)
         self.runner.finished.connect(self._on_job_finished)
         self.runner.failed.connect(self._on_job_failed)
+        self.runner.settled.connect(self._on_job_settled)
         self.row.hovered.connect(self._on_hover)
         self.pipeline_controls.changed.connect(self._on_controls_changed)
         cc = self.canvas_controls
@@ -270,10 +275,23 @@ class MainWindow(QMainWindow):
         self.schedule_compute()
 
     def schedule_compute(self) -> None:
-        """Recompute once control returns to the event loop (bursts of edits coalesce)."""
-        if not self._compute_scheduled:
+        """Recompute soon: once control returns to the event loop, or, while a job is
+        running, as soon as it ends. Bursts of edits (a drag) thus cost one snapshot per
+        job, not one per mouse event; the newest state is always computed last."""
+        if self._in_flight:
+            self._dirty = True
+        elif not self._compute_scheduled:
             self._compute_scheduled = True
             QTimer.singleShot(0, self.request_compute)
+
+    def _on_job_settled(self, channel: str, request_id: int) -> None:
+        if channel == PIPELINE:
+            self.snapshots.release(request_id)
+        if channel == PIPELINE and request_id == self._in_flight:
+            self._in_flight = 0
+            if self._dirty:
+                self._dirty = False
+                self.schedule_compute()
 
     def request_compute(self) -> int:
         """Submit the pipeline for the current image and controls; return the request id
@@ -286,13 +304,17 @@ class MainWindow(QMainWindow):
         except ValueError as exc:
             self._report_error(f"Invalid pipeline: {exc}")
             return 0
-        return self.runner.submit(PIPELINE, timed_view, self.model.snapshot(), spec,
-                                  self.pipeline_controls.top_k(),
-                                  self.pipeline_controls.shared_levels())
+        self._dirty = False
+        image = self.snapshots.copy_of(self.model.image)  # the worker reads a frozen copy
+        self._in_flight = self.runner.submit(PIPELINE, timed_view, image, spec,
+                                             self.pipeline_controls.top_k(),
+                                             self.pipeline_controls.shared_levels())
+        self.snapshots.assign(self._in_flight)
+        return self._in_flight
 
     def up_to_date(self) -> bool:
         """True when the newest pipeline request has been drawn and none is scheduled."""
-        return (not self._compute_scheduled
+        return (not self._compute_scheduled and not self._dirty
                 and self.row.request_id == self.runner.latest(PIPELINE) > 0)
 
     def _on_controls_changed(self) -> None:

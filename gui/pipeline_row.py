@@ -80,8 +80,10 @@ class PipelineRow(QWidget):
         return self.panels[0]
 
     def _add_panel(self, item: pg.ImageItem) -> StagePanel:
-        plot = self.graphics.addPlot(row=0, col=len(self.panels))
-        panel = StagePanel(plot, item)
+        col = len(self.panels)
+        label = self.graphics.addLabel("", row=0, col=col)
+        view = self.graphics.addViewBox(row=1, col=col)
+        panel = StagePanel(label, view, item)
         if self.panels:
             panel.view.setXLink(self.panels[0].view)
             panel.view.setYLink(self.panels[0].view)
@@ -93,7 +95,8 @@ class PipelineRow(QWidget):
             self._add_panel(pg.ImageItem())
         while len(self.panels) > count:
             panel = self.panels.pop()
-            self.graphics.removeItem(panel.plot)
+            self.graphics.removeItem(panel.label)
+            self.graphics.removeItem(panel.view)
 
     def link_to(self, other: PipelineRow) -> None:
         """Link this row's views to `other`'s, so zooming and panning either moves both."""
@@ -132,7 +135,7 @@ class PipelineRow(QWidget):
                                                       strict=True)):
             if i == 0 and self._live_input:
                 panel.stage = stage
-                panel.plot.setTitle(stage.title)
+                panel.set_title(stage.title)
                 panel.show_maxima()
             else:
                 panel.show_stage(stage, image, self.input_lut if i == 0 else self.stage_lut)

@@ -29,10 +29,11 @@ class PipelineView:
 
 
 def to_uint8(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    """Map `x` linearly from [lo, hi] to 0..255 (saturating), as a C-contiguous uint8 array."""
+    """Map `x` linearly from [lo, hi] to 0..255 (rounded, saturating above `hi`), as a
+    C-contiguous uint8 array. Values must be >= `lo`: convertScaleAbs takes the absolute
+    value of ``(x - lo) * scale``, which only then is the identity."""
     scale = 255.0 / (hi - lo) if hi > lo else 0.0
-    # (x - lo) * scale is >= 0 for lo <= x, so the absolute value convertScaleAbs takes is moot.
-    return cv2.convertScaleAbs(np.maximum(x, np.float32(lo)), alpha=scale, beta=-lo * scale)
+    return cv2.convertScaleAbs(x, alpha=scale, beta=-lo * scale)
 
 
 def drawable(x: np.ndarray, max_pixels: int = MAX_DRAWN_PIXELS) -> np.ndarray:

@@ -43,36 +43,37 @@ class StagePanel:
 
     Parameters
     ----------
-    plot : pg.PlotItem
-        Where to draw (created by the row's layout).
+    label : pg.LabelItem
+        The title above the view.
+    view : pg.ViewBox
+        Where to draw (both created by the row's layout).
     image_item : pg.ImageItem
         The item holding the stage image (the editable canvas for the input).
     """
 
-    def __init__(self, plot: pg.PlotItem, image_item: pg.ImageItem) -> None:
-        self.plot = plot
-        self.view: pg.ViewBox = plot.getViewBox()
+    def __init__(self, label: pg.LabelItem, view: pg.ViewBox, image_item: pg.ImageItem) -> None:
+        self.label = label
+        self.view = view
         self.image_item = image_item
         self.stage: Stage | None = None
         self.rect = QRectF(0, 0, 1, 1)
         self._drawn: np.ndarray | None = None
-        for axis in ("left", "bottom"):
-            plot.hideAxis(axis)
-        plot.setMenuEnabled(False)
+        self._title = ""
+        view.setMenuEnabled(False)
         self.view.invertY(True)
         self.view.setAspectLocked(True)
         self.view.setDefaultPadding(0.02)
         image_item.setZValue(0)
-        plot.addItem(image_item)
+        view.addItem(image_item)
         self.top_k = pg.ScatterPlotItem(pxMode=True, size=9, symbol="o", brush=None,
                                         pen=pg.mkPen(TOPK_COLOR, width=1.5))
         self.top_k.setZValue(11)
-        plot.addItem(self.top_k)
+        view.addItem(self.top_k)
         self.max_box = _outline(MAX_COLOR, 2.5)
         self.hover_box = _outline(HOVER_COLOR, 2.0)
         self.field_box = _outline(FIELD_COLOR, 2.0, Qt.PenStyle.DashLine)
         for item in (self.max_box, self.hover_box, self.field_box):
-            plot.addItem(item)
+            view.addItem(item)
 
     # -- geometry -------------------------------------------------------------------------------
     def cell_size(self) -> tuple[float, float]:
@@ -109,11 +110,20 @@ class StagePanel:
         if rect != self.rect:
             self.rect = rect
             self.image_item.setRect(rect)
-        title = stage.title
-        if self.plot.titleLabel.text != title:
-            self.plot.setTitle(title)
+        self.set_title(stage.title)
         self.set_image(image, lut)
         self.show_maxima()
+
+    @property
+    def title(self) -> str:
+        """The panel's title text."""
+        return self._title
+
+    def set_title(self, text: str) -> None:
+        """Show `text` above the panel."""
+        if text != self._title:
+            self._title = text
+            self.label.setText(text, color="#dddddd", size="11pt")
 
     def set_image(self, image: np.ndarray, lut: np.ndarray) -> None:
         """Send `image` to the image item unless the same pixels are already shown."""

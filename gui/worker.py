@@ -16,6 +16,8 @@ Channels are independent: a long sweep does not cancel, or wait for, a pipeline 
 from __future__ import annotations
 
 import inspect
+import os
+import sys
 import threading
 import traceback
 from collections.abc import Callable
@@ -79,12 +81,35 @@ def _wants_context(fn: Callable[..., Any]) -> bool:
         return False
 
 
+#: Worker threads run this much "nicer" than the GUI thread (Linux: per-thread nice), so
+#: on a busy machine the event loop keeps its CPU share while a large image computes.
+WORKER_NICENESS = 5
+
+
+def _lower_this_threads_priority() -> None:
+    """Make the calling thread nicer, once; a no-op where the OS does not support it."""
+    if getattr(_THREAD_STATE, "niced", False):
+        return
+    _THREAD_STATE.niced = True
+    if sys.platform.startswith("linux"):
+        try:
+            tid = threading.get_native_id()
+            os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid)
+                           + WORKER_NICENESS)
+        except OSError:  # not permitted here: run at normal priority
+            pass
+
+
+_THREAD_STATE = threading.local()
+
+
 class _ChannelWorker(QObject):
     """Runs the jobs of one channel on its thread; only ever reads the pending slot."""
 
     done = Signal(str, int, object)      # channel, request id, result
     error = Signal(str, int, str)        # channel, request id, message
     progressed = Signal(str, int, float)  # channel, request id, fraction
+    cancelled = Signal(str, int)         # channel, request id
     wake = Signal()
 
     def __init__(self, channel: str) -> None:
@@ -97,11 +122,15 @@ class _ChannelWorker(QObject):
         self._closed = False
         self.wake.connect(self._drain)
 
-    def offer(self, job: Job) -> None:
-        """Put `job` in the pending slot (replacing any pending one); called on the GUI thread."""
+    def offer(self, job: Job) -> Job | None:
+        """Put `job` in the pending slot; called on the GUI thread.
+
+        Returns the pending job it replaced (which will never run), if any.
+        """
+        replaced = None
         with self._lock:
             if self._closed:
-                return
+                return None
             replaced, self._pending = self._pending, job
             if replaced is not None and replaced.context is not None:
                 replaced.context._cancel.set()
@@ -111,6 +140,7 @@ class _ChannelWorker(QObject):
             self._scheduled = True
         if schedule:
             self.wake.emit()  # queued: the slot runs on this worker's thread
+        return replaced
 
     def close(self) -> None:
         """Drop the pending job and cancel the running one; no job starts afterwards."""
@@ -122,6 +152,7 @@ class _ChannelWorker(QObject):
 
     @Slot()
     def _drain(self) -> None:
+        _lower_this_threads_priority()
         while True:
             with self._lock:
                 job, self._pending = self._pending, None
@@ -133,6 +164,7 @@ class _ChannelWorker(QObject):
             try:
                 result = job.run()
             except JobCancelled:
+                self.cancelled.emit(job.channel, job.request_id)
                 continue
             except Exception as exc:  # noqa: BLE001 - every failure is reported to the GUI
                 detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
@@ -152,11 +184,17 @@ class JobRunner(QObject):
         The newest request of `channel` raised; `message` is ``"Type: text"``.
     progress(channel, request_id, fraction)
         A job that takes ``context`` reported progress.
+    settled(channel, request_id)
+        A job is over: it finished, failed or was cancelled (emitted after
+        `finished`/`failed`), or it was replaced before it started. Every submitted
+        job settles exactly once (until shutdown), newest or not; use it to pace
+        submissions and to reuse what a job was reading.
     """
 
     finished = Signal(str, int, object)
     failed = Signal(str, int, str)
     progress = Signal(str, int, float)
+    settled = Signal(str, int)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -192,7 +230,9 @@ class JobRunner(QObject):
         if _wants_context(fn):
             context = JobContext(channel, rid, _progress=lambda f, c=channel, r=rid:
                                  worker.progressed.emit(c, r, f))
-        worker.offer(Job(channel, rid, fn, tuple(args), dict(kwargs), context))
+        replaced = worker.offer(Job(channel, rid, fn, tuple(args), dict(kwargs), context))
+        if replaced is not None:
+            self.settled.emit(channel, replaced.request_id)
         return rid
 
     def latest(self, channel: str) -> int:
@@ -233,6 +273,7 @@ class JobRunner(QObject):
             worker.done.connect(self._on_done)
             worker.error.connect(self._on_error)
             worker.progressed.connect(self._on_progress)
+            worker.cancelled.connect(self._on_cancelled)
             self._threads[channel] = thread
             self._workers[channel] = worker
             thread.start()
@@ -242,11 +283,18 @@ class JobRunner(QObject):
     def _on_done(self, channel: str, request_id: int, result: object) -> None:
         if not self._closed and self.is_current(channel, request_id):
             self.finished.emit(channel, request_id, result)
+        self._on_cancelled(channel, request_id)
 
     @Slot(str, int, str)
     def _on_error(self, channel: str, request_id: int, message: str) -> None:
         if not self._closed and self.is_current(channel, request_id):
             self.failed.emit(channel, request_id, message)
+        self._on_cancelled(channel, request_id)
+
+    @Slot(str, int)
+    def _on_cancelled(self, channel: str, request_id: int) -> None:
+        if not self._closed:
+            self.settled.emit(channel, request_id)
 
     @Slot(str, int, float)
     def _on_progress(self, channel: str, request_id: int, fraction: float) -> None:

@@ -32,7 +32,7 @@ def test_demo_is_the_article_example(window):
     img = window.model.image
     assert img.shape == (10, 10) and img[2, 2] == 1 and img.sum() == 1
     assert "ShiftLab" in window.windowTitle()
-    assert [p.plot.titleLabel.text for p in window.row.panels] == \
+    assert [p.title for p in window.row.panels] == \
         ["Input (10, 10)", "Pool 1 (5, 5)", "Pool 2 (2, 2)"]
     assert drawn_maxima(window) == [(2, 2), (1, 1), (0, 0)]
 
@@ -128,7 +128,7 @@ def test_transforms_match_numpy_and_undo(window, driver, qtbot):
     np.testing.assert_array_equal(window.model.image, reference)
     driver.wait()
     assert drawn_maxima(window) == engine_maxima(window)
-    assert window.row.panels[0].plot.titleLabel.text == "Input (10, 13)"
+    assert window.row.panels[0].title == "Input (10, 13)"
 
 
 def test_clear_invert_random_and_resize(window, driver, qtbot):

@@ -41,7 +41,7 @@ def test_open_by_api_replaces_the_canvas_and_is_remembered(window, driver, qtbot
     np.testing.assert_allclose(window.model.image, pixels / 255.0, atol=1e-6)
     assert "photo.png" in window.windowTitle()
     driver.wait()
-    assert window.row.panels[0].plot.titleLabel.text == "Input (24, 32)"
+    assert window.row.panels[0].title == "Input (24, 32)"
     assert window.recent.paths()[0] == str(path.resolve())
     window._fill_recent()
     assert any("photo.png" in a.text() for a in window.recent_menu.actions())
@@ -172,7 +172,7 @@ def test_controls_recompute(window, driver):
     pc.convolve.setChecked(True)
     driver.wait()
     assert window.row.result.names == ["input", "conv", "pool 1", "pool 2"]
-    assert [p.plot.titleLabel.text for p in window.row.panels][1] == "Conv (8, 8)"
+    assert [p.title for p in window.row.panels][1] == "Conv (8, 8)"
     pc.levels.setValue(3)
     pc.pool_mode.setCurrentText("blurmax")
     pc.padding.setCurrentText("circular")

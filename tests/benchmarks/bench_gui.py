@@ -1,0 +1,184 @@
+"""How fast the real main window answers a dragged pixel, and how long the GUI ever stalls.
+
+Run:  QT_QPA_PLATFORM=offscreen .venv/bin/python tests/benchmarks/bench_gui.py
+
+Drives the real window (offscreen) with synthetic mouse events, exactly as the
+tests do, and prints:
+
+- pointer-move-to-drawn latency (median, 95th percentile): from sending one mouse
+  move that drags the lit pixel to the moment the last panel shows the result of
+  that move (drawn and painted), for a 64x64 and a 512x512 canvas, convolution on
+  and 6 pooling levels;
+- the longest gap between ticks of a 5 ms QTimer while a 3000x4000 photo is
+  opened and processed, and while it is painted on with the mouse (60 moves at
+  about 60 Hz), over several runs (median and worst run; the machine's load shows
+  in the worst).
+
+Targets: median <= 16 ms (64x64) and <= 33 ms (512x512); no stall over 50 ms.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+from PySide6.QtCore import QElapsedTimer, QEvent, QPointF, QSettings, Qt, QTimer  # noqa: E402
+from PySide6.QtGui import QMouseEvent  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from engine import PipelineSpec  # noqa: E402
+from gui.app import configure_pyqtgraph  # noqa: E402
+
+LEFT, NONE = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+RUNS = 5
+
+
+def send(window, kind, row, col, button, buttons) -> None:
+    row_widget = window.row
+    scene = row_widget.panels[0].view.mapViewToScene(QPointF(col, row))
+    local = QPointF(row_widget.graphics.mapFromScene(scene))
+    viewport = row_widget.graphics.viewport()
+    QApplication.sendEvent(viewport, QMouseEvent(kind, local, local, button, buttons,
+                                                 Qt.KeyboardModifier.NoModifier))
+
+
+def wait_drawn(app, window, timeout_s: float = 60.0) -> None:
+    deadline = time.perf_counter() + timeout_s
+    while not window.up_to_date():
+        app.processEvents()
+        if time.perf_counter() > deadline:
+            raise TimeoutError("no result drawn")
+
+
+def drag_latency(app, window, size: int, moves: int = 200) -> list[float]:
+    img = np.zeros((size, size), np.float32)
+    img[size // 4, size // 4] = 1.0
+    window.model.set_image(img)
+    window.pipeline_controls.set_spec(PipelineSpec(levels=6))
+    window.row.fit()
+    wait_drawn(app, window)
+    r = c = size // 4 + 0.5
+    send(window, QEvent.Type.MouseButtonPress, r, c, LEFT, LEFT)
+    times = []
+    rng = np.random.default_rng(0)
+    viewport = window.row.graphics.viewport()
+    for _ in range(moves):
+        r = float(np.clip(r + rng.integers(-3, 4), 0.5, size - 0.5))
+        c = float(np.clip(c + rng.integers(-3, 4), 0.5, size - 0.5))
+        t0 = time.perf_counter()
+        send(window, QEvent.Type.MouseMove, r, c, NONE, LEFT)
+        wait_drawn(app, window)
+        viewport.repaint()  # the panels painted with the new result
+        times.append((time.perf_counter() - t0) * 1000)
+    send(window, QEvent.Type.MouseButtonRelease, r, c, LEFT, NONE)
+    wait_drawn(app, window)
+    return times
+
+
+class StallMeter:
+    """Longest gap between ticks of a 5 ms timer while running."""
+
+    def __init__(self) -> None:
+        self.timer = QTimer()
+        self.timer.setInterval(5)
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.clock = QElapsedTimer()
+        self.gaps: list[float] = []
+        self.timer.timeout.connect(self._tick)
+
+    def _tick(self) -> None:
+        self.gaps.append(self.clock.nsecsElapsed() / 1e6)
+        self.clock.restart()
+
+    def __enter__(self) -> StallMeter:
+        self.gaps.clear()
+        self.clock.start()
+        self.timer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.timer.stop()
+
+    @property
+    def worst(self) -> float:
+        return max(self.gaps) if self.gaps else float("nan")
+
+
+def photo_stalls(app, window, folder: Path) -> tuple[float, float, float]:
+    rng = np.random.default_rng(1)
+    photo = cv2.GaussianBlur((rng.random((3000, 4000)) * 255).astype(np.uint8), (0, 0), 3)
+    path = folder / "photo-3000x4000.jpg"
+    cv2.imwrite(str(path), photo)
+    window.pipeline_controls.set_spec(PipelineSpec(levels=6))
+    wait_drawn(app, window)
+    opened: list[str] = []
+    window.image_opened.connect(opened.append)
+    with StallMeter() as meter:
+        t0 = time.perf_counter()
+        window.open_file(path)
+        while not opened:
+            app.processEvents()
+        wait_drawn(app, window)
+        total = (time.perf_counter() - t0) * 1000
+        end = time.perf_counter() + 0.2
+        while time.perf_counter() < end:
+            app.processEvents()
+    open_worst = meter.worst
+    window.image_opened.disconnect(opened.append)
+    window.row.fit()
+    with StallMeter() as meter:
+        send(window, QEvent.Type.MouseButtonPress, 1000.5, 1000.5, LEFT, LEFT)
+        for i in range(60):
+            send(window, QEvent.Type.MouseMove, 1000.5 + 10 * i, 1000.5 + 15 * i, NONE, LEFT)
+            end = time.perf_counter() + 0.016  # a pointer at about 60 Hz
+            while time.perf_counter() < end:
+                app.processEvents()
+        send(window, QEvent.Type.MouseButtonRelease, 1600.5, 1900.5, LEFT, NONE)
+        wait_drawn(app, window)
+    return total, open_worst, meter.worst
+
+
+def main() -> int:
+    folder = Path(tempfile.mkdtemp(prefix="shiftlab-bench-"))
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
+    configure_pyqtgraph()
+    import pyqtgraph as pg
+
+    pg.setConfigOptions(mouseRateLimit=0)
+    app = QApplication.instance() or QApplication([])
+    from gui.main_window import MainWindow
+
+    window = MainWindow()
+    window.resize(1600, 900)
+    window.show()
+    wait_drawn(app, window)
+    print(f"{'case':<44}{'median ms':>10}{'p95 ms':>10}{'target':>10}")
+    for size, target in ((64, 16), (512, 33)):
+        times = drag_latency(app, window, size)
+        print(f"{f'drag pixel, {size}x{size}, conv + 6 pools':<44}"
+              f"{np.median(times):>10.1f}{np.percentile(times, 95):>10.1f}{target:>10}")
+    runs = []
+    for _ in range(RUNS):  # each run opens the file again: a new array, a full recompute
+        runs.append(photo_stalls(app, window, folder))
+    totals, opens, paints = (np.array(v) for v in zip(*runs, strict=True))
+    print(f"\n3000x4000 photo, {RUNS} runs{'median':>20}{'worst':>10}{'target':>10}")
+    print(f"{'  open + process, total ms':<44}{np.median(totals):>10.0f}{totals.max():>10.0f}")
+    print(f"{'  longest GUI stall opening/processing, ms':<44}{np.median(opens):>10.1f}"
+          f"{opens.max():>10.1f}{50:>10}")
+    print(f"{'  longest GUI stall painting on it, ms':<44}{np.median(paints):>10.1f}"
+          f"{paints.max():>10.1f}{50:>10}")
+    window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
