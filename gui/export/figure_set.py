@@ -702,22 +702,3 @@ def _require_gui_application() -> None:
         raise RuntimeError("drawing figures needs a QGuiApplication (or QApplication); "
                            "create one first (the export command does).")
 
-
-__all__ = [
-    "FORMATS",
-    "ExportCancelled",
-    "ExportJob",
-    "ExportTargetError",
-    "FigureData",
-    "FigureSetOptions",
-    "ImageInput",
-    "Transform",
-    "check_target",
-    "compute_figure_data",
-    "describe_spec",
-    "figure_panels",
-    "panel_file_stem",
-    "render_composite",
-    "sheet_rows",
-    "write_figure_set",
-]
