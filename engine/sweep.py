@@ -89,7 +89,7 @@ def shift_sweep(image: np.ndarray, spec: PipelineSpec | None, shifts: Sequence[i
     steps = [check_integer(s, "shifts") for s in _as_sequence(shifts)]
     if progress is not None and not callable(progress):
         raise ValueError(f"progress must be callable as progress(done, total); got {progress!r}.")
-    cancelled = _cancel_check(cancel)
+    cancelled = cancel_check(cancel)
     wrap = check_flag(wrap, "wrap")
     align = check_flag(align, "align")
 
@@ -125,7 +125,16 @@ def _nearest_cells(pixels: int, stride: int) -> int:
     return (2 * pixels + stride) // (2 * stride)
 
 
-def _cancel_check(cancel: object) -> Callable[[], bool]:
+def cancel_check(cancel: object) -> Callable[[], bool]:
+    """Return a no-argument function telling whether `cancel` asks to stop.
+
+    `cancel` may be None (never), a ``threading.Event`` or a callable returning True.
+
+    Raises
+    ------
+    ValueError
+        If `cancel` is none of these.
+    """
     if cancel is None:
         return lambda: False
     is_set = getattr(cancel, "is_set", None)

@@ -47,8 +47,7 @@ from engine import (
     shift_sweep,
     translate,
 )
-from engine.sweep import SweepCancelled
-from engine.sweep import _cancel_check as cancel_check
+from engine.sweep import SweepCancelled, cancel_check
 
 from . import figures
 from .figures import Panel, SheetRow
