@@ -9,6 +9,7 @@ from .compare import (
     equivariance_error,
     normalized_distance,
 )
+from .comparison import TRANSFORM_KINDS, Comparison, InputTransform, compare_inputs
 from .conv import ACTIVATIONS, PADDINGS, activate, conv2d, relu
 from .examples import EXAMPLES, SAMPLE_PHOTOS, Example, load_example, sample_photo
 from .image_io import ImageLoadError, load_color_image, load_image
@@ -29,6 +30,10 @@ from .transforms import (
 
 __all__ = [
     "ACTIVATIONS",
+    "Comparison",
+    "InputTransform",
+    "TRANSFORM_KINDS",
+    "compare_inputs",
     "EXAMPLES",
     "KERNELS",
     "PADDINGS",

@@ -1,0 +1,265 @@
+"""Comparing an input with a transformed copy (or another image), stage by stage.
+
+:class:`InputTransform` says how B is made from A and how that transform acts on
+a stage of stride S; :func:`compare_inputs` runs both inputs, measures distance,
+peak displacement and the transform error ``||f(T x) - T' f(x)|| / ||f(x)||`` per
+stage, and keeps the differences A - B for drawing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._checks import as_image, choice, positive_int
+from .compare import StageComparison, compare_results, relative_difference
+from .pipeline import PipelineResult, PipelineSpec, run_pipeline
+from .transforms import (
+    check_flag,
+    check_integer,
+    first_asymmetric_stage,
+    mirror,
+    mirror_kernel,
+    mirror_note,
+    rotate90,
+    translate_unchecked,
+)
+
+TRANSFORM_KINDS = ("mirror", "flip", "shift", "rotate", "other")
+
+
+@dataclass(frozen=True)
+class InputTransform:
+    """How input B is made from input A.
+
+    Attributes
+    ----------
+    kind : {"mirror", "flip", "shift", "rotate", "other"}
+        Mirror left-right, flip up-down, translate by (dy, dx), rotate by 90 degrees
+        `turns` times counter-clockwise, or "other": B is another image.
+    dy, dx : int
+        The shift (down, right) for "shift".
+    wrap : bool
+        Circular shift (True) or zero fill (False) for "shift".
+    turns : int
+        Quarter turns for "rotate".
+
+    Raises
+    ------
+    ValueError
+        For an unknown kind or a non-integer shift.
+
+    Examples
+    --------
+    >>> InputTransform("shift", dy=0, dx=2).description
+    'shifted by (dy, dx) = (0, 2), wrapping around'
+    """
+
+    kind: str = "mirror"
+    dy: int = 0
+    dx: int = 0
+    wrap: bool = True
+    turns: int = 1
+
+    def __post_init__(self) -> None:
+        choice(self.kind, "transform kind", TRANSFORM_KINDS)
+        check_integer(self.dy, "dy")
+        check_integer(self.dx, "dx")
+        check_integer(self.turns, "turns")
+        check_flag(self.wrap, "wrap")
+
+    @property
+    def description(self) -> str:
+        """The transform in words."""
+        if self.kind == "mirror":
+            return "mirrored left-right"
+        if self.kind == "flip":
+            return "flipped up-down"
+        if self.kind == "rotate":
+            return f"rotated {90 * (self.turns % 4)} degrees counter-clockwise"
+        if self.kind == "shift":
+            how = "wrapping around" if self.wrap else "zero fill"
+            return f"shifted by (dy, dx) = ({self.dy}, {self.dx}), {how}"
+        return "another image"
+
+    @property
+    def mirror_axis(self) -> int | None:
+        """1 for a left-right mirror, 0 for an up-down flip, None otherwise."""
+        return {"mirror": 1, "flip": 0}.get(self.kind)
+
+    @property
+    def shift(self) -> tuple[int, int] | None:
+        """``(dy, dx)`` for a translation, None otherwise."""
+        return (self.dy, self.dx) if self.kind == "shift" else None
+
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        """Return the transformed copy of `x` (float32).
+
+        Raises
+        ------
+        ValueError
+            For a bad image, or kind "other" (B must then be given).
+        """
+        x = as_image(x)
+        out = self._act(x, (1, 1))
+        if out is None:
+            raise ValueError("transform kind 'other' has no image of its own; give image B.")
+        return out
+
+    def on_stage(self, arr: np.ndarray, stride: tuple[int, int]) -> np.ndarray | None:
+        """Return T' applied to a stage map of `stride` input pixels per cell, or None when
+        the stage cannot follow the transform (a shift its stride does not divide, "other")."""
+        return self._act(arr, stride)
+
+    def _act(self, arr: np.ndarray, stride: tuple[int, int]) -> np.ndarray | None:
+        if self.kind == "mirror":
+            return mirror(arr, 1)
+        if self.kind == "flip":
+            return mirror(arr, 0)
+        if self.kind == "rotate":
+            return rotate90(arr, self.turns)
+        if self.kind == "shift":
+            sy, sx = stride
+            if self.dy % sy or self.dx % sx:
+                return None
+            return translate_unchecked(np.ascontiguousarray(arr, dtype=np.float32),
+                                       self.dy // sy, self.dx // sx, self.wrap)
+        return None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two runs compared stage by stage.
+
+    Attributes
+    ----------
+    a, b : PipelineResult
+        The runs of input A and input B (B with the mirrored kernel when
+        `kernel_mirrored`).
+    transform : InputTransform
+        How B relates to A.
+    stages : list of StageComparison
+        Distance, peak displacement and transform error per common stage. The
+        ``equivariance_error`` field holds ``||f(T x) - T' f(x)|| / ||f(x)||`` where T'
+        is the transform acting on the stage (a shift divided by the stage's stride;
+        None where it does not divide, or for another image).
+    differences : dict
+        Stage name -> A - B over the compared (top-left overlap) cells, float32.
+    note : str or None
+        A plain-language remark when the comparison is a mirror (mirroring is not a
+        translation; what the kernel's symmetry does).
+    kernel_mirrored : bool
+        Whether B ran with the mirrored kernel.
+    """
+
+    a: PipelineResult
+    b: PipelineResult
+    transform: InputTransform
+    stages: list[StageComparison]
+    differences: dict[str, np.ndarray] = field(repr=False)
+    note: str | None = None
+    kernel_mirrored: bool = False
+
+
+def transform_errors(a: PipelineResult, b: PipelineResult,
+                     transform: InputTransform) -> list[float | None]:
+    """Per stage of `a`: ``||f(T x) - T' f(x)|| / ||f(x)||``, with f(T x) taken from `b`.
+
+    None where the transform does not act on the stage (see
+    :meth:`InputTransform.on_stage`), where `b` lacks the stage, or where the shapes
+    differ. With ``f(x) = 0`` the larger norm is used, as in
+    :func:`engine.equivariance_error`, whose values this reproduces for a circular shift.
+    """
+    errors: list[float | None] = []
+    names_b = set(b.names)
+    for stage in a.stages:
+        expected = transform.on_stage(stage.array, stage.stride)
+        if expected is None or stage.name not in names_b \
+                or b[stage.name].shape != expected.shape:
+            errors.append(None)
+            continue
+        reference = float(np.linalg.norm(stage.array.astype(np.float64)))
+        errors.append(relative_difference(b[stage.name].array, expected, reference))
+    return errors
+
+
+def compare_inputs(image_a: np.ndarray, image_b: np.ndarray | None = None,
+                   spec: PipelineSpec | None = None, *,
+                   transform: InputTransform | None = None,
+                   mirror_kernel_too: bool = False, top_k: int = 5) -> Comparison:
+    """Run A and B through `spec` and compare them stage by stage.
+
+    Parameters
+    ----------
+    image_a : (H, W) array
+        Input A; not modified.
+    image_b : (H, W) array, optional
+        Input B; made from A by `transform` when omitted.
+    spec : PipelineSpec, optional
+        The pipeline (the article's when None).
+    transform : InputTransform, optional
+        How B relates to A (default: mirror left-right); kind "other" when B is
+        another image.
+    mirror_kernel_too : bool
+        For a mirror or flip, run B with the kernel mirrored the same way: then the
+        convolution commutes with the mirror, which the transform errors show.
+    top_k : int
+        Maxima recorded per stage.
+
+    Returns
+    -------
+    Comparison
+
+    Raises
+    ------
+    ValueError
+        For bad images or arguments, kind "other" without image B, or a spec that
+        cannot run on an input.
+
+    Examples
+    --------
+    >>> a = np.zeros((10, 10)); a[2, 2] = 1
+    >>> c = compare_inputs(a, transform=InputTransform("shift", dy=5, dx=5),
+    ...                    spec=PipelineSpec(convolve=False, levels=3))
+    >>> [s.displacement for s in c.stages]
+    [(5, 5), (2, 2), (1, 1), (0, 0)]
+    """
+    spec = PipelineSpec() if spec is None else spec
+    transform = InputTransform() if transform is None else transform
+    if not isinstance(transform, InputTransform):
+        raise ValueError(f"transform must be an InputTransform; got {type(transform).__name__}.")
+    mirror_kernel_too = check_flag(mirror_kernel_too, "mirror_kernel_too")
+    top_k = positive_int(top_k, "top_k")
+    a = as_image(image_a, "image_a")
+    b = transform.apply(a) if image_b is None else as_image(image_b, "image_b")
+    axis = transform.mirror_axis
+    mirrored = mirror_kernel_too and axis is not None and spec.convolve
+    spec_b = spec.replace(kernel=mirror_kernel(spec.kernel_array, axis)) if mirrored else spec
+    result_a = run_pipeline(a, spec, top_k=top_k)
+    result_b = run_pipeline(b, spec_b, top_k=top_k)
+    stages = compare_results(result_a, result_b,
+                             equivariance_errors=transform_errors(result_a, result_b, transform))
+    differences = {}
+    for comp in stages:
+        rows, cols = comp.compared_shape
+        differences[comp.name] = (result_a[comp.name].array[:rows, :cols]
+                                  - result_b[comp.name].array[:rows, :cols])
+    return Comparison(result_a, result_b, transform, stages, differences,
+                      _note(spec, transform, a.shape, mirrored), mirrored)
+
+
+def _note(spec: PipelineSpec, transform: InputTransform, shape: tuple[int, int],
+          mirrored: bool) -> str | None:
+    axis = transform.mirror_axis
+    if axis is None:
+        return None
+    if not mirrored:
+        return mirror_note(spec, axis, shape)
+    text = ("The kernel is mirrored too, so conv(mirror(x), mirror(k)) = mirror(conv(x, k)): "
+            "the mirror commutes and the transform error of the convolution is 0.")
+    stage = first_asymmetric_stage(spec, shape, axis)
+    if stage is not None:
+        text += (f" From the {stage} stage on, the windows do not sit symmetrically in the "
+                 "map (a remainder is dropped on one side), so the error there is not 0.")
+    return text
