@@ -279,8 +279,8 @@ class CanvasControls(QGroupBox):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Canvas", parent)
-        self.rows = _spin(8, 256, 10, "Canvas rows")
-        self.cols = _spin(8, 256, 10, "Canvas columns")
+        self.rows = _spin(8, 4096, 10, "Canvas rows (a loaded photo shows its own size)")
+        self.cols = _spin(8, 4096, 10, "Canvas columns")
         self.square = QCheckBox("Square")
         self.square.setChecked(True)
         self.tool = _combo(TOOLS, "auto", "Left drag: auto = move a lit pixel, paint on a dark "

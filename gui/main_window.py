@@ -109,7 +109,8 @@ class MainWindow(QMainWindow):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(controls)
-        scroll.setMinimumWidth(290)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(controls.sizeHint().width() + 24)
         self.controls_dock = self.add_dock(scroll, "Controls")
 
         self.hover_label = QLabel("")
@@ -161,7 +162,7 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         for key, title in (("file", "&File"), ("edit", "&Edit"), ("transform", "&Transform"),
-                           ("view", "&View"), ("help", "&Help")):
+                           ("pipeline", "&Pipeline"), ("view", "&View"), ("help", "&Help")):
             self.menus[key] = bar.addMenu(title)
         S = QKeySequence.StandardKey  # noqa: N806
         a = self._action
@@ -199,7 +200,19 @@ class MainWindow(QMainWindow):
                              "Nudges and shifts move pixels out of one side into the other",
                              checkable=True)
 
+        pc = self.pipeline_controls
+        self.convolve_action = a("pipeline", "convolve", "&Convolution", pc.convolve.setChecked,
+                                 "Ctrl+K", "Convolve (and activate) before pooling",
+                                 checkable=True)
+        a("pipeline", "more-levels", "&More pooling levels", lambda: pc.levels.stepBy(1), "]")
+        a("pipeline", "fewer-levels", "&Fewer pooling levels", lambda: pc.levels.stepBy(-1),
+          "[")
+        a("pipeline", "next-pool", "Next pooling &mode", self._next_pool_mode, "Ctrl+P",
+          "Cycle max, avg, blurmax (MaxBlurPool), blur (BlurPool)")
+
         a("view", "fit", "&Fit to window", self.row.fit, ["Ctrl+0", "Home"])
+        a("view", "zoom-in", "Zoom &in", lambda: self.row.zoom(1 / 1.25), [S.ZoomIn, "Ctrl+="])
+        a("view", "zoom-out", "Zoom &out", lambda: self.row.zoom(1.25), S.ZoomOut)
         self.shared_action = a("view", "shared", "&Shared colour levels",
                                self.pipeline_controls.shared.setChecked, "L", checkable=True)
         self.menus["view"].addSeparator()
@@ -228,6 +241,7 @@ class MainWindow(QMainWindow):
             lambda v: setattr(self.canvas_item, "brush_size", int(v)))
         cc.wrap.toggled.connect(self.wrap_action.setChecked)
         self.pipeline_controls.shared.toggled.connect(self.shared_action.setChecked)
+        self.pipeline_controls.convolve.toggled.connect(self.convolve_action.setChecked)
         self._update_history_actions()
 
     def _restore_settings(self) -> None:
@@ -237,6 +251,8 @@ class MainWindow(QMainWindow):
         self.pipeline_controls.top_k_box.setValue(s.int_value("display/top_k", 3))
         self.pipeline_controls.shared.setChecked(s.bool_value("display/shared_levels", False))
         del blocker
+        self.convolve_action.setChecked(self.pipeline_controls.convolve.isChecked())
+        self.shared_action.setChecked(self.pipeline_controls.shared.isChecked())
         self.canvas_controls.wrap.setChecked(s.bool_value("canvas/wrap", False))
         self.canvas_controls.tool.setCurrentText(str(s.qsettings.value("canvas/tool", "auto")))
         geometry = s.geometry("window/geometry")
@@ -414,6 +430,10 @@ class MainWindow(QMainWindow):
             dy, dx, wrap = dialog.values()
             self.model.nudge(dy, dx, wrap)
 
+    def _next_pool_mode(self) -> None:
+        box = self.pipeline_controls.pool_mode
+        box.setCurrentIndex((box.currentIndex() + 1) % box.count())
+
     def _set_wrap(self, on: bool) -> None:
         self.canvas_controls.wrap.setChecked(on)
 
@@ -482,8 +502,9 @@ Hover any cell: its related cells are outlined in every panel.
 
 Arrow keys: nudge the input by one pixel (W toggles wrap-around).
 Ctrl+M mirror, Ctrl+Shift+M flip, Ctrl+R rotate, Ctrl+T shift by…
-Ctrl+Z undo, Ctrl+Shift+Z redo, Ctrl+O open, Ctrl+D demo, Ctrl+0 fit.
-L: shared colour levels.
+Ctrl+Z undo, Ctrl+Shift+Z redo, Ctrl+O open, Ctrl+D demo.
+Ctrl+K convolution on/off, ] and [ more/fewer pooling levels, Ctrl+P next pooling mode.
+Ctrl++ / Ctrl+- zoom, Ctrl+0 fit, L shared colour levels.
 
 Red box: the largest cell of each stage; orange rings: the next largest.
 Dashed red box on the input: the receptive field of the deepest level's maximum."""

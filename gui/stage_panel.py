@@ -59,6 +59,8 @@ class StagePanel:
         self.rect = QRectF(0, 0, 1, 1)
         self._drawn: np.ndarray | None = None
         self._title = ""
+        self._subtitle = ""
+        self.levels: tuple[float, float] = (0.0, 1.0)
         view.setMenuEnabled(False)
         self.view.invertY(True)
         self.view.setAspectLocked(True)
@@ -69,6 +71,12 @@ class StagePanel:
                                         pen=pg.mkPen(TOPK_COLOR, width=1.5))
         self.top_k.setZValue(11)
         view.addItem(self.top_k)
+        # The global maximum: a box around its cell, and a marker of fixed screen size so
+        # that it stays visible when cells are smaller than a screen pixel.
+        self.max_marker = pg.ScatterPlotItem(pxMode=True, size=15, symbol="s", brush=None,
+                                             pen=pg.mkPen(MAX_COLOR, width=2))
+        self.max_marker.setZValue(12)
+        view.addItem(self.max_marker)
         self.max_box = _outline(MAX_COLOR, 2.5)
         self.hover_box = _outline(HOVER_COLOR, 2.0)
         self.field_box = _outline(FIELD_COLOR, 2.0, Qt.PenStyle.DashLine)
@@ -102,16 +110,20 @@ class StagePanel:
         return None
 
     # -- drawing --------------------------------------------------------------------------------
-    def show_stage(self, stage: Stage, image: np.ndarray, lut: np.ndarray) -> None:
-        """Draw `image` (uint8) for `stage`, place it with the stage's display rectangle and
-        mark its maxima. An image equal to the one shown is not sent again."""
+    def show_stage(self, stage: Stage, image: np.ndarray | None, lut: np.ndarray,
+                   levels: tuple[float, float]) -> None:
+        """Show `stage`: its title and value range, `image` (uint8, None to keep the pixels
+        shown) placed with the stage's display rectangle, and its maxima. An image equal
+        to the one shown is not sent again."""
         self.stage = stage
+        self.levels = levels
         rect = QRectF(*stage.display_rect())
-        if rect != self.rect:
+        if image is not None and rect != self.rect:
             self.rect = rect
             self.image_item.setRect(rect)
-        self.set_title(stage.title)
-        self.set_image(image, lut)
+        self.set_title(stage.title, f"{levels[0]:.3g} … {levels[1]:.3g}")
+        if image is not None:
+            self.set_image(image, lut)
         self.show_maxima()
 
     @property
@@ -119,11 +131,13 @@ class StagePanel:
         """The panel's title text."""
         return self._title
 
-    def set_title(self, text: str) -> None:
-        """Show `text` above the panel."""
-        if text != self._title:
-            self._title = text
-            self.label.setText(text, color="#dddddd", size="11pt")
+    def set_title(self, text: str, subtitle: str = "") -> None:
+        """Show `text` above the panel, and `subtitle` (the value range) in small grey."""
+        if (text, subtitle) != (self._title, self._subtitle):
+            self._title, self._subtitle = text, subtitle
+            small = f"<br><span style='font-size:8pt; color:#9aa0a6'>{subtitle}</span>" \
+                if subtitle else ""
+            self.label.setText(f"{text}{small}", color="#e8eaed", size="11pt")
 
     def set_image(self, image: np.ndarray, lut: np.ndarray) -> None:
         """Send `image` to the image item unless the same pixels are already shown."""
@@ -136,17 +150,25 @@ class StagePanel:
         self.image_item.setRect(self.rect)
 
     def show_maxima(self) -> None:
-        """Outline the global maximum cell and ring the other top-k cells."""
+        """Outline the global maximum cell and ring the other top-k cells.
+
+        Nothing is marked in a constant stage, and no ring marks a cell tied with the
+        stage's minimum (its background), where the order is arbitrary.
+        """
         maxima = self.stage.maxima if self.stage is not None else []
-        if not maxima:
+        lo, hi = self.levels
+        if not maxima or not maxima[0][2] > lo:
             self.max_box.setVisible(False)
+            self.max_marker.setData([], [])
             self.top_k.setData([], [])
             return
         r, c, _ = maxima[0]
         self.max_box.setRect(self.cell_rect(r, c, r + 1, c + 1))
         self.max_box.setVisible(True)
         sx, sy = self.cell_size()
-        rest = maxima[1:]
+        self.max_marker.setData([self.rect.x() + (c + 0.5) * sx],
+                                [self.rect.y() + (r + 0.5) * sy])
+        rest = [m for m in maxima[1:] if m[2] > lo]
         self.top_k.setData([self.rect.x() + (m[1] + 0.5) * sx for m in rest],
                            [self.rect.y() + (m[0] + 0.5) * sy for m in rest])
 

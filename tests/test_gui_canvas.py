@@ -9,11 +9,14 @@ from PySide6.QtCore import Qt
 from engine import run_pipeline
 
 
-def drawn_maxima(window) -> list[tuple[int, int]]:
+def drawn_maxima(window) -> list[tuple[int, int] | None]:
     """Position of the global-maximum box of every panel, read back from the drawn items
-    and converted to cell indices with the stage's display rectangle."""
+    and converted to cell indices with the stage's display rectangle (None: no box)."""
     out = []
     for panel in window.row.panels:
+        if not panel.max_box.isVisible():
+            out.append(None)
+            continue
         box = panel.max_box.rect()
         x0, y0, w, h = panel.stage.display_rect()
         rows, cols = panel.stage.shape
@@ -21,11 +24,12 @@ def drawn_maxima(window) -> list[tuple[int, int]]:
     return out
 
 
-def engine_maxima(window) -> list[tuple[int, int]]:
-    """The engine's answer for the canvas image and the controls, computed here."""
+def engine_maxima(window) -> list[tuple[int, int] | None]:
+    """The engine's answer for the canvas image and the controls, computed here; a constant
+    stage has no meaningful maximum (None)."""
     result = run_pipeline(window.model.image.copy(), window.pipeline_controls.spec(),
                           top_k=window.pipeline_controls.top_k())
-    return [s.maxima[0][:2] for s in result.stages]
+    return [s.maxima[0][:2] if s.array.max() > s.array.min() else None for s in result.stages]
 
 
 def test_demo_is_the_article_example(window):
@@ -107,6 +111,8 @@ def test_arrow_keys_nudge_the_image(window, driver, qtbot, wrap):
     np.testing.assert_array_equal(window.model.image, start if wrap else np.zeros_like(start))
     driver.wait()
     assert drawn_maxima(window) == engine_maxima(window)
+    if not wrap:
+        assert drawn_maxima(window) == [None, None, None]
 
 
 def test_transforms_match_numpy_and_undo(window, driver, qtbot):
