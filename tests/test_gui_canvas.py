@@ -152,3 +152,73 @@ def test_clear_invert_random_and_resize(window, driver, qtbot):
     driver.wait()
     assert [p.stage.shape for p in window.row.panels] == [(16, 24), (8, 12), (4, 6)]
     assert drawn_maxima(window) == engine_maxima(window)
+
+
+def test_painting_a_large_image_undoes_exactly(window, driver, qtbot):
+    rng = np.random.default_rng(7)
+    photo = rng.random((300, 420)).astype(np.float32)
+    window.model.set_image(photo)
+    driver.wait()
+    window.row.fit()
+    qtbot.wait(20)
+    before = window.model.image.copy()
+    path = [(20.5 + 7 * i, 30.5 + 9 * i) for i in range(30)]  # crosses many 64x64 tiles
+    driver.drag(path, modifiers=Qt.KeyboardModifier.ShiftModifier)
+    after = window.model.image.copy()
+    changed = np.argwhere(after != before)
+    assert len(changed) > 30 and set(np.unique(after[after != before])) == {1.0}
+    assert drawn_maxima(window) == engine_maxima(window)
+    window.actions_by_name["undo"].trigger()
+    np.testing.assert_array_equal(window.model.image, before)
+    window.actions_by_name["redo"].trigger()
+    np.testing.assert_array_equal(window.model.image, after)
+    driver.wait()
+    np.testing.assert_array_equal(window.row.input_panel.image_item.image,
+                                  np.round(after * 255).astype(np.uint8))
+
+
+def test_wheel_on_one_panel_zooms_every_panel(window, qtbot):
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    views = [p.view for p in window.row.panels]
+    before = [v.viewRect() for v in views]
+    row = window.row
+    target = views[2].mapViewToScene(QPointF(5, 5))
+    pos = QPointF(row.graphics.mapFromScene(target))
+    event = QWheelEvent(pos, QPointF(row.graphics.viewport().mapToGlobal(pos.toPoint())),
+                        QPoint(0, 0), QPoint(0, 240), Qt.MouseButton.NoButton,
+                        Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(row.graphics.viewport(), event)
+    qtbot.wait(20)
+    after = [v.viewRect() for v in views]
+    for b, a in zip(before, after, strict=True):
+        assert a.width() < 0.9 * b.width()
+    assert all(abs(a.width() - after[0].width()) < 0.05 * after[0].width() for a in after)
+    # the zoomed area survives a re-layout (more levels add a panel): it is still shown,
+    # filling the (re-shaped) view in one direction
+    zoomed = after[0]
+    window.pipeline_controls.levels.setValue(3)
+    qtbot.waitUntil(lambda: len(window.row.panels) == 4)
+    qtbot.wait(20)
+    now = views[0].viewRect()
+    assert now.adjusted(-0.01, -0.01, 0.01, 0.01).contains(zoomed)
+    assert now.width() == pytest.approx(zoomed.width(), rel=0.02) or \
+        now.height() == pytest.approx(zoomed.height(), rel=0.02)
+    qtbot.keyClick(window, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier)
+    qtbot.wait(20)
+    assert views[0].viewRect().contains(QPointF(0, 0)) and \
+        views[0].viewRect().contains(QPointF(10, 10))
+
+
+def test_pipeline_menu_keys(window, driver, qtbot):
+    qtbot.keyClick(window, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
+    driver.wait()
+    assert window.row.result.names == ["input", "conv", "pool 1", "pool 2"]
+    qtbot.keyClick(window, Qt.Key.Key_BracketLeft)
+    qtbot.keyClick(window, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier)
+    driver.wait()
+    assert window.row.result.spec.levels == 1 and window.row.result.spec.pool_mode == "avg"
+    assert [p.title for p in window.row.panels] == ["Input (10, 10)", "Conv (8, 8)",
+                                                    "Pool 1 (4, 4)"]
