@@ -82,7 +82,8 @@ class MainWindow(QMainWindow):
         self.model = CanvasModel(demo_image())
         self.canvas_item = CanvasItem(self.model)
         self.row = PipelineRow(self.canvas_item)
-        self.row.graphics.setAcceptDrops(False)  # drops go to the window
+        for widget in (self.row.graphics, self.row.graphics.viewport()):
+            widget.setAcceptDrops(False)  # drops over the panels go to the window
         self.rows: list[PipelineRow] = [self.row]
         self._display: np.ndarray | None = None
         self._compute_scheduled = False

@@ -25,7 +25,6 @@ LEGEND = (
     f"<span style='color:{FIELD_COLOR}'>&#9482;&#9482;</span> input pixels that feed the "
     "deepest maximum &nbsp;&nbsp; "
     f"<span style='color:{HOVER_COLOR}'>&#9633;</span> cells related to the hovered cell"
-    " &nbsp;&nbsp; (wheel: zoom, middle drag: pan, every panel follows)"
 )
 
 
@@ -63,6 +62,8 @@ class PipelineRow(QWidget):
         self.graphics.setBackground("#202124")
         self.graphics.ci.setSpacing(4)
         self.legend = QLabel(LEGEND)
+        self.legend.setWordWrap(True)
+        self.legend.setToolTip("Wheel: zoom. Middle drag: pan. Every panel follows.")
         self.legend.setStyleSheet("color: #c8c8c8; background: #202124; padding: 3px 8px;")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

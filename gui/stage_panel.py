@@ -17,7 +17,7 @@ from engine import Stage
 MAX_COLOR = "#ff2d55"
 TOPK_COLOR = "#ffb000"
 HOVER_COLOR = "#38e1ff"
-FIELD_COLOR = "#ff2d55"
+FIELD_COLOR = "#4dff88"
 
 
 def colormap_lut(name: str) -> np.ndarray:
