@@ -1,0 +1,398 @@
+"""File > Export figure set… and Edit > Copy figure, run off the GUI thread.
+
+A window wires them in with a few lines::
+
+    self.exporter = FigureExporter(self, self.runner, self.statusBar(), self.export_job,
+                                   self.settings)
+    self.exporter.install_actions(self.menus["file"], self.menus["edit"],
+                                  file_before=self.actions_by_name["quit"])
+
+where ``export_job()`` returns an :class:`~gui.export.ExportJob` of what the window shows
+(its :class:`~gui.export.ImageInput` copies the canvas, so later edits never reach the
+export). The export runs as a job on the runner's "export" channel, the copied figure
+on "copy-figure"; a progress bar with a Cancel button sits in the status bar meanwhile.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QAction, QImage, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QStatusBar,
+    QWidget,
+)
+
+from .export import (
+    ExportCancelled,
+    ExportJob,
+    FigureSetOptions,
+    render_composite,
+    reproducing_command,
+    write_figure_set,
+)
+from .export.cli import EXAMPLE_PREFIX
+from .export_dialog import ExportDialog, remember, remembered_folder, remembered_options
+from .settings import AppSettings
+from .worker import JobContext, JobRunner
+
+EXPORT = "export"
+COPY_FIGURE = "copy-figure"
+#: How long (ms) the status bar shows the outcome of an export or a copy.
+MESSAGE_MS = 15_000
+
+
+@dataclass(frozen=True)
+class ExportOutcome:
+    """What an export job did.
+
+    Attributes
+    ----------
+    folder : Path
+        The set's folder (absolute).
+    files : tuple of str
+        Paths of the files written, relative to `folder`; empty when cancelled.
+    cancelled : bool
+        True if the export was stopped; then nothing was written.
+    """
+
+    folder: Path
+    files: tuple[str, ...] = ()
+    cancelled: bool = False
+
+
+class _LatestStep:
+    """The message of the export step running now, written by the worker, read by the GUI."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._text = ""
+
+    def set(self, text: str) -> None:
+        with self._lock:
+            self._text = text
+
+    def get(self) -> str:
+        with self._lock:
+            return self._text
+
+
+def export_figure_set(folder: Path, job: ExportJob, options: FigureSetOptions, force: bool,
+                      stop: threading.Event, step: _LatestStep, *,
+                      context: JobContext) -> ExportOutcome:
+    """The export job: :func:`~gui.export.write_figure_set` with the runner's progress and
+    cancellation (a newer export, shutdown) and the Cancel button's `stop` event.
+
+    Returns
+    -------
+    ExportOutcome
+        Written, or cancelled (nothing left behind, an existing folder untouched).
+
+    Raises
+    ------
+    ExportTargetError, ValueError, OSError
+        As :func:`~gui.export.write_figure_set`; nothing is left behind.
+    """
+    def progress(index: int, total: int, message: str) -> None:
+        step.set(message)
+        context.progress((index - 1) / total)
+
+    try:
+        written = write_figure_set(folder, job, options, force=force, progress=progress,
+                                   cancel=lambda: stop.is_set() or context.cancelled)
+    except ExportCancelled:
+        return ExportOutcome(Path(folder).absolute(), cancelled=True)
+    files = tuple(sorted(p.relative_to(written).as_posix()
+                         for p in written.rglob("*") if p.is_file()))
+    return ExportOutcome(written, files)
+
+
+def job_command(job: ExportJob, folder: Path, options: FigureSetOptions) -> tuple[str, ...]:
+    """The export command that writes `job` again into `folder`, or ``()`` when the images
+    are not a file or a built-in example (a drawn canvas) or B was made in a way the
+    command cannot repeat.
+
+    `job.a.path` must be set only when image A is exactly that file as loaded (likewise B
+    for a ``"compare"``).
+    """
+    if job.a.path is not None:
+        source: str | Path = job.a.path
+    elif job.a.label.startswith(EXAMPLE_PREFIX):
+        source = job.a.label
+    else:
+        return ()
+    other = job.b.path if job.b is not None else None
+    try:
+        return tuple(reproducing_command(source, folder, job.spec, options, job.transform,
+                                         other))
+    except ValueError:
+        # A transform the command has no option for (a rotation, a compare without a
+        # file): the set is still written, its manifest just has no command.
+        return ()
+
+
+class ExportProgress(QWidget):
+    """A step label, a progress bar and a Cancel button, for the status bar."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.label = QLabel("")
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 1000)
+        self.bar.setMaximumWidth(160)
+        self.bar.setTextVisible(False)
+        self.cancel = QPushButton("Cancel")
+        self.cancel.setToolTip("Stop the export; nothing is written")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.label)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.cancel)
+        self.hide()
+
+    def start(self, folder: Path) -> None:
+        """Show the widget for an export into `folder`, at zero."""
+        self.bar.setValue(0)
+        self.label.setText(f"Exporting to {folder.name}…")
+        self.cancel.setEnabled(True)
+        self.show()
+
+    def set_progress(self, fraction: float, message: str) -> None:
+        """Show `fraction` (0..1) done and the current step."""
+        self.bar.setValue(round(fraction * self.bar.maximum()))
+        if message:
+            self.label.setText(f"Export: {message}")
+
+
+class FigureExporter(QObject):
+    """Export figure sets and copy the composite figure for a window, off its GUI thread.
+
+    Parameters
+    ----------
+    window : QWidget
+        Parent of the dialogs; the actions are added to it so their shortcuts work.
+    runner : JobRunner
+        The window's job runner; channels "export" and "copy-figure" are used.
+    status_bar : QStatusBar
+        Where the progress widget and the outcome messages go.
+    snapshot : callable
+        Returns the :class:`~gui.export.ExportJob` of what the window shows now (its
+        ``command`` is filled in here), or None when there is nothing to export; may
+        raise ValueError (e.g. an unfinished kernel), which is reported.
+    settings : AppSettings, optional
+        Where the dialog's choices are remembered.
+
+    Signals
+    -------
+    exported(str, int)
+        A set was written: its folder and the number of files.
+    export_failed(str)
+        An export could not start or failed; the message says why.
+    export_cancelled(str)
+        An export was cancelled (nothing written) or not started; the folder.
+    figure_copied(QImage)
+        The composite figure is on the clipboard.
+    """
+
+    exported = Signal(str, int)
+    export_failed = Signal(str)
+    export_cancelled = Signal(str)
+    figure_copied = Signal(QImage)
+
+    def __init__(self, window: QWidget, runner: JobRunner, status_bar: QStatusBar,
+                 snapshot: Callable[[], ExportJob | None],
+                 settings: AppSettings | None = None) -> None:
+        super().__init__(window)
+        self.window = window
+        self.runner = runner
+        self.status_bar = status_bar
+        self.snapshot = snapshot
+        self.settings = settings or AppSettings()
+        self.progress_widget = ExportProgress(status_bar)
+        status_bar.addPermanentWidget(self.progress_widget)
+        self.progress_widget.cancel.clicked.connect(self.cancel_export)
+        self.export_action = QAction("&Export figure set…", window)
+        self.export_action.setShortcut(QKeySequence("Ctrl+E"))
+        self.export_action.setStatusTip("Write every panel, the composite sheet, the data and "
+                                        "a manifest into a folder")
+        self.export_action.triggered.connect(self.export_dialog)
+        self.copy_action = QAction("Copy &figure", window)
+        self.copy_action.setShortcut(QKeySequence("Ctrl+Shift+C"))
+        self.copy_action.setStatusTip("Copy the composite sheet of every stage as an image")
+        self.copy_action.triggered.connect(self.copy_figure)
+        self._export_id = 0  # the export request running now, 0 if none
+        self._export_folder = Path()
+        self._stop: threading.Event | None = None
+        self._step = _LatestStep()
+        runner.finished.connect(self._on_finished)
+        runner.failed.connect(self._on_failed)
+        runner.progress.connect(self._on_progress)
+        runner.settled.connect(self._on_settled)
+
+    # -- wiring ---------------------------------------------------------------------------------
+    def install_actions(self, file_menu: QMenu, edit_menu: QMenu,
+                        file_before: QAction | None = None) -> tuple[QAction, QAction]:
+        """Add "Export figure set…" to `file_menu` (before `file_before` if given) and
+        "Copy figure" to `edit_menu`, and both to the window for their shortcuts.
+
+        Returns
+        -------
+        (QAction, QAction)
+            The export and the copy action.
+        """
+        if file_before is not None:
+            file_menu.insertAction(file_before, self.export_action)
+        else:
+            file_menu.addAction(self.export_action)
+        edit_menu.addAction(self.copy_action)
+        self.window.addAction(self.export_action)
+        self.window.addAction(self.copy_action)
+        return self.export_action, self.copy_action
+
+    def is_exporting(self) -> bool:
+        """True while an export runs."""
+        return self._export_id != 0
+
+    # -- export ---------------------------------------------------------------------------------
+    def export_dialog(self) -> int:
+        """Ask for a folder and options, then export; return the request id (0 if nothing
+        was started: dialog cancelled, replace declined, nothing to export)."""
+        if self.is_exporting():
+            self.status_bar.showMessage("An export is already running; cancel it first.",
+                                        MESSAGE_MS)
+            return 0
+        dialog = ExportDialog(remembered_folder(self.settings),
+                              remembered_options(self.settings), self.window)
+        if not dialog.exec():
+            return 0
+        folder, options = dialog.folder(), dialog.options()
+        remember(self.settings, folder, options)
+        return self.export_to(folder, options)
+
+    def export_to(self, folder: str | Path, options: FigureSetOptions) -> int:
+        """Export the window's current state into `folder` in the background.
+
+        A non-empty `folder` is replaced only if the person confirms. Return the request
+        id, or 0 if nothing was started (the reason is in the status bar).
+        """
+        folder = Path(folder).expanduser().absolute()
+        if self.is_exporting():
+            self.status_bar.showMessage("An export is already running; cancel it first.",
+                                        MESSAGE_MS)
+            return 0
+        if folder.exists() and not folder.is_dir():
+            self._fail(f"{folder} is a file; choose a folder name for the figure set.")
+            return 0
+        force = folder.is_dir() and any(folder.iterdir())
+        if force and not self._confirm_replace(folder):
+            self.status_bar.showMessage(f"Not exported: {folder} was left as it is.",
+                                        MESSAGE_MS)
+            self.export_cancelled.emit(str(folder))
+            return 0
+        job = self._snapshot()
+        if job is None:
+            return 0
+        job = dataclasses.replace(job, command=job_command(job, folder, options))
+        self._stop = threading.Event()
+        self._step.set("")
+        self._export_folder = folder
+        self._export_id = self.runner.submit(EXPORT, export_figure_set, folder, job, options,
+                                             force, self._stop, self._step)
+        self.export_action.setEnabled(False)
+        self.progress_widget.start(folder)
+        return self._export_id
+
+    def cancel_export(self) -> None:
+        """Stop the running export; it leaves nothing behind."""
+        if self._stop is not None:
+            self._stop.set()
+            self.progress_widget.cancel.setEnabled(False)
+            self.progress_widget.label.setText("Cancelling the export…")
+
+    def _confirm_replace(self, folder: Path) -> bool:
+        count = sum(1 for _ in folder.iterdir())
+        answer = QMessageBox.question(
+            self.window, "Replace folder?",
+            f"{folder}\nis not empty ({count} item{'s' if count != 1 else ''}).\n\n"
+            "Replace everything in it with the new figure set?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _snapshot(self) -> ExportJob | None:
+        try:
+            job = self.snapshot()
+        except ValueError as exc:
+            self._fail(f"Nothing to export: {exc}")
+            return None
+        if job is None:
+            self._fail("Nothing to export: there is no image.")
+        return job
+
+    def _fail(self, message: str) -> None:
+        self.status_bar.showMessage(message, MESSAGE_MS)
+        self.export_failed.emit(message)
+
+    # -- copy figure ----------------------------------------------------------------------------
+    def copy_figure(self) -> int:
+        """Render the composite sheet (at the remembered export width, background and
+        top-k) off the GUI thread and put it on the clipboard; return the request id
+        (0 if there is nothing to copy)."""
+        job = self._snapshot()
+        if job is None:
+            return 0
+        options = remembered_options(self.settings)
+        self.status_bar.showMessage("Rendering the figure…")
+        return self.runner.submit(COPY_FIGURE, render_composite, job, options.width,
+                                  background=options.background, top_k=options.top_k)
+
+    # -- results (GUI thread) -------------------------------------------------------------------
+    def _on_progress(self, channel: str, request_id: int, fraction: float) -> None:
+        if channel == EXPORT and request_id == self._export_id:
+            self.progress_widget.set_progress(fraction, self._step.get())
+
+    def _on_finished(self, channel: str, request_id: int, result: object) -> None:
+        if channel == COPY_FIGURE:
+            QApplication.clipboard().setImage(result)
+            self.status_bar.showMessage(
+                f"Figure copied ({result.width()} x {result.height()} px).", MESSAGE_MS)
+            self.figure_copied.emit(result)
+        elif channel == EXPORT and request_id == self._export_id:
+            outcome: ExportOutcome = result
+            if outcome.cancelled:
+                self.status_bar.showMessage(
+                    f"Export cancelled; nothing was written to {outcome.folder}.", MESSAGE_MS)
+                self.export_cancelled.emit(str(outcome.folder))
+            else:
+                n = len(outcome.files)
+                self.status_bar.showMessage(
+                    f"Figure set written to {outcome.folder} ({n} files).", MESSAGE_MS)
+                self.exported.emit(str(outcome.folder), n)
+
+    def _on_failed(self, channel: str, request_id: int, message: str) -> None:
+        if channel == COPY_FIGURE:
+            self.status_bar.showMessage(f"Could not copy the figure: {message}", MESSAGE_MS)
+        elif channel == EXPORT and request_id == self._export_id:
+            text = (f"The figure set could not be written to {self._export_folder}; "
+                    f"nothing was left behind.\n\n{message}")
+            self._fail(f"Export failed: {message}")
+            QMessageBox.warning(self.window, "Export failed", text)
+
+    def _on_settled(self, channel: str, request_id: int) -> None:
+        if channel == EXPORT and request_id == self._export_id:
+            self._export_id = 0
+            self._stop = None
+            self.progress_widget.hide()
+            self.export_action.setEnabled(True)
