@@ -268,3 +268,65 @@ def test_run_app_with_a_bad_file_keeps_the_demo(qtbot, tmp_path, warnings, capsy
 def test_synthetic_pointer_positions_fall_inside_the_view(window, driver):
     pos = driver.widget_pos(2.5, 2.5)
     assert window.row.graphics.viewport().rect().contains(QPoint(pos.x(), pos.y()))
+
+
+def test_shift_dialog_shifts_with_and_without_wrap(window, driver, qtbot):
+    from PySide6.QtCore import QTimer
+
+    from gui.dialogs import ShiftDialog
+
+    img = np.zeros((10, 10), np.float32)
+    img[1, 8] = 1
+    window.model.set_image(img)
+
+    def answer(dx, dy, wrap):
+        dialog = next(w for w in QApplication.topLevelWidgets()
+                      if isinstance(w, ShiftDialog) and w.isVisible())
+        dialog.dx.setValue(dx)
+        dialog.dy.setValue(dy)
+        dialog.wrap.setChecked(wrap)
+        qtbot.keyClick(dialog, Qt.Key.Key_Return)  # the OK button is the default
+
+    QTimer.singleShot(50, lambda: answer(3, 2, True))
+    qtbot.keyClick(window, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
+    np.testing.assert_array_equal(window.model.image, np.roll(img, (2, 3), axis=(0, 1)))
+    QTimer.singleShot(50, lambda: answer(9, 0, False))
+    window.actions_by_name["shift"].trigger()
+    assert window.model.image.sum() == 0  # (3, 1) moved 9 right: off the edge, no wrap
+    driver.wait()
+    assert window.row.result.stages[-1].maxima[0][2] == 0
+
+
+def test_kernel_grid_size_and_values(window, driver):
+    pc = window.pipeline_controls
+    pc.convolve.setChecked(True)
+    pc.kernel.rows.setValue(1)
+    pc.kernel.cols.setValue(5)
+    driver.wait()
+    spec = window.row.result.spec
+    assert np.array(spec.kernel).shape == (1, 5) and pc.kernel.preset.currentText() == "custom"
+    # the top-left 1x3 of the Sobel survives the resize; new cells are 0
+    assert np.array(spec.kernel).tolist() == [[-1.0, 0.0, 1.0, 0.0, 0.0]]
+    assert window.row.panels[1].title == "Conv (10, 6)"
+    pc.kernel.preset.setCurrentText("identity")
+    driver.wait()
+    assert window.row.result.spec.kernel == "identity"
+    assert (pc.kernel.rows.value(), pc.kernel.cols.value()) == (3, 3)
+    pc.kernel.table.item(1, 1).setText("not a number")  # read as 0: the map goes dark
+    driver.wait()
+    assert window.row.result["conv"].array.max() == 0
+
+
+def test_open_from_the_recent_files_menu(window, qtbot, tmp_path):
+    first, second = tmp_path / "a.png", tmp_path / "b.png"
+    write_png(first, 8, 12)
+    write_png(second, 16, 9, seed=2)
+    for path in (first, second):
+        with qtbot.waitSignal(window.image_opened, timeout=10_000):
+            window.open_file(path)
+    window._fill_recent()
+    entries = [a for a in window.recent_menu.actions() if a.toolTip().endswith(".png")]
+    assert [a.toolTip() for a in entries] == [str(second.resolve()), str(first.resolve())]
+    with qtbot.waitSignal(window.image_opened, timeout=10_000):
+        entries[1].trigger()
+    assert window.model.shape == (8, 12)

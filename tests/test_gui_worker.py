@@ -94,3 +94,35 @@ def test_shutdown_waits_for_a_running_job_and_stops_the_threads(qtbot):
     assert not any(t.isRunning() for t in threads)
     with pytest.raises(RuntimeError, match="shut down"):
         runner.submit("pipeline", slow_identity, 2)
+
+
+def test_every_submitted_job_settles_exactly_once(runner, qtbot):
+    settled: list[int] = []
+    runner.settled.connect(lambda c, i: settled.append(i))
+    ids = [runner.submit("pipeline", slow_identity, i, 0.01) for i in range(20)]
+    failing = runner.submit("other", lambda: 1 / 0)
+    qtbot.waitUntil(lambda: len(settled) == 21, timeout=5000)
+    qtbot.wait(50)
+    assert sorted(settled) == sorted([*ids, failing])
+    assert runner.failures[0][2].startswith("ZeroDivisionError")
+
+
+def test_snapshot_pool_reuses_a_buffer_only_after_its_job_settled():
+    import numpy as np
+
+    from gui.snapshots import SnapshotPool
+
+    pool = SnapshotPool()
+    img = np.arange(12, dtype=np.float32).reshape(3, 4)
+    a = pool.copy_of(img)
+    pool.assign(1)
+    img[0, 0] = 99
+    b = pool.copy_of(img)
+    pool.assign(2)
+    assert a[0, 0] == 0 and b[0, 0] == 99 and not np.shares_memory(a, b)
+    assert not a.flags.writeable and pool.busy == 2
+    pool.release(1)
+    c = pool.copy_of(img)  # reuses job 1's buffer, never job 2's
+    assert np.shares_memory(c, a) and not np.shares_memory(c, b)
+    pool.assign(3)
+    np.testing.assert_array_equal(b, img)
