@@ -1,0 +1,95 @@
+"""The comparison rows under row A: B, and optionally A − B and |A − B|, all linked to A.
+
+:class:`CompareRows` owns three :class:`~gui.pipeline_row.PipelineRow` widgets (one
+line each, so stacked rows line up stage by stage) and draws a
+:class:`~gui.compare_render.ComparisonView` into them. Row B's panel titles carry
+each stage's distance, peak displacement and equivariance error; each row's
+bottom line says what it shows.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+from .compare_render import ComparisonView
+from .metrics_dock import stage_summary
+from .pipeline_row import PipelineRow
+
+DIVERGING = "CET-D1"  # blue < 0 (white) < red
+ROW_STYLE = "color: #e8eaed; background: #2b2c30; padding: 2px 8px; font-weight: bold;"
+
+
+class CompareRows(QObject):
+    """Rows B, A − B and |A − B|; the window adds :attr:`rows` to its layout.
+
+    Signals
+    -------
+    drawn(int)
+        A comparison was drawn into the rows; the argument is its request id.
+    """
+
+    drawn = Signal(int)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.b = PipelineRow(wrap=False)
+        self.signed = PipelineRow(input_lut=DIVERGING, stage_lut=DIVERGING, wrap=False)
+        self.magnitude = PipelineRow(input_lut="inferno", stage_lut="inferno", wrap=False)
+        self.rows = [self.b, self.signed, self.magnitude]
+        for row, text in zip(self.rows, ("B", "A − B (signed: blue < 0 < red)",
+                                         "|A − B| (boxes: largest differences)"), strict=True):
+            row.legend.setText(text)
+            row.legend.setStyleSheet(ROW_STYLE)
+            row.graphics.setAcceptDrops(False)
+            row.setVisible(False)
+        self.active = False
+        self.show_signed = False
+        self.show_magnitude = False
+        self.view: ComparisonView | None = None
+        self.request_id = 0
+
+    def set_active(self, on: bool) -> None:
+        """Show (or hide) the comparison rows."""
+        self.active = on
+        self._update_visibility()
+
+    def set_difference_rows(self, signed: bool, magnitude: bool) -> None:
+        """Choose which difference rows are shown while comparing."""
+        self.show_signed, self.show_magnitude = signed, magnitude
+        self._update_visibility()
+        if self.view is not None:
+            self._draw_differences(self.view, self.request_id)
+
+    def _update_visibility(self) -> None:
+        self.b.setVisible(self.active)
+        self.signed.setVisible(self.active and self.show_signed)
+        self.magnitude.setVisible(self.active and self.show_magnitude)
+
+    def show_view(self, view: ComparisonView, request_id: int = 0) -> None:
+        """Draw B with its per-stage metrics in the titles, and the shown difference rows."""
+        self.view = view
+        self.request_id = request_id
+        comparison = view.comparison
+        self.b.show_view(view.b, request_id)
+        self.b.legend.setText(f"B = {view.setup.description}")
+        by_name = {c.name: c for c in comparison.stages}
+        for panel, stage in zip(self.b.panels, view.b.result.stages, strict=False):
+            comp = by_name.get(stage.name)
+            if comp is None:
+                panel.set_title(stage.title, "not in A")
+                continue
+            stride = comparison.a[stage.name].stride
+            panel.set_title(stage.title, stage_summary(comp, comparison.transform, stride))
+        self._draw_differences(view, request_id)
+        self.drawn.emit(request_id)
+
+    def _draw_differences(self, view: ComparisonView, request_id: int) -> None:
+        for row, shown, data, prefix in ((self.signed, self.show_signed, view.signed, "A − B"),
+                                         (self.magnitude, self.show_magnitude, view.magnitude,
+                                          "|A − B|")):
+            if not shown:
+                continue
+            row.show_view(data, request_id)
+            for panel, stage, (lo, hi) in zip(row.panels, data.result.stages, data.levels,
+                                              strict=True):
+                panel.set_title(f"{prefix} {stage.name}", f"{lo:.3g} … {hi:.3g}")

@@ -1,0 +1,128 @@
+"""The Metrics dock: per stage, how B differs from A, and what the comparison means.
+
+:class:`MetricsPanel` shows a table (distance, displacement of the global maximum,
+equivariance error) and :attr:`engine.Comparison.note` in plain words. The cell
+texts come from :func:`error_text` and :func:`stage_summary`, which the panel titles
+of row B use too, so the table and the titles always say the same thing.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine import Comparison, InputTransform, StageComparison
+
+ERROR_HEADER = "equivariance error\n‖f(Tx) − T′f(x)‖/‖f(x)‖"
+COLUMNS = ("stage", "shape A / B", "distance\n‖A − B‖/max", "displacement\n(dy, dx)",
+           "|dy|+|dx|", ERROR_HEADER)
+
+
+def stride_text(stride: tuple[int, int]) -> str:
+    """A stage stride as people say it: "4" when both directions agree, else "(2, 4)"."""
+    return str(stride[0]) if stride[0] == stride[1] else f"({stride[0]}, {stride[1]})"
+
+
+def error_text(comp: StageComparison, transform: InputTransform,
+               stride: tuple[int, int]) -> str:
+    """The equivariance (or transform) error of one stage as text, saying why it is absent."""
+    if comp.equivariance_error is not None:
+        return f"{comp.equivariance_error:.4f}"
+    if transform.kind == "other":
+        return "n/a: another image"
+    if transform.kind == "shift":
+        sy, sx = stride
+        if transform.dy % sy or transform.dx % sx:
+            return f"n/a: shift not a multiple of S = {stride_text(stride)}"
+    if comp.partial:
+        return "n/a: shapes differ"
+    return "n/a"
+
+
+def stage_summary(comp: StageComparison, transform: InputTransform,
+                  stride: tuple[int, int]) -> str:
+    """One line for a panel title: distance, displacement and error."""
+    dy, dx = comp.displacement
+    return (f"d {comp.distance:.3f} · Δ ({dy}, {dx}) · err "
+            f"{error_text(comp, transform, stride).replace('n/a: ', 'n/a, ')}")
+
+
+def displacement_sum(comp: StageComparison) -> int:
+    """|dy| + |dx| of the global maximum's displacement, in the stage's own cells."""
+    return abs(comp.displacement[0]) + abs(comp.displacement[1])
+
+
+class MetricsPanel(QWidget):
+    """A table of per-stage metrics and the comparison's note."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.heading = QLabel("Comparison off: View > Compare (Ctrl+B)")
+        self.heading.setWordWrap(True)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        self.table.horizontalHeaderItem(len(COLUMNS) - 1).setToolTip(
+            "T is the transform of the input, T′ the same transform acting on the stage: a "
+            "shift divided by the stage's stride S (undefined when S does not divide it), or "
+            "the same mirror, flip or rotation of the map.")
+        self.note = QLabel("")
+        self.note.setWordWrap(True)
+        self.note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.note.setStyleSheet("background: #fff8e1; color: #3c3c3c; padding: 6px;"
+                                " border-left: 3px solid #ffb000;")
+        self.note.setVisible(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.note)
+        self.comparison: Comparison | None = None
+
+    def show_comparison(self, comparison: Comparison, description: str) -> None:
+        """Fill the table from `comparison`; `description` says what B is."""
+        self.comparison = comparison
+        self.heading.setText(f"B = {description}")
+        self.table.setRowCount(len(comparison.stages))
+        for i, comp in enumerate(comparison.stages):
+            stride = comparison.a[comp.name].stride
+            a, b = comp.shape_a, comp.shape_b
+            shapes = f"{a[0]}×{a[1]}" if a == b else f"{a[0]}×{a[1]} / {b[0]}×{b[1]}"
+            cells = (comp.name, shapes, f"{comp.distance:.4f}",
+                     f"({comp.displacement[0]}, {comp.displacement[1]})",
+                     str(displacement_sum(comp)),
+                     error_text(comp, comparison.transform, stride))
+            for j, text in enumerate(cells):
+                item = self.table.item(i, j)
+                if item is None:
+                    item = QTableWidgetItem()
+                    if j > 0:
+                        item.setTextAlignment(Qt.AlignmentFlag.AlignRight
+                                              | Qt.AlignmentFlag.AlignVCenter)
+                    self.table.setItem(i, j, item)
+                item.setText(text)
+        self.note.setText(comparison.note or "")
+        self.note.setVisible(bool(comparison.note))
+
+    def clear(self) -> None:
+        """Show that comparison is off."""
+        self.comparison = None
+        self.heading.setText("Comparison off: View > Compare (Ctrl+B)")
+        self.table.setRowCount(0)
+        self.note.setVisible(False)
+
+    def column(self, index: int) -> list[str]:
+        """The texts of one column, top to bottom."""
+        return [self.table.item(r, index).text() for r in range(self.table.rowCount())]
