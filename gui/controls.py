@@ -324,9 +324,14 @@ class CanvasControls(QGroupBox):
         self.size_requested.emit(self.rows.value(), self.cols.value())
 
     def set_size(self, rows: int, cols: int) -> None:
-        """Show (rows, cols) without requesting a resize (sizes beyond the range are clipped)."""
+        """Show (rows, cols) without requesting a resize (sizes beyond the range are clipped).
+
+        A non-square size unticks Square, so stepping one side does not crop the other.
+        """
         self._syncing = True
         try:
+            if rows != cols:
+                self.square.setChecked(False)
             self.rows.setValue(rows)
             self.cols.setValue(cols)
         finally:

@@ -466,8 +466,9 @@ class MainWindow(QMainWindow):
             return
         stage = result.stages[index]
         value = float(stage.array[row, col])
-        if index == 0:
-            value = float(self.model.image[row, col]) if (row, col) < self.model.shape else value
+        h, w = self.model.shape
+        if index == 0 and row < h and col < w:  # the canvas may be ahead of the result
+            value = float(self.model.image[row, col])
         self.hover_label.setText(f"{stage.title}   row {row}, col {col}   value {value:.4g}")
 
     def show_help(self) -> None:

@@ -43,6 +43,8 @@ def test_open_by_api_replaces_the_canvas_and_is_remembered(window, driver, qtbot
     driver.wait()
     assert window.row.panels[0].title == "Input (24, 32)"
     assert window.recent.paths()[0] == str(path.resolve())
+    cc = window.canvas_controls
+    assert (cc.rows.value(), cc.cols.value(), cc.square.isChecked()) == (24, 32, False)
     window._fill_recent()
     assert any("photo.png" in a.text() for a in window.recent_menu.actions())
     window.actions_by_name["undo"].trigger()  # opening is undoable
@@ -209,6 +211,8 @@ def test_hover_reports_the_cell_and_outlines_related_cells(window, driver, qtbot
         got = box.rect()
         assert (got.x(), got.y(), got.width(), got.height()) == pytest.approx(expected)
     assert window.row.panels[0].hover_box.rect().getRect() == (2, 2, 2, 2)
+    driver.hover(2.5, 2.5, panel=0)
+    assert window.hover_label.text() == "Input (10, 10)   row 2, col 2   value 1"
     # the receptive field of the deepest maximum is outlined on the input
     field = window.row.input_panel.field_box
     top, left, bottom, right = window.row.result.stages[-1].receptive_field(0, 0)
