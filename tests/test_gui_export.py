@@ -186,22 +186,70 @@ def test_actions_sit_in_the_file_and_edit_menus_with_their_shortcuts(host):
     assert copy.shortcut().toString() == "Ctrl+Shift+C"
 
 
-def test_cancel_button_stops_the_export_and_leaves_nothing(host, qtbot, tmp_path):
-    target = tmp_path / "cancelled"
+def slow_options() -> FigureSetOptions:
+    """Options whose export takes long enough (a 200-shift sweep) to be stopped midway."""
+    return FigureSetOptions(width=300, animate_shifts=200)
+
+
+def existing_folder(tmp_path: Path, name: str, monkeypatch) -> dict[str, bytes]:
+    """Make a non-empty folder `name` and confirm replacing it; return its contents."""
+    folder = tmp_path / name
+    (folder / "sub").mkdir(parents=True)
+    (folder / "notes.txt").write_text("keep me")
+    (folder / "sub" / "data.bin").write_bytes(b"\x00\x01")
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a: QMessageBox.StandardButton.Yes)
+    return contents(folder)
+
+
+def contents(folder: Path) -> dict[str, bytes]:
+    return {name: (folder / name).read_bytes() for name in files_in(folder)}
+
+
+def other_paths(tmp_path: Path) -> list[str]:
+    """What a test left next to the photo (temporary folders would show here)."""
+    return sorted(p.name for p in tmp_path.iterdir() if p.name != "photo.png")
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["new-folder", "existing-folder"])
+def test_cancel_button_stops_the_export_and_leaves_nothing(host, qtbot, tmp_path, monkeypatch,
+                                                           existing):
+    target = tmp_path / "set"
+    before = existing_folder(tmp_path, "set", monkeypatch) if existing else None
     host.mirrored = True
     started: list[float] = []
     host.runner.progress.connect(lambda c, i, f: started.append(f) if c == EXPORT else None)
-    rid = host.exporter.export_to(target, FigureSetOptions(width=300, animate_shifts=200))
+    rid = host.exporter.export_to(target, slow_options())
     assert rid and host.exporter.progress_widget.isVisible()
     qtbot.waitUntil(lambda: bool(started), timeout=10_000)
+    assert host.exporter.progress_widget.label.text().startswith("Export: ")
+
+    # the window stays usable meanwhile: another job runs and is delivered
+    with qtbot.waitSignal(host.runner.finished, timeout=10_000,
+                          check_params_cb=lambda c, i, v: c == "other"):
+        host.runner.submit("other", sum, [1, 2, 3])
+    assert host.exporter.is_exporting()
+
     with qtbot.waitSignal(host.exporter.export_cancelled, timeout=30_000) as blocker:
         qtbot.mouseClick(host.exporter.progress_widget.cancel, LEFT)
     assert Path(blocker.args[0]) == target
     assert "cancelled" in host.statusBar().currentMessage()
     qtbot.waitUntil(lambda: not host.exporter.is_exporting(), timeout=5000)
-    assert not target.exists()
-    assert [p.name for p in tmp_path.iterdir()] == ["photo.png"]  # no temporary folder
     assert not host.exporter.progress_widget.isVisible()
+    if existing:
+        assert contents(target) == before
+        assert other_paths(tmp_path) == ["set"]
+    else:
+        assert other_paths(tmp_path) == []
+
+
+def test_closing_during_an_export_stops_it_and_leaves_nothing(host, qtbot, tmp_path):
+    started: list[float] = []
+    host.runner.progress.connect(lambda c, i, f: started.append(f) if c == EXPORT else None)
+    assert host.exporter.export_to(tmp_path / "set", slow_options())
+    qtbot.waitUntil(lambda: bool(started), timeout=10_000)
+    assert host.runner.shutdown()  # what the window does when it closes
+    assert other_paths(tmp_path) == []
 
 
 def test_a_non_empty_folder_is_replaced_only_after_confirmation(host, qtbot, tmp_path,
@@ -235,20 +283,26 @@ def test_a_non_empty_folder_is_replaced_only_after_confirmation(host, qtbot, tmp
     assert decode(target / "sheet.png").shape[1] == 200
 
 
-def test_a_failing_export_says_why_and_leaves_nothing(host, qtbot, tmp_path, monkeypatch):
+@pytest.mark.parametrize("existing", [False, True], ids=["new-folder", "existing-folder"])
+def test_a_failing_export_says_why_and_leaves_nothing(host, qtbot, tmp_path, monkeypatch,
+                                                      existing):
     warnings: list[str] = []
     monkeypatch.setattr(QMessageBox, "warning",
                         lambda parent, title, text, *a: warnings.append(text))
     host.image = host.image[:2, :2]  # a 3 x 3 valid convolution cannot run on 2 x 2
     target = tmp_path / "failed"
+    before = existing_folder(tmp_path, "failed", monkeypatch) if existing else None
     with qtbot.waitSignal(host.exporter.export_failed, timeout=30_000) as blocker:
         host.exporter.export_to(target, FigureSetOptions(width=200))
     assert "larger than the padded input" in blocker.args[0]
     qtbot.waitUntil(lambda: bool(warnings), timeout=5000)
     assert "nothing was left behind" in warnings[0]
     assert "Export failed" in host.statusBar().currentMessage()
-    assert not target.exists()
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith("failed")]
+    if existing:
+        assert contents(target) == before
+        assert other_paths(tmp_path) == ["failed"]
+    else:
+        assert other_paths(tmp_path) == []
     qtbot.waitUntil(lambda: host.actions[0].isEnabled(), timeout=5000)
 
 
