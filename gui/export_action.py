@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QImage, QKeySequence
 from PySide6.QtWidgets import (
@@ -35,15 +36,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine import ImageLoadError, load_image
+
 from .export import (
     ExportCancelled,
     ExportJob,
     FigureSetOptions,
+    ImageInput,
     render_composite,
     reproducing_command,
     write_figure_set,
 )
-from .export.cli import EXAMPLE_PREFIX
+from .export.cli import EXAMPLE_PREFIX, build_parser
+from .export.cli import _load_inputs as load_command_inputs
 from .export_dialog import ExportDialog, remember, remembered_folder, remembered_options
 from .settings import AppSettings
 from .worker import JobContext, JobRunner
@@ -95,6 +100,9 @@ def export_figure_set(folder: Path, job: ExportJob, options: FigureSetOptions, f
     """The export job: :func:`~gui.export.write_figure_set` with the runner's progress and
     cancellation (a newer export, shutdown) and the Cancel button's `stop` event.
 
+    First the job's sources are checked (:func:`verified_sources`) and the command that
+    writes the set again is recorded if there is one (:func:`job_command`).
+
     Returns
     -------
     ExportOutcome
@@ -109,6 +117,9 @@ def export_figure_set(folder: Path, job: ExportJob, options: FigureSetOptions, f
         step.set(message)
         context.progress((index - 1) / total)
 
+    step.set("checking the source files")
+    job = verified_sources(job)
+    job = dataclasses.replace(job, command=job_command(job, folder, options))
     try:
         written = write_figure_set(folder, job, options, force=force, progress=progress,
                                    cancel=lambda: stop.is_set() or context.cancelled)
@@ -119,13 +130,30 @@ def export_figure_set(folder: Path, job: ExportJob, options: FigureSetOptions, f
     return ExportOutcome(written, files)
 
 
-def job_command(job: ExportJob, folder: Path, options: FigureSetOptions) -> tuple[str, ...]:
-    """The export command that writes `job` again into `folder`, or ``()`` when the images
-    are not a file or a built-in example (a drawn canvas) or B was made in a way the
-    command cannot repeat.
+def _equals_file(image: ImageInput) -> bool:
+    try:
+        return np.array_equal(load_image(image.path), image.array)
+    except ImageLoadError:  # the file is gone or changed into something unreadable
+        return False
 
-    `job.a.path` must be set only when image A is exactly that file as loaded (likewise B
-    for a ``"compare"``).
+
+def verified_sources(job: ExportJob) -> ExportJob:
+    """Return `job` with the file of every image that no longer equals it (edited since it
+    was loaded) dropped and `` (edited)`` added to its label, so the manifest names a file
+    (and its SHA-256) only for an image that is exactly that file. Reads the files."""
+    changes = {}
+    for row in ("a", "b"):
+        image = getattr(job, row)
+        if image is not None and image.path is not None and not _equals_file(image):
+            changes[row] = ImageInput(image.array, f"{image.label} (edited)")
+    return dataclasses.replace(job, **changes) if changes else job
+
+
+def job_command(job: ExportJob, folder: Path, options: FigureSetOptions) -> tuple[str, ...]:
+    """The export command that writes `job` again into `folder`, or ``()`` when there is
+    none: image A is neither a file nor a built-in example, B was made in a way the command
+    cannot repeat, or the images the command would load differ from the job's (an edited
+    canvas). Reads the files, as the command would.
     """
     if job.a.path is not None:
         source: str | Path = job.a.path
@@ -135,12 +163,20 @@ def job_command(job: ExportJob, folder: Path, options: FigureSetOptions) -> tupl
         return ()
     other = job.b.path if job.b is not None else None
     try:
-        return tuple(reproducing_command(source, folder, job.spec, options, job.transform,
-                                         other))
-    except ValueError:
-        # A transform the command has no option for (a rotation, a compare without a
-        # file): the set is still written, its manifest just has no command.
+        argv = reproducing_command(source, folder, job.spec, options, job.transform, other)
+    except ValueError:  # a transform the command has no option for (e.g. a rotation)
         return ()
+    try:
+        args = build_parser().parse_args(argv[2:])
+    except SystemExit as exc:  # argparse exits (on this thread) instead of raising
+        raise RuntimeError(f"the export command rejects its own arguments {argv}") from exc
+    try:
+        a, b, _, _ = load_command_inputs(args)
+    except ValueError:  # a file gone or unreadable: the command could not run
+        return ()
+    same_b = (b is None and job.b is None) or (
+        b is not None and job.b is not None and np.array_equal(b.array, job.b.array))
+    return tuple(argv) if same_b and np.array_equal(a.array, job.a.array) else ()
 
 
 class ExportProgress(QWidget):
@@ -304,7 +340,6 @@ class FigureExporter(QObject):
         job = self._snapshot()
         if job is None:
             return 0
-        job = dataclasses.replace(job, command=job_command(job, folder, options))
         self._stop = threading.Event()
         self._step.set("")
         self._export_folder = folder

@@ -12,7 +12,7 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox
 
-from engine import PipelineSpec, load_image, mirror, run_pipeline
+from engine import EXAMPLES, PipelineSpec, load_image, mirror, run_pipeline, translate
 from gui.export import ExportJob, FigureSetOptions, ImageInput, Transform
 from gui.export.cli import main as export_command
 from gui.export_action import COPY_FIGURE, EXPORT, FigureExporter, job_command
@@ -368,16 +368,48 @@ def test_browse_puts_a_set_in_a_new_subfolder_of_a_folder_with_other_files(
     assert not dialog.ok_button.isEnabled()
 
 
-def test_the_command_is_left_out_for_a_drawn_image(tmp_path):
-    image = np.zeros((8, 8), np.float32)
-    drawn = ExportJob(ImageInput(image, "canvas"), SPEC)
-    assert job_command(drawn, tmp_path, FigureSetOptions()) == ()
-    rotated = ExportJob(ImageInput(image, "a.png", tmp_path / "a.png"), SPEC,
-                        ImageInput(np.rot90(image), "a.png rotated"),
-                        Transform("rotate", "rotated"))
-    assert job_command(rotated, tmp_path, FigureSetOptions()) == ()
-    shifted = ExportJob(ImageInput(image, "a.png", tmp_path / "a.png"), SPEC,
-                        ImageInput(image, "a.png moved"), Transform("shift", "moved", (0, 1)))
-    command = job_command(shifted, tmp_path / "out", FigureSetOptions())
-    assert command[:3] == ("shiftlab", "export", str(tmp_path / "a.png"))
-    assert "--shift" in command and str(tmp_path / "out") in command
+def test_the_command_is_recorded_only_when_it_loads_the_same_images(tmp_path):
+    photo = tmp_path / "a.png"
+    write_test_photo(photo)
+    image = load_image(photo)
+    options = FigureSetOptions()
+    out = tmp_path / "out"
+
+    def command(a, b=None, transform=None):
+        return job_command(ExportJob(a, SPEC, b, transform), out, options)
+
+    from_file = ImageInput(image, "a.png", photo)
+    moved = Transform("shift", "moved", (0, 1))
+    argv = command(from_file, ImageInput(translate(image, 0, 1), "a.png moved"), moved)
+    assert argv[:3] == ("shiftlab", "export", str(photo))
+    assert argv[argv.index("--shift"):argv.index("--shift") + 3] == ("--shift", "0", "1")
+    assert argv[argv.index("--out") + 1] == str(out)
+    # B is not what --shift would make, or A is not the file any more, or was drawn
+    assert command(from_file, ImageInput(image, "a.png"), moved) == ()
+    assert command(ImageInput(1 - image, "a.png", photo)) == ()
+    assert command(ImageInput(image, "canvas")) == ()
+    # a transform the command cannot repeat
+    assert command(from_file, ImageInput(np.rot90(image), "a.png rotated"),
+                   Transform("rotate", "rotated")) == ()
+    # a built-in example, as it is and edited
+    example = EXAMPLES["pixel"]
+    a, b = example.load()
+    pair = Transform("example", example.transform, example.shift)
+    argv = command(ImageInput(a, "example:pixel"), ImageInput(b, "example:pixel B"), pair)
+    assert argv[2] == "example:pixel"
+    assert command(ImageInput(a * 0, "example:pixel"), ImageInput(b, "example:pixel B"),
+                   pair) == ()
+
+
+def test_an_edited_image_is_exported_without_its_file(host, qtbot, tmp_path):
+    host.image = 1.0 - host.image  # the canvas was inverted after loading the file
+    target = tmp_path / "edited"
+    with qtbot.waitSignal(host.exporter.exported, timeout=30_000):
+        host.exporter.export_to(target, FigureSetOptions(formats=("npz",), width=200))
+    manifest = json.loads((target / "manifest.json").read_text())
+    assert manifest["command"]["argv"] == []
+    record = manifest["inputs"]["A"]
+    assert record["path"] is None and record["sha256"] is None
+    assert record["source"] == "photo.png (edited)"
+    with np.load(target / "stages.npz") as stages:
+        np.testing.assert_array_equal(stages["A/input"], host.image)
