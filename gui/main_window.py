@@ -3,11 +3,18 @@
 Structure, for extending it:
 
 - :attr:`MainWindow.rows_layout` holds the :class:`~gui.pipeline_row.PipelineRow`
-  widgets (one now); add another row with :meth:`MainWindow.add_row`.
-- :meth:`MainWindow.add_dock` adds a dock and lists it in the View menu;
-  :attr:`MainWindow.menus` maps "file", "edit", "transform", "view", "help" to menus.
+  widgets (one now, :attr:`MainWindow.row`); add another row with
+  :meth:`MainWindow.add_row` (its views are linked to the first row's).
+- :meth:`MainWindow.add_dock` adds a dock and lists it in the View menu.
+- :meth:`MainWindow.add_action` adds a menu entry with shortcuts; :attr:`MainWindow.menus`
+  maps "file", "edit", "transform", "pipeline", "view", "help" to the menus and
+  :attr:`MainWindow.actions_by_name` holds every action ("open", "undo", "quit" ...).
 - :attr:`MainWindow.runner` (a :class:`~gui.worker.JobRunner`) runs any job off the
   GUI thread on a named channel; the pipeline uses "pipeline", file loading "load".
+- The input is :attr:`MainWindow.model` (a :class:`~gui.canvas_model.CanvasModel`:
+  ``changed`` on every edit); the pipeline controls are
+  :attr:`MainWindow.pipeline_controls` (``spec()``, ``top_k()``, ``changed``); every
+  drawn result emits ``row.drawn(request_id)`` and is ``row.result`` afterwards.
 """
 
 from __future__ import annotations
@@ -146,8 +153,14 @@ class MainWindow(QMainWindow):
         self.rows.append(row)
         self.rows_layout.addWidget(row)
 
-    def _action(self, menu: str, name: str, text: str, slot, shortcut=None,
-                tip: str = "", checkable: bool = False) -> QAction:
+    def add_action(self, menu: str, name: str, text: str, slot, shortcut=None,
+                   tip: str = "", checkable: bool = False) -> QAction:
+        """Add an action to ``menus[menu]`` and ``actions_by_name[name]``.
+
+        `shortcut` is a key sequence (text or standard key) or a list of them; `slot`
+        receives ``triggered`` (or ``toggled(bool)`` when `checkable`). The shortcut
+        works anywhere in the window. Returns the action.
+        """
         action = QAction(text, self)
         if shortcut is not None:
             keys = shortcut if isinstance(shortcut, list) else [shortcut]
@@ -166,7 +179,7 @@ class MainWindow(QMainWindow):
                            ("pipeline", "&Pipeline"), ("view", "&View"), ("help", "&Help")):
             self.menus[key] = bar.addMenu(title)
         S = QKeySequence.StandardKey  # noqa: N806
-        a = self._action
+        a = self.add_action
         a("file", "open", "&Open image…", self.choose_file, S.Open, "Open a photo as the input")
         self.recent_menu = self.menus["file"].addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
