@@ -97,7 +97,6 @@ class MainWindow(QMainWindow):
         self._in_flight = 0  # id of the pipeline job submitted and not yet settled
         self._dirty = False  # the image or controls changed while a job was in flight
         self._closing = False
-        self.last_error: str | None = None
         self.menus: dict[str, QMenu] = {}
         self.actions_by_name: dict[str, QAction] = {}
 
@@ -121,10 +120,16 @@ class MainWindow(QMainWindow):
         scroll.setMinimumWidth(controls.sizeHint().width() + 24)
         self.controls_dock = self.add_dock(scroll, "Controls")
 
+        # `hover_label` describes the hovered cell (hidden while a short message shows;
+        # hovering clears such a message). The last computation problem, or why pooling
+        # stopped early, stays in `notice_label` until a run succeeds.
         self.hover_label = QLabel("")
+        self.notice_label = QLabel("")
+        self.notice_label.setStyleSheet("color: #c5221f;")
         self.image_label = QLabel("")
         self.time_label = QLabel("")
         self.statusBar().addWidget(self.hover_label, 1)
+        self.statusBar().addPermanentWidget(self.notice_label)
         self.statusBar().addPermanentWidget(self.image_label)
         self.statusBar().addPermanentWidget(self.time_label)
 
@@ -134,6 +139,8 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self._update_title()
         self._on_model_changed(None)
+        self.statusBar().showMessage(
+            "Drag the lit pixel and watch the pooled maps follow · F1: mouse and keys", 10000)
 
     # -- construction ---------------------------------------------------------------------------
     def add_dock(self, widget: QWidget, title: str,
@@ -332,7 +339,7 @@ class MainWindow(QMainWindow):
         try:
             spec = self.pipeline_controls.spec()
         except ValueError as exc:
-            self._report_error(f"Invalid pipeline: {exc}")
+            self._set_notice(f"Invalid pipeline: {exc}")
             return 0
         self._dirty = False
         image = self.snapshots.copy_of(self.model.image)  # the worker reads a frozen copy
@@ -355,12 +362,8 @@ class MainWindow(QMainWindow):
             view, ms = payload
             self.row.show_view(view, request_id)
             self.time_label.setText(f"{ms:.0f} ms")
-            result = view.result
-            if result.stop_reason:
-                self.statusBar().showMessage(result.stop_reason.capitalize(), 8000)
-            elif self.last_error:
-                self.statusBar().clearMessage()
-            self.last_error = None
+            reason = view.result.stop_reason
+            self._set_notice(reason.capitalize() if reason else "")
         elif channel == LOAD:
             path, image = payload
             self.model.set_image(image, source=path, copy=False)
@@ -380,11 +383,12 @@ class MainWindow(QMainWindow):
             self.open_failed.emit(path, reason)
             QMessageBox.warning(self, "Cannot open image", f"Could not open\n{path}\n\n{reason}")
             return
-        self._report_error(f"Computation failed: {message}")
+        self._set_notice(f"Computation failed: {message}")
 
-    def _report_error(self, text: str) -> None:
-        self.last_error = text
-        self.statusBar().showMessage(text)
+    def _set_notice(self, text: str) -> None:
+        """Show `text` (a problem, or why pooling stopped) until the next successful run."""
+        self.notice_label.setText(text)
+        self.notice_label.setToolTip(text)
 
     # -- files ----------------------------------------------------------------------------------
     def open_file(self, path: str | Path) -> int:
@@ -482,6 +486,7 @@ class MainWindow(QMainWindow):
         h, w = self.model.shape
         if index == 0 and row < h and col < w:  # the canvas may be ahead of the result
             value = float(self.model.image[row, col])
+        self.statusBar().clearMessage()  # a short message would hide the label
         self.hover_label.setText(f"{stage.title}   row {row}, col {col}   value {value:.4g}")
 
     def show_help(self) -> None:
