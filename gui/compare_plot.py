@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from engine import Comparison
-
-from .metrics_dock import displacement_sum
 
 
 def stage_axis_ticks(names: list[str]) -> list[list[tuple[int, str]]]:
@@ -17,11 +16,12 @@ def stage_axis_ticks(names: list[str]) -> list[list[tuple[int, str]]]:
 
 
 class ComparePlot(QWidget):
-    """Two linked plots: displacement |dy|+|dx| of the global maximum (cells) and distance.
+    """Two linked plots: how far the global maximum moved (dy and dx, in each stage's own
+    cells) and the distance, per stage.
 
     Attributes
     ----------
-    displacement, distance : pg.PlotDataItem
+    dy, dx, distance : pg.PlotDataItem
         The curves; ``getData()`` returns (stage index, value).
     """
 
@@ -29,20 +29,24 @@ class ComparePlot(QWidget):
         super().__init__(parent)
         self.displacement_plot = pg.PlotWidget()
         self.distance_plot = pg.PlotWidget()
-        pen = pg.mkPen("#ff2d55", width=2)
-        self.displacement = self.displacement_plot.plot(
-            [], [], pen=pen, symbol="o", symbolBrush="#ff2d55", symbolSize=8)
+        self.displacement_plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
+        self.dy = self.displacement_plot.plot(
+            [], [], pen=pg.mkPen("#ff2d55", width=2), symbol="o", symbolBrush="#ff2d55",
+            symbolSize=9, name="dy (rows)")
+        self.dx = self.displacement_plot.plot(
+            [], [], pen=pg.mkPen("#ffb000", width=2, style=Qt.PenStyle.DashLine), symbol="x",
+            symbolBrush="#ffb000", symbolPen="#ffb000", symbolSize=9, name="dx (cols)")
         self.distance = self.distance_plot.plot(
             [], [], pen=pg.mkPen("#38a1ff", width=2), symbol="s", symbolBrush="#38a1ff",
             symbolSize=7)
-        for plot, label in ((self.displacement_plot, "peak moved |dy|+|dx| (cells)"),
+        for plot, label in ((self.displacement_plot, "peak moved (cells)"),
                             (self.distance_plot, "distance ‖A − B‖/max")):
             plot.setLabel("left", label)
             plot.showGrid(x=True, y=True, alpha=0.25)
             plot.setMouseEnabled(x=False, y=False)
-            plot.setMinimumHeight(120)
+            plot.setMinimumSize(200, 100)
         self.distance_plot.setXLink(self.displacement_plot)
-        layout = QVBoxLayout(self)
+        layout = QHBoxLayout(self)  # side by side: the dock stays low
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.displacement_plot)
         layout.addWidget(self.distance_plot)
@@ -51,8 +55,8 @@ class ComparePlot(QWidget):
         """Plot every compared stage of `comparison`."""
         names = [c.name for c in comparison.stages]
         x = np.arange(len(names), dtype=float)
-        self.displacement.setData(x, np.array([displacement_sum(c) for c in comparison.stages],
-                                              dtype=float))
+        self.dy.setData(x, np.array([c.displacement[0] for c in comparison.stages], float))
+        self.dx.setData(x, np.array([c.displacement[1] for c in comparison.stages], float))
         self.distance.setData(x, np.array([c.distance for c in comparison.stages]))
         for plot in (self.displacement_plot, self.distance_plot):
             plot.getAxis("bottom").setTicks(stage_axis_ticks(names))
@@ -60,5 +64,6 @@ class ComparePlot(QWidget):
 
     def clear(self) -> None:
         """Remove the curves' data."""
-        self.displacement.setData([], [])
+        self.dy.setData([], [])
+        self.dx.setData([], [])
         self.distance.setData([], [])

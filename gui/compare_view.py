@@ -9,7 +9,7 @@ bottom line says what it shows.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 
 from .compare_render import ComparisonView
 from .metrics_dock import stage_summary
@@ -19,8 +19,79 @@ DIVERGING = "CET-D1"  # blue < 0 (white) < red
 ROW_STYLE = "color: #e8eaed; background: #2b2c30; padding: 2px 8px; font-weight: bold;"
 
 
+def free_title_widths(row: PipelineRow) -> None:
+    """Let the panels of a one-line row share its width equally: a title sets its own
+    minimum width to its text's, and long titles would push panels out of sight."""
+    for panel in row.panels:
+        panel.label.setMinimumWidth(0)
+
+
+class SceneFit(QObject):
+    """Makes each row's panel layout fill its widget again after the widget was resized.
+
+    Rows that are shown, hidden and resized as the comparison rows come and go can keep
+    a panel layout of their earlier, larger size (its lower part then lies outside the
+    widget); setting the layout's geometry to the widget's range again, once the resize
+    has settled, repairs that.
+    """
+
+    def __init__(self, rows: list[PipelineRow], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.rows = list(rows)
+        for row in self.rows:
+            row.graphics.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() in (QEvent.Type.Resize, QEvent.Type.Show):
+            QTimer.singleShot(0, self.refit)
+        return False
+
+    def refit(self) -> None:
+        """Fit every visible row's panel layout to its widget."""
+        for row in self.rows:
+            graphics = row.graphics
+            if row.isVisible() and graphics.ci.geometry() != graphics.range:
+                graphics.ci.setGeometry(graphics.range)
+
+
+class AreaSync(QObject):
+    """Keeps stacked rows showing the same input area: a zoom or pan in any row (or
+    :meth:`follow`) shows that row's area in every other row.
+
+    Rows in separate graphics scenes are not linked view to view: pyqtgraph aligns linked
+    views by their scene positions, which differ between scenes, and aspect-locked views
+    of slightly different sizes then push each other's ranges around.
+    """
+
+    def __init__(self, rows: list[PipelineRow], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.rows: list[PipelineRow] = []
+        for row in rows:
+            self.add(row)
+
+    def add(self, row: PipelineRow) -> None:
+        """Include `row`; its first panel's views must already exist."""
+        view = row.panels[0].view
+        view.setXLink(None)
+        view.setYLink(None)
+        self.rows.append(row)
+        for panel in row.panels:
+            panel.view.sigRangeChangedManually.connect(
+                lambda *_, r=row: QTimer.singleShot(0, lambda: self.follow(r)))
+
+    def follow(self, source: PipelineRow) -> None:
+        """Show `source`'s current area in every other visible row."""
+        area = source.panels[0].view.viewRect()
+        for row in self.rows:
+            if row is not source and row.isVisible():
+                row.show_area(area)
+
+
 class CompareRows(QObject):
     """Rows B, A − B and |A − B|; the window adds :attr:`rows` to its layout.
+
+    The difference rows are titled "A − B conv", "|A − B| pool 1" ... and have no
+    bottom line, so they take as little height as possible.
 
     Signals
     -------
@@ -40,8 +111,11 @@ class CompareRows(QObject):
                                          "|A − B| (boxes: largest differences)"), strict=True):
             row.legend.setText(text)
             row.legend.setStyleSheet(ROW_STYLE)
+            row.legend.setWordWrap(False)  # wrapping labels upset the rows' equal heights
             row.graphics.setAcceptDrops(False)
             row.setVisible(False)
+        for row in (self.signed, self.magnitude):  # their titles say what they show
+            row.legend.setVisible(False)
         self.active = False
         self.show_signed = False
         self.show_magnitude = False
@@ -79,8 +153,10 @@ class CompareRows(QObject):
                 panel.set_title(stage.title, "not in A")
                 continue
             stride = comparison.a[stage.name].stride
-            panel.set_title(stage.title, stage_summary(comp, comparison.transform, stride))
+            panel.set_title(*stage_summary(comp, comparison.transform, stride))
         self._draw_differences(view, request_id)
+        for row in self.rows:
+            free_title_widths(row)
         self.drawn.emit(request_id)
 
     def _draw_differences(self, view: ComparisonView, request_id: int) -> None:
@@ -90,6 +166,8 @@ class CompareRows(QObject):
             if not shown:
                 continue
             row.show_view(data, request_id)
-            for panel, stage, (lo, hi) in zip(row.panels, data.result.stages, data.levels,
+            for panel, stage, (_lo, hi) in zip(row.panels, data.result.stages, data.levels,
                                               strict=True):
-                panel.set_title(f"{prefix} {stage.name}", f"{lo:.3g} … {hi:.3g}")
+                # two lines, as rows A and B: equal titles keep the linked views equal
+                bound = f"± {hi:.3g}" if prefix == "A − B" else f"0 … {hi:.3g}"
+                panel.set_title(f"{prefix} {stage.name}", bound)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QTableWidget,
@@ -22,8 +23,8 @@ from PySide6.QtWidgets import (
 from engine import Comparison, InputTransform, StageComparison
 
 ERROR_HEADER = "equivariance error\n‖f(Tx) − T′f(x)‖/‖f(x)‖"
-COLUMNS = ("stage", "shape A / B", "distance\n‖A − B‖/max", "displacement\n(dy, dx)",
-           "|dy|+|dx|", ERROR_HEADER)
+COLUMNS = ("stage", "shape A / B", "distance\n‖A − B‖/max", "peak moved\ndy (rows)",
+           "peak moved\ndx (cols)", ERROR_HEADER)
 
 
 def stride_text(stride: tuple[int, int]) -> str:
@@ -48,16 +49,19 @@ def error_text(comp: StageComparison, transform: InputTransform,
 
 
 def stage_summary(comp: StageComparison, transform: InputTransform,
-                  stride: tuple[int, int]) -> str:
-    """One line for a panel title: distance, displacement and error."""
+                  stride: tuple[int, int]) -> tuple[str, str]:
+    """A panel title and subtitle for row B: the stage and its distance, then the peak's
+    displacement and the error (or, for another image, B's shape)."""
     dy, dx = comp.displacement
-    return (f"d {comp.distance:.3f} · Δ ({dy}, {dx}) · err "
-            f"{error_text(comp, transform, stride).replace('n/a: ', 'n/a, ')}")
-
-
-def displacement_sum(comp: StageComparison) -> int:
-    """|dy| + |dx| of the global maximum's displacement, in the stage's own cells."""
-    return abs(comp.displacement[0]) + abs(comp.displacement[1])
+    title = f"{comp.name.capitalize()} · d {comp.distance:.3f}"
+    if transform.kind == "other":
+        return title, f"Δ ({dy}, {dx}) · {comp.shape_b[0]}×{comp.shape_b[1]}"
+    if comp.equivariance_error is not None:
+        error = f"{comp.equivariance_error:.4f}"
+    else:
+        words = error_text(comp, transform, stride)
+        error = f"n/a (S = {stride_text(stride)})" if "S =" in words else "n/a"
+    return title, f"Δ ({dy}, {dx}) · err {error}"
 
 
 class MetricsPanel(QWidget):
@@ -73,7 +77,12 @@ class MetricsPanel(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
+        header.setStretchLastSection(False)
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        for j in (3, 4):
+            self.table.horizontalHeaderItem(j).setToolTip(
+                "How far the global maximum of B sits from that of A, in the stage's own "
+                "cells (peak B − peak A)")
         self.table.horizontalHeaderItem(len(COLUMNS) - 1).setToolTip(
             "T is the transform of the input, T′ the same transform acting on the stage: a "
             "shift divided by the stage's stride S (undefined when S does not divide it), or "
@@ -83,12 +92,17 @@ class MetricsPanel(QWidget):
         self.note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.note.setStyleSheet("background: #fff8e1; color: #3c3c3c; padding: 6px;"
                                 " border-left: 3px solid #ffb000;")
+        self.note.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.note.setMinimumWidth(220)
         self.note.setVisible(False)
+        # table and note side by side: the dock stays low and the panel rows keep the height
+        body = QHBoxLayout()
+        body.addWidget(self.table, 3)
+        body.addWidget(self.note, 2)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.heading)
-        layout.addWidget(self.table, 1)
-        layout.addWidget(self.note)
+        layout.addLayout(body, 1)
         self.comparison: Comparison | None = None
 
     def show_comparison(self, comparison: Comparison, description: str) -> None:
@@ -100,15 +114,14 @@ class MetricsPanel(QWidget):
             stride = comparison.a[comp.name].stride
             a, b = comp.shape_a, comp.shape_b
             shapes = f"{a[0]}×{a[1]}" if a == b else f"{a[0]}×{a[1]} / {b[0]}×{b[1]}"
-            cells = (comp.name, shapes, f"{comp.distance:.4f}",
-                     f"({comp.displacement[0]}, {comp.displacement[1]})",
-                     str(displacement_sum(comp)),
+            cells = (comp.name, shapes, f"{comp.distance:.4f}", str(comp.displacement[0]),
+                     str(comp.displacement[1]),
                      error_text(comp, comparison.transform, stride))
             for j, text in enumerate(cells):
                 item = self.table.item(i, j)
                 if item is None:
                     item = QTableWidgetItem()
-                    if j > 0:
+                    if 0 < j < len(COLUMNS) - 1:
                         item.setTextAlignment(Qt.AlignmentFlag.AlignRight
                                               | Qt.AlignmentFlag.AlignVCenter)
                     self.table.setItem(i, j, item)

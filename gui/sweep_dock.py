@@ -123,11 +123,12 @@ class SweepPanel(QWidget):
         self.plot.setLabel("bottom", "shift (pixels)")
         self.plot.setLabel("left", "distance to reference")
         self.plot.showGrid(x=True, y=True, alpha=0.25)
-        self.plot.setMinimumHeight(160)
+        self.plot.setMinimumSize(260, 120)
         self.legend = self.plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.result: SweepResult | None = None
 
+        # settings on the left, curves on the right: the dock stays low under the panels
         form = QFormLayout()
         form.addRow("Direction", self.direction)
         form.addRow("Shifts 0 … N", self.max_shift)
@@ -136,11 +137,14 @@ class SweepPanel(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.run_button)
         buttons.addWidget(self.cancel_button)
-        buttons.addWidget(self.progress, 1)
-        layout = QVBoxLayout(self)
+        side = QVBoxLayout()
+        side.addLayout(form)
+        side.addLayout(buttons)
+        side.addWidget(self.progress)
+        side.addStretch(1)
+        layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(form)
-        layout.addLayout(buttons)
+        layout.addLayout(side)
         layout.addWidget(self.plot, 1)
 
         self._stop: threading.Event | None = None
