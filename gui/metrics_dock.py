@@ -54,14 +54,13 @@ def stage_summary(comp: StageComparison, transform: InputTransform,
     displacement and the error (or, for another image, B's shape)."""
     dy, dx = comp.displacement
     title = f"{comp.name.capitalize()} · d {comp.distance:.3f}"
+    moved = f"Δ({dy}, {dx})"  # short: the subtitle must fit a narrow panel
     if transform.kind == "other":
-        return title, f"Δ ({dy}, {dx}) · {comp.shape_b[0]}×{comp.shape_b[1]}"
+        return title, f"{moved} · {comp.shape_b[0]}×{comp.shape_b[1]}"
     if comp.equivariance_error is not None:
-        error = f"{comp.equivariance_error:.4f}"
-    else:
-        words = error_text(comp, transform, stride)
-        error = f"n/a (S = {stride_text(stride)})" if "S =" in words else "n/a"
-    return title, f"Δ ({dy}, {dx}) · err {error}"
+        return title, f"{moved} err {comp.equivariance_error:.3f}"
+    words = error_text(comp, transform, stride)
+    return title, f"{moved} err n/a" + (f", S={stride_text(stride)}" if "S =" in words else "")
 
 
 class MetricsPanel(QWidget):

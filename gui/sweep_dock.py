@@ -124,7 +124,8 @@ class SweepPanel(QWidget):
         self.plot.setLabel("left", "distance to reference")
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.setMinimumSize(260, 120)
-        self.legend = self.plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
+        self.legend = self.plot.addLegend(offset=(8, 4), labelTextSize="8pt", colCount=4,
+                                          brush=pg.mkBrush(32, 33, 36, 200))
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.result: SweepResult | None = None
 
