@@ -87,6 +87,30 @@ class AreaSync(QObject):
                 row.show_area(area)
 
 
+class HoverEcho(QObject):
+    """Outlines the cells related to the hovered cell in every row whose stages have the
+    same shapes as the hovered row's (A, B of a shift or mirror, the difference rows)."""
+
+    def __init__(self, rows: list[PipelineRow], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.rows = list(rows)
+        for row in self.rows:
+            row.hovered.connect(lambda i, r, c, source=row: self.echo(source, i, r, c))
+
+    def echo(self, source: PipelineRow, index: int, row: int, col: int) -> None:
+        """Show (index < 0: clear) the cells related to `source`'s cell in the other rows."""
+        related = None
+        if index >= 0 and source.result is not None:
+            related = source.result.related_cells(index, row, col)
+            shapes = [s.shape for s in source.result.stages]
+        for other in self.rows:
+            if other is source or not other.isVisible():
+                continue
+            same = (related is not None and other.result is not None
+                    and [s.shape for s in other.result.stages][:len(shapes)] == shapes)
+            other.show_related(related if same else None)
+
+
 class CompareRows(QObject):
     """Rows B, A − B and |A − B|; the window adds :attr:`rows` to its layout.
 
