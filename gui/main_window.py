@@ -300,6 +300,7 @@ class MainWindow(QMainWindow):
 
     # -- computing -----------------------------------------------------------------------------
     def _on_model_changed(self, rect) -> None:
+        self.snapshots.changed(rect)
         img = self.model.image
         if rect is None or self._display is None or self._display.shape != img.shape:
             self._display = to_uint8(img, 0.0, 1.0)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtWidgets import QGraphicsRectItem
+from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QGraphicsRectItem
 
 from engine import Stage
 
@@ -36,6 +36,42 @@ def _outline(color: str, width: float = 2.0, style=Qt.PenStyle.SolidLine) -> QGr
     item.setZValue(10)
     item.setVisible(False)
     return item
+
+
+class Markers:
+    """Rings (or squares) of a fixed screen size at points of a view.
+
+    Plain graphics items that ignore the view's scaling: far cheaper to paint than a
+    scatter plot for the handful of maxima a panel marks.
+    """
+
+    def __init__(self, view: pg.ViewBox, color: str, radius: float, z: float,
+                 square: bool = False) -> None:
+        self.view = view
+        self.radius = radius
+        self.z = z
+        self.square = square
+        self.pen = pg.mkPen(color, width=2 if square else 1.5)
+        self.pen.setCosmetic(True)
+        self.items: list[QGraphicsEllipseItem | QGraphicsRectItem] = []
+        self.points: list[tuple[float, float]] = []
+
+    def set_points(self, points: list[tuple[float, float]]) -> None:
+        """Show one marker at each ``(x, y)`` in view coordinates; hide the rest."""
+        self.points = list(points)
+        r = self.radius
+        while len(self.items) < len(self.points):
+            item = (QGraphicsRectItem if self.square else QGraphicsEllipseItem)(-r, -r, 2 * r,
+                                                                              2 * r)
+            item.setPen(self.pen)
+            item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+            item.setZValue(self.z)
+            self.view.addItem(item)
+            self.items.append(item)
+        for i, item in enumerate(self.items):
+            if i < len(self.points):
+                item.setPos(*self.points[i])
+            item.setVisible(i < len(self.points))
 
 
 class StagePanel:
@@ -67,16 +103,10 @@ class StagePanel:
         self.view.setDefaultPadding(0.02)
         image_item.setZValue(0)
         view.addItem(image_item)
-        self.top_k = pg.ScatterPlotItem(pxMode=True, size=9, symbol="o", brush=None,
-                                        pen=pg.mkPen(TOPK_COLOR, width=1.5))
-        self.top_k.setZValue(11)
-        view.addItem(self.top_k)
+        self.top_k = Markers(view, TOPK_COLOR, radius=4.5, z=11)
         # The global maximum: a box around its cell, and a marker of fixed screen size so
         # that it stays visible when cells are smaller than a screen pixel.
-        self.max_marker = pg.ScatterPlotItem(pxMode=True, size=15, symbol="s", brush=None,
-                                             pen=pg.mkPen(MAX_COLOR, width=2))
-        self.max_marker.setZValue(12)
-        view.addItem(self.max_marker)
+        self.max_marker = Markers(view, MAX_COLOR, radius=7.5, z=12, square=True)
         self.max_box = _outline(MAX_COLOR, 2.5)
         self.hover_box = _outline(HOVER_COLOR, 2.0)
         self.field_box = _outline(FIELD_COLOR, 2.0, Qt.PenStyle.DashLine)
@@ -96,6 +126,11 @@ class StagePanel:
         sx, sy = self.cell_size()
         return QRectF(self.rect.x() + c0 * sx, self.rect.y() + r0 * sy,
                       (c1 - c0) * sx, (r1 - r0) * sy)
+
+    def cell_center(self, row: int, col: int) -> tuple[float, float]:
+        """Input coordinates ``(x, y)`` of the centre of cell (row, col)."""
+        sx, sy = self.cell_size()
+        return self.rect.x() + (col + 0.5) * sx, self.rect.y() + (row + 0.5) * sy
 
     def cell_at(self, x: float, y: float) -> tuple[int, int] | None:
         """The (row, col) of the cell under input coordinates (x, y), or None outside."""
@@ -159,18 +194,15 @@ class StagePanel:
         lo, hi = self.levels
         if not maxima or not maxima[0][2] > lo:
             self.max_box.setVisible(False)
-            self.max_marker.setData([], [])
-            self.top_k.setData([], [])
+            self.max_marker.set_points([])
+            self.top_k.set_points([])
             return
         r, c, _ = maxima[0]
         self.max_box.setRect(self.cell_rect(r, c, r + 1, c + 1))
         self.max_box.setVisible(True)
         sx, sy = self.cell_size()
-        self.max_marker.setData([self.rect.x() + (c + 0.5) * sx],
-                                [self.rect.y() + (r + 0.5) * sy])
-        rest = [m for m in maxima[1:] if m[2] > lo]
-        self.top_k.setData([self.rect.x() + (m[1] + 0.5) * sx for m in rest],
-                           [self.rect.y() + (m[0] + 0.5) * sy for m in rest])
+        self.max_marker.set_points([self.cell_center(r, c)])
+        self.top_k.set_points([self.cell_center(m[0], m[1]) for m in maxima[1:] if m[2] > lo])
 
     def show_hover(self, cells: tuple[int, int, int, int] | None) -> None:
         """Outline the cell range ``(r0, c0, r1, c1)``, or hide the outline for None/empty."""

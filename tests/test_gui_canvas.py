@@ -39,6 +39,9 @@ def test_demo_is_the_article_example(window):
     assert [p.title for p in window.row.panels] == \
         ["Input (10, 10)", "Pool 1 (5, 5)", "Pool 2 (2, 2)"]
     assert drawn_maxima(window) == [(2, 2), (1, 1), (0, 0)]
+    # the fixed-size marker sits on the centre of the same cell, in input coordinates
+    assert [p.max_marker.points for p in window.row.panels] == [[(2.5, 2.5)], [(3.0, 3.0)],
+                                                                 [(2.0, 2.0)]]
 
 
 def test_dragging_the_lit_pixel_moves_it_and_the_maxima(window, driver):

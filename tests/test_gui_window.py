@@ -190,7 +190,7 @@ def test_controls_recompute(window, driver):
     assert window.row.result.spec.kernel[0][0] == 2.5 and pc.kernel.preset.currentText() == "custom"
     pc.top_k_box.setValue(5)
     driver.wait()
-    assert len(window.row.panels[1].top_k.data) <= 4
+    assert len(window.row.panels[1].top_k.points) <= 4
     assert len(window.row.result.stages[1].maxima) == 5
 
 

@@ -121,8 +121,21 @@ def test_snapshot_pool_reuses_a_buffer_only_after_its_job_settled():
     pool.assign(2)
     assert a[0, 0] == 0 and b[0, 0] == 99 and not np.shares_memory(a, b)
     assert not a.flags.writeable and pool.busy == 2
+    pool.changed((0, 0, 1, 1))
     pool.release(1)
     c = pool.copy_of(img)  # reuses job 1's buffer, never job 2's
     assert np.shares_memory(c, a) and not np.shares_memory(c, b)
+    np.testing.assert_array_equal(c, img)
     pool.assign(3)
     np.testing.assert_array_equal(b, img)
+    # later edits reach a reused buffer however they are reported
+    for rect in [(1, 2, 3, 4), None]:
+        img[2, 3] += 1
+        img[0, 1] += 1 if rect is None else 0
+        pool.changed(rect)
+        pool.release(2)
+        pool.release(3)
+        d = pool.copy_of(img)
+        pool.assign(4)
+        np.testing.assert_array_equal(d, img)
+        pool.release(4)
