@@ -15,13 +15,10 @@ on "copy-figure"; a progress bar with a Cancel button sits in the status bar mea
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QImage, QKeySequence
 from PySide6.QtWidgets import (
@@ -36,147 +33,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import ImageLoadError, load_image
-
-from .export import (
-    ExportCancelled,
-    ExportJob,
-    FigureSetOptions,
-    ImageInput,
-    render_composite,
-    reproducing_command,
-    write_figure_set,
-)
-from .export.cli import EXAMPLE_PREFIX, build_parser
-from .export.cli import _load_inputs as load_command_inputs
+from .export import ExportJob, FigureSetOptions, render_composite
 from .export_dialog import ExportDialog, remember, remembered_folder, remembered_options
+from .export_jobs import ExportOutcome, StepText, export_figure_set
 from .settings import AppSettings
-from .worker import JobContext, JobRunner
+from .worker import JobRunner
 
 EXPORT = "export"
 COPY_FIGURE = "copy-figure"
 #: How long (ms) the status bar shows the outcome of an export or a copy.
 MESSAGE_MS = 15_000
-
-
-@dataclass(frozen=True)
-class ExportOutcome:
-    """What an export job did.
-
-    Attributes
-    ----------
-    folder : Path
-        The set's folder (absolute).
-    files : tuple of str
-        Paths of the files written, relative to `folder`; empty when cancelled.
-    cancelled : bool
-        True if the export was stopped; then nothing was written.
-    """
-
-    folder: Path
-    files: tuple[str, ...] = ()
-    cancelled: bool = False
-
-
-class _LatestStep:
-    """The message of the export step running now, written by the worker, read by the GUI."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._text = ""
-
-    def set(self, text: str) -> None:
-        with self._lock:
-            self._text = text
-
-    def get(self) -> str:
-        with self._lock:
-            return self._text
-
-
-def export_figure_set(folder: Path, job: ExportJob, options: FigureSetOptions, force: bool,
-                      stop: threading.Event, step: _LatestStep, *,
-                      context: JobContext) -> ExportOutcome:
-    """The export job: :func:`~gui.export.write_figure_set` with the runner's progress and
-    cancellation (a newer export, shutdown) and the Cancel button's `stop` event.
-
-    First the job's sources are checked (:func:`verified_sources`) and the command that
-    writes the set again is recorded if there is one (:func:`job_command`).
-
-    Returns
-    -------
-    ExportOutcome
-        Written, or cancelled (nothing left behind, an existing folder untouched).
-
-    Raises
-    ------
-    ExportTargetError, ValueError, OSError
-        As :func:`~gui.export.write_figure_set`; nothing is left behind.
-    """
-    def progress(index: int, total: int, message: str) -> None:
-        step.set(message)
-        context.progress((index - 1) / total)
-
-    step.set("checking the source files")
-    job = verified_sources(job)
-    job = dataclasses.replace(job, command=job_command(job, folder, options))
-    try:
-        written = write_figure_set(folder, job, options, force=force, progress=progress,
-                                   cancel=lambda: stop.is_set() or context.cancelled)
-    except ExportCancelled:
-        return ExportOutcome(Path(folder).absolute(), cancelled=True)
-    files = tuple(sorted(p.relative_to(written).as_posix()
-                         for p in written.rglob("*") if p.is_file()))
-    return ExportOutcome(written, files)
-
-
-def _equals_file(image: ImageInput) -> bool:
-    try:
-        return np.array_equal(load_image(image.path), image.array)
-    except ImageLoadError:  # the file is gone or changed into something unreadable
-        return False
-
-
-def verified_sources(job: ExportJob) -> ExportJob:
-    """Return `job` with the file of every image that no longer equals it (edited since it
-    was loaded) dropped and `` (edited)`` added to its label, so the manifest names a file
-    (and its SHA-256) only for an image that is exactly that file. Reads the files."""
-    changes = {}
-    for row in ("a", "b"):
-        image = getattr(job, row)
-        if image is not None and image.path is not None and not _equals_file(image):
-            changes[row] = ImageInput(image.array, f"{image.label} (edited)")
-    return dataclasses.replace(job, **changes) if changes else job
-
-
-def job_command(job: ExportJob, folder: Path, options: FigureSetOptions) -> tuple[str, ...]:
-    """The export command that writes `job` again into `folder`, or ``()`` when there is
-    none: image A is neither a file nor a built-in example, B was made in a way the command
-    cannot repeat, or the images the command would load differ from the job's (an edited
-    canvas). Reads the files, as the command would.
-    """
-    if job.a.path is not None:
-        source: str | Path = job.a.path
-    elif job.a.label.startswith(EXAMPLE_PREFIX):
-        source = job.a.label
-    else:
-        return ()
-    other = job.b.path if job.b is not None else None
-    try:
-        argv = reproducing_command(source, folder, job.spec, options, job.transform, other)
-    except ValueError:  # a transform the command has no option for (e.g. a rotation)
-        return ()
-    try:
-        args = build_parser().parse_args(argv[2:])
-    except SystemExit as exc:  # argparse exits (on this thread) instead of raising
-        raise RuntimeError(f"the export command rejects its own arguments {argv}") from exc
-    try:
-        a, b, _, _ = load_command_inputs(args)
-    except ValueError:  # a file gone or unreadable: the command could not run
-        return ()
-    same_b = (b is None and job.b is None) or (
-        b is not None and job.b is not None and np.array_equal(b.array, job.b.array))
-    return tuple(argv) if same_b and np.array_equal(a.array, job.a.array) else ()
 
 
 class ExportProgress(QWidget):
@@ -271,7 +137,7 @@ class FigureExporter(QObject):
         self._export_id = 0  # the export request running now, 0 if none
         self._export_folder = Path()
         self._stop: threading.Event | None = None
-        self._step = _LatestStep()
+        self._step = StepText()
         runner.finished.connect(self._on_finished)
         runner.failed.connect(self._on_failed)
         runner.progress.connect(self._on_progress)

@@ -12,11 +12,21 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox
 
-from engine import EXAMPLES, PipelineSpec, load_image, mirror, run_pipeline, translate
+from engine import (
+    EXAMPLES,
+    InputTransform,
+    PipelineSpec,
+    load_image,
+    run_pipeline,
+    translate,
+)
+from gui.compare_render import CompareSetup
+from gui.examples_menu import example_inputs
 from gui.export import ExportJob, FigureSetOptions, ImageInput, Transform
 from gui.export.cli import main as export_command
-from gui.export_action import COPY_FIGURE, EXPORT, FigureExporter, job_command
+from gui.export_action import COPY_FIGURE, EXPORT, FigureExporter
 from gui.export_dialog import ExportDialog, remembered_options
+from gui.export_jobs import job_command, verified_sources, window_export_job
 from gui.settings import AppSettings
 from gui.worker import JobRunner
 
@@ -36,15 +46,16 @@ def write_test_photo(path: Path) -> None:
 
 
 class Host(QMainWindow):
-    """A minimal window: an image from a file, a spec, a job runner, File and Edit menus."""
+    """A minimal window: an image from a file, a spec, an optional comparison, a job runner,
+    File and Edit menus, and the exporter wired in as the main window wires it."""
 
     def __init__(self, image_path: Path) -> None:
         super().__init__()
         self.runner = JobRunner(self)
-        self.path = image_path
         self.image = load_image(image_path)
+        self.source = str(image_path)
         self.spec = SPEC
-        self.mirrored = False
+        self.setup: CompareSetup | None = None
         file_menu = self.menuBar().addMenu("&File")
         edit_menu = self.menuBar().addMenu("&Edit")
         self.quit_action = file_menu.addAction("&Quit")
@@ -54,12 +65,12 @@ class Host(QMainWindow):
                                                      file_before=self.quit_action)
         self.file_menu, self.edit_menu = file_menu, edit_menu
 
+    @property
+    def path(self) -> Path:
+        return Path(self.source)
+
     def export_job(self) -> ExportJob:
-        a = ImageInput(self.image, self.path.name, self.path)
-        if not self.mirrored:
-            return ExportJob(a, self.spec)
-        b = ImageInput(mirror(self.image, axis=1), f"{self.path.name} mirrored")
-        return ExportJob(a, self.spec, b, Transform("mirror", "mirrored left-right"))
+        return window_export_job(self.image, self.source, self.spec, self.setup)
 
 
 @pytest.fixture
@@ -216,7 +227,7 @@ def test_cancel_button_stops_the_export_and_leaves_nothing(host, qtbot, tmp_path
                                                            existing):
     target = tmp_path / "set"
     before = existing_folder(tmp_path, "set", monkeypatch) if existing else None
-    host.mirrored = True
+    host.setup = CompareSetup(InputTransform("mirror"))
     started: list[float] = []
     host.runner.progress.connect(lambda c, i, f: started.append(f) if c == EXPORT else None)
     rid = host.exporter.export_to(target, slow_options())
@@ -318,7 +329,7 @@ def test_a_file_in_place_of_the_folder_is_refused(host, qtbot, tmp_path):
 def test_ctrl_shift_c_puts_the_composite_sheet_on_the_clipboard(host, qtbot):
     settings = AppSettings()
     settings.set_value("export/width", 520)
-    host.mirrored = True
+    host.setup = CompareSetup(InputTransform("mirror"))
     with qtbot.waitSignal(host.exporter.figure_copied, timeout=30_000) as blocker:
         qtbot.keyClick(host, Qt.Key.Key_C, CTRL | Qt.KeyboardModifier.ShiftModifier)
     image = blocker.args[0]
@@ -326,7 +337,7 @@ def test_ctrl_shift_c_puts_the_composite_sheet_on_the_clipboard(host, qtbot):
     clipboard = QApplication.clipboard().image()
     assert (clipboard.width(), clipboard.height()) == (image.width(), image.height())
     # a comparison sheet has three rows (A, B, A - B): taller than the single-row sheet
-    host.mirrored = False
+    host.setup = None
     with qtbot.waitSignal(host.exporter.figure_copied, timeout=30_000) as single:
         host.actions[1].trigger()
     assert single.args[0].width() == 520
@@ -413,3 +424,54 @@ def test_an_edited_image_is_exported_without_its_file(host, qtbot, tmp_path):
     assert record["source"] == "photo.png (edited)"
     with np.load(target / "stages.npz") as stages:
         np.testing.assert_array_equal(stages["A/input"], host.image)
+
+
+def test_the_window_state_becomes_an_export_job(tmp_path):
+    photo = tmp_path / "a.png"
+    write_test_photo(photo)
+    image = load_image(photo)
+    job = window_export_job(image, str(photo), SPEC)
+    assert (job.a.label, job.a.path, job.b) == ("a.png", photo, None)
+    image[0, 0] = 7.0  # the job holds a copy
+    assert job.a.array[0, 0] != 7.0
+    shift = InputTransform("shift", dy=2, dx=-3, wrap=False)
+    job = window_export_job(image, str(photo), SPEC, CompareSetup(shift))
+    np.testing.assert_array_equal(job.b.array, translate(image, 2, -3, wrap=False))
+    assert (job.transform.kind, job.transform.shift, job.transform.wrap) == \
+        ("shift", (2, -3), False)
+    job = window_export_job(image, "canvas", SPEC, CompareSetup(InputTransform("rotate")))
+    assert job.a.path is None and job.b.array.shape == image.shape[::-1]
+    other = np.ones((5, 6), np.float32)
+    job = window_export_job(image, "demo", SPEC,
+                            CompareSetup(InputTransform("other"), other, str(photo)))
+    assert (job.transform.kind, job.b.path, job.b.array.shape) == ("compare", photo, (5, 6))
+    with pytest.raises(ValueError, match="kernel mirrored too"):
+        window_export_job(image, "demo", SPEC,
+                          CompareSetup(InputTransform("mirror"), mirror_kernel_too=True))
+    with pytest.raises(ValueError, match="Open as B"):
+        window_export_job(image, "demo", SPEC, CompareSetup(InputTransform("other")))
+
+
+def test_a_built_in_example_exports_with_the_command_that_repeats_it(host, qtbot, tmp_path):
+    inputs = example_inputs(EXAMPLES["pixel"])
+    host.image, host.source = inputs.image_a, "example pixel"
+    host.spec, host.setup = inputs.spec, inputs.setup
+    target = tmp_path / "pixel"
+    with qtbot.waitSignal(host.exporter.exported, timeout=30_000):
+        host.exporter.export_to(target, FigureSetOptions(formats=("npz",), width=200))
+    manifest = json.loads((target / "manifest.json").read_text())
+    argv = manifest["command"]["argv"]
+    assert argv[2] == "example:pixel" and manifest["inputs"]["A"]["source"] == "example:pixel"
+    again = tmp_path / "again"
+    argv[argv.index("--out") + 1] = str(again)
+    assert export_command(argv[2:]) == 0
+    with np.load(target / "stages.npz") as first, np.load(again / "stages.npz") as second:
+        assert first.files == second.files and "B/pool 2" in first.files
+        for key in first.files:
+            np.testing.assert_array_equal(first[key], second[key])
+    # the same example with a painted pixel is no longer the example
+    edited = inputs.image_a.copy()
+    edited[5, 5] = 1.0
+    job = verified_sources(window_export_job(edited, "example pixel", inputs.spec))
+    assert job.a.label == "example:pixel (edited)"
+    assert job_command(job, tmp_path / "x", FigureSetOptions()) == ()
