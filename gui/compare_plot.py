@@ -60,7 +60,8 @@ class ComparePlot(QWidget):
         self.distance.setData(x, np.array([c.distance for c in comparison.stages]))
         for plot in (self.displacement_plot, self.distance_plot):
             plot.getAxis("bottom").setTicks(stage_axis_ticks(names))
-            plot.enableAutoRange()
+            plot.enableAutoRange(axis="y")
+            plot.setXRange(-0.3, len(names) - 0.7, padding=0)  # end markers fully visible
 
     def clear(self) -> None:
         """Remove the curves' data."""
