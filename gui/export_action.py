@@ -7,8 +7,9 @@ A window wires them in with a few lines::
     self.exporter.install_actions(self.menus["file"], self.menus["edit"],
                                   file_before=self.actions_by_name["quit"])
 
-where ``export_job()`` returns an :class:`~gui.export.ExportJob` of what the window shows
-(its :class:`~gui.export.ImageInput` copies the canvas, so later edits never reach the
+where ``export_job()`` returns the :class:`~gui.export.ExportJob` of what the window
+shows, usually :func:`gui.export_jobs.window_export_job` of the canvas, its source, the
+spec and the comparison setup (it copies the images, so later edits never reach the
 export). The export runs as a job on the runner's "export" channel, the copied figure
 on "copy-figure"; a progress bar with a Cancel button sits in the status bar meanwhile.
 """
