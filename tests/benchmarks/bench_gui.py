@@ -31,7 +31,15 @@ sys.path.insert(0, str(ROOT))
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
-from PySide6.QtCore import QElapsedTimer, QEvent, QPointF, QSettings, Qt, QTimer  # noqa: E402
+from PySide6.QtCore import (  # noqa: E402
+    QElapsedTimer,
+    QEvent,
+    QPointF,
+    QRectF,
+    QSettings,
+    Qt,
+    QTimer,
+)
 from PySide6.QtGui import QMouseEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -47,7 +55,9 @@ def send(window, kind, row, col, button, buttons) -> None:
     scene = row_widget.panels[0].view.mapViewToScene(QPointF(col, row))
     local = QPointF(row_widget.graphics.mapFromScene(scene))
     viewport = row_widget.graphics.viewport()
-    QApplication.sendEvent(viewport, QMouseEvent(kind, local, local, button, buttons,
+    # The scene finds the items under the pointer from the global position: map it.
+    global_pos = QPointF(viewport.mapToGlobal(local.toPoint()))
+    QApplication.sendEvent(viewport, QMouseEvent(kind, local, global_pos, button, buttons,
                                                  Qt.KeyboardModifier.NoModifier))
 
 
@@ -59,28 +69,50 @@ def wait_drawn(app, window, timeout_s: float = 60.0) -> None:
             raise TimeoutError("no result drawn")
 
 
+def settle(app, seconds: float = 0.2) -> None:
+    """Let layouts and deferred calls finish."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        app.processEvents()
+
+
 def drag_latency(app, window, size: int, moves: int = 200) -> list[float]:
     img = np.zeros((size, size), np.float32)
     img[size // 4, size // 4] = 1.0
     window.model.set_image(img)
     window.pipeline_controls.set_spec(PipelineSpec(levels=6))
-    window.row.fit()
     wait_drawn(app, window)
+    # Zoom so that one input pixel covers several screen pixels, as a person would to
+    # grab a single pixel of a large canvas.
     r = c = size // 4 + 0.5
+    span = min(size, 64)
+    window.row.show_area(QRectF(c - span / 2, r - span / 2, span, span))
+    settle(app)
+    window.row.graphics.viewport().repaint()  # a person presses on what has been painted
+    drawn: list[int] = []
+    window.row.drawn.connect(drawn.append)
     send(window, QEvent.Type.MouseButtonPress, r, c, LEFT, LEFT)
+    assert window.model.moving, "the press did not pick up the lit pixel"
     times = []
     rng = np.random.default_rng(0)
-    viewport = window.row.graphics.viewport()
     for _ in range(moves):
-        r = float(np.clip(r + rng.integers(-3, 4), 0.5, size - 0.5))
-        c = float(np.clip(c + rng.integers(-3, 4), 0.5, size - 0.5))
+        r = float(np.clip(r + rng.choice([-3, -2, -1, 1, 2, 3]), 0.5, size - 0.5))
+        c = float(np.clip(c + rng.choice([-3, -2, -1, 1, 2, 3]), 0.5, size - 0.5))
         t0 = time.perf_counter()
         send(window, QEvent.Type.MouseMove, r, c, NONE, LEFT)
         wait_drawn(app, window)
-        viewport.repaint()  # the panels painted with the new result
+        # Deliver the pending paint: the changed panels are drawn with the new result.
+        app.sendPostedEvents()
+        app.processEvents()
         times.append((time.perf_counter() - t0) * 1000)
     send(window, QEvent.Type.MouseButtonRelease, r, c, LEFT, NONE)
     wait_drawn(app, window)
+    window.row.drawn.disconnect(drawn.append)
+    lit = np.argwhere(window.model.image)
+    # every timed move moved the pixel and drew a result (a check that the loop measured
+    # real work: the pixel ends where the pointer is)
+    assert len(drawn) >= moves - moves // 10, (len(drawn), moves)
+    assert lit.tolist() == [[int(r), int(c)]], lit
     return times
 
 
@@ -148,6 +180,14 @@ def photo_stalls(app, window, folder: Path) -> tuple[float, float, float]:
 
 
 def main() -> int:
+    try:
+        return run()
+    finally:
+        for w in QApplication.topLevelWidgets():
+            w.close()  # stops the worker threads even when a check failed
+
+
+def run() -> int:
     folder = Path(tempfile.mkdtemp(prefix="shiftlab-bench-"))
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
     configure_pyqtgraph()
