@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -97,6 +98,7 @@ class MainWindow(QMainWindow):
         self._in_flight = 0  # id of the pipeline job submitted and not yet settled
         self._dirty = False  # the image or controls changed while a job was in flight
         self._closing = False
+        self._prepared: LoadedImage | None = None
         self.menus: dict[str, QMenu] = {}
         self.actions_by_name: dict[str, QAction] = {}
 
@@ -302,8 +304,12 @@ class MainWindow(QMainWindow):
     def _on_model_changed(self, rect) -> None:
         self.snapshots.changed(rect)
         img = self.model.image
+        prepared = self._prepared if self._prepared is not None \
+            and self._prepared.image is img else None
+        if prepared is not None:
+            self.snapshots.donate(prepared.snapshot)
         if rect is None or self._display is None or self._display.shape != img.shape:
-            self._display = to_uint8(img, 0.0, 1.0)
+            self._display = prepared.display if prepared is not None else to_uint8(img, 0.0, 1.0)
             self.row.show_input(self._display)
             self._update_image_label()
         else:
@@ -366,8 +372,13 @@ class MainWindow(QMainWindow):
             reason = view.result.stop_reason
             self._set_notice(reason.capitalize() if reason else "")
         elif channel == LOAD:
-            path, image = payload
-            self.model.set_image(image, source=path, copy=False)
+            loaded: LoadedImage = payload
+            path = loaded.path
+            # The job also prepared the Input panel's pixels and the worker's first snapshot,
+            # so taking over a 12-megapixel photo costs the GUI thread no full pass.
+            self._prepared = loaded
+            self.model.set_image(loaded.image, source=path, copy=False)
+            self._prepared = None
             self.recent.add(path)
             self._update_title()
             self.row.fit()
@@ -510,9 +521,21 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
 
-def _load(path: str) -> tuple[str, np.ndarray]:
-    """The load job: the path and the grey float32 image."""
-    return path, load_image(path)
+@dataclass(frozen=True)
+class LoadedImage:
+    """What the load job hands over: the image, its uint8 pixels for the Input panel and a
+    copy for the pipeline's first snapshot."""
+
+    path: str
+    image: np.ndarray
+    display: np.ndarray
+    snapshot: np.ndarray
+
+
+def _load(path: str) -> LoadedImage:
+    """The load job: read `path` (grey float32) and prepare what the GUI needs from it."""
+    image = load_image(path)
+    return LoadedImage(path, image, to_uint8(image, 0.0, 1.0), image.copy())
 
 
 HELP_TEXT = """\

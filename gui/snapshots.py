@@ -48,6 +48,14 @@ class SnapshotPool:
             else:
                 buffer.stale = _union(buffer.stale, rect)
 
+    def donate(self, copy: np.ndarray) -> None:
+        """Take `copy`, an exact copy of the image as it is now that nobody else writes,
+        as a buffer already in sync (for example one made off the GUI thread)."""
+        buffer = _Buffer(copy)
+        buffer.stale = None
+        self._free.insert(0, buffer)
+        del self._free[self.keep:]
+
     def copy_of(self, image: np.ndarray) -> np.ndarray:
         """Return a read-only copy of `image`; call :meth:`assign` with the job's id next."""
         index = next((i for i, b in enumerate(self._free) if b.array.shape == image.shape), None)

@@ -139,3 +139,23 @@ def test_snapshot_pool_reuses_a_buffer_only_after_its_job_settled():
         pool.assign(4)
         np.testing.assert_array_equal(d, img)
         pool.release(4)
+
+
+def test_a_donated_copy_is_used_as_is_until_the_image_changes():
+    import numpy as np
+
+    from gui.snapshots import SnapshotPool
+
+    pool = SnapshotPool()
+    img = np.ones((4, 5), np.float32)
+    pool.changed(None)
+    pool.donate(img.copy())
+    first = pool.copy_of(img)
+    pool.assign(1)
+    np.testing.assert_array_equal(first, img)
+    img[1, 1] = 7
+    pool.changed((1, 1, 2, 2))
+    pool.release(1)
+    second = pool.copy_of(img)  # the donated buffer again, brought up to date
+    assert np.shares_memory(first, second)
+    np.testing.assert_array_equal(second, img)

@@ -50,7 +50,8 @@ LEFT, NONE = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
 RUNS = 5
 
 
-def send(window, kind, row, col, button, buttons) -> None:
+def send(window, kind, row, col, button, buttons,
+         modifiers=Qt.KeyboardModifier.NoModifier) -> None:
     row_widget = window.row
     scene = row_widget.panels[0].view.mapViewToScene(QPointF(col, row))
     local = QPointF(row_widget.graphics.mapFromScene(scene))
@@ -58,7 +59,7 @@ def send(window, kind, row, col, button, buttons) -> None:
     # The scene finds the items under the pointer from the global position: map it.
     global_pos = QPointF(viewport.mapToGlobal(local.toPoint()))
     QApplication.sendEvent(viewport, QMouseEvent(kind, local, global_pos, button, buttons,
-                                                 Qt.KeyboardModifier.NoModifier))
+                                                 modifiers))
 
 
 def wait_drawn(app, window, timeout_s: float = 60.0) -> None:
@@ -167,15 +168,23 @@ def photo_stalls(app, window, folder: Path) -> tuple[float, float, float]:
     open_worst = meter.worst
     window.image_opened.disconnect(opened.append)
     window.row.fit()
+    settle(app)
+    window.row.graphics.viewport().repaint()
+    before = window.model.image.copy()
+    shift = Qt.KeyboardModifier.ShiftModifier  # Shift: paint even where the photo is lit
     with StallMeter() as meter:
-        send(window, QEvent.Type.MouseButtonPress, 1000.5, 1000.5, LEFT, LEFT)
+        send(window, QEvent.Type.MouseButtonPress, 1000.5, 1000.5, LEFT, LEFT, shift)
         for i in range(60):
-            send(window, QEvent.Type.MouseMove, 1000.5 + 10 * i, 1000.5 + 15 * i, NONE, LEFT)
+            send(window, QEvent.Type.MouseMove, 1000.5 + 10 * i, 1000.5 + 15 * i, NONE, LEFT,
+                 shift)
             end = time.perf_counter() + 0.016  # a pointer at about 60 Hz
             while time.perf_counter() < end:
                 app.processEvents()
-        send(window, QEvent.Type.MouseButtonRelease, 1600.5, 1900.5, LEFT, NONE)
+        send(window, QEvent.Type.MouseButtonRelease, 1600.5, 1900.5, LEFT, NONE, shift)
         wait_drawn(app, window)
+    # (a screen pixel covers about 13 photo pixels here, so the stroke is near, not at,
+    # the points above)
+    assert (window.model.image != before).sum() > 600, "the drag painted nothing"
     return total, open_worst, meter.worst
 
 
