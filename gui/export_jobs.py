@@ -27,7 +27,7 @@ from .export import (
     write_figure_set,
 )
 from .export.cli import EXAMPLE_PREFIX, build_parser
-from .export.cli import _load_inputs as load_command_inputs
+from .export.cli import load_inputs as load_command_inputs
 from .worker import JobContext
 
 #: How the window names the source of an example's image: "example NAME".

@@ -182,9 +182,16 @@ def _spec_overrides(args: argparse.Namespace) -> dict:
     return changes
 
 
-def _load_inputs(args: argparse.Namespace
+def load_inputs(args: argparse.Namespace
                  ) -> tuple[ImageInput, ImageInput | None, Transform | None, PipelineSpec]:
-    """Image A, image B, how B relates to A, and the base spec (before overrides)."""
+    """Return image A, image B, how B relates to A, and the base spec (before overrides),
+    from parsed command-line arguments.
+
+    Raises
+    ------
+    InputError
+        For an unknown example or an unreadable image.
+    """
     b: ImageInput | None = None
     transform: Transform | None = None
     if args.input.startswith(EXAMPLE_PREFIX):
@@ -337,7 +344,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _quiet_opencv()
     try:
         check_target(args.out, args.force)  # fail before reading images or starting Qt
-        a, b, transform, base = _load_inputs(args)
+        a, b, transform, base = load_inputs(args)
         spec = base.replace(**_spec_overrides(args))
         options = FigureSetOptions(formats=args.formats, width=args.width,
                                    background=args.background, top_k=args.top_k,
