@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._checks import as_image, choice, positive_int
-from .compare import StageComparison, compare_results, relative_difference
+from .compare import StageComparison, compare_results, l2_norm, relative_difference
 from .pipeline import PipelineResult, PipelineSpec, run_pipeline
 from .transforms import (
     check_flag,
@@ -179,7 +179,7 @@ def transform_errors(a: PipelineResult, b: PipelineResult,
                 or b[stage.name].shape != expected.shape:
             errors.append(None)
             continue
-        reference = float(np.linalg.norm(stage.array.astype(np.float64)))
+        reference = l2_norm(stage.array)
         errors.append(relative_difference(b[stage.name].array, expected, reference))
     return errors
 
