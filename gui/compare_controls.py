@@ -139,7 +139,8 @@ class CompareControls(QWidget):
             transform = InputTransform("mirror")
         mirror_kernel = self.mirror_kernel.isChecked() and transform.mirror_axis is not None
         return CompareSetup(transform, self._image_b if transform.kind == "other" else None,
-                            self._source_b, mirror_kernel)
+                            self._source_b, mirror_kernel, self.signed_row.isChecked(),
+                            self.magnitude_row.isChecked())
 
     @property
     def image_b(self) -> np.ndarray | None:

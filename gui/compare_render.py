@@ -42,12 +42,16 @@ class CompareSetup:
         Where `image_b` came from (a file path or an example's name), for labels.
     mirror_kernel_too : bool
         Run B with the kernel mirrored like the input (mirror and flip only).
+    signed_row, magnitude_row : bool
+        Prepare the A − B and |A − B| rows (only what is shown is computed).
     """
 
     transform: InputTransform = field(default_factory=InputTransform)
     image_b: np.ndarray | None = None
     source_b: str = ""
     mirror_kernel_too: bool = False
+    signed_row: bool = False
+    magnitude_row: bool = False
 
     @property
     def description(self) -> str:
@@ -62,14 +66,15 @@ class CompareSetup:
 
 @dataclass(frozen=True)
 class ComparisonView:
-    """A comparison and the four rows drawn from it (A, B, A − B, |A − B|)."""
+    """A comparison and the rows drawn from it: A, B, and A − B and |A − B| when the
+    setup asks for them (else None)."""
 
     comparison: Comparison
     setup: CompareSetup
     a: PipelineView
     b: PipelineView
-    signed: PipelineView
-    magnitude: PipelineView
+    signed: PipelineView | None
+    magnitude: PipelineView | None
 
 
 def _union(r1: tuple[float, float] | None, r2: tuple[float, float] | None
@@ -144,13 +149,13 @@ def compute_comparison_view(image: np.ndarray, spec: PipelineSpec, top_k: int,
     comparison = compare_inputs(image, setup.image_b, spec, transform=setup.transform,
                                 mirror_kernel_too=setup.mirror_kernel_too, top_k=top_k)
     ranges = shared_ranges(comparison.a, comparison.b, shared_levels)
-    signed = dict(comparison.differences)
-    magnitude = {name: np.abs(d) for name, d in comparison.differences.items()}
-    view = ComparisonView(
-        comparison, setup,
-        _view(comparison.a, ranges, shared_levels),
-        _view(comparison.b, ranges, shared_levels),
-        _difference_view(comparison, signed, True, top_k),
-        _difference_view(comparison, magnitude, False, top_k),
-    )
+    signed = magnitude = None
+    if setup.signed_row:
+        signed = _difference_view(comparison, dict(comparison.differences), True, top_k)
+    if setup.magnitude_row:
+        magnitude = _difference_view(
+            comparison, {name: np.abs(d) for name, d in comparison.differences.items()},
+            False, top_k)
+    view = ComparisonView(comparison, setup, _view(comparison.a, ranges, shared_levels),
+                          _view(comparison.b, ranges, shared_levels), signed, magnitude)
     return view, (time.perf_counter() - t0) * 1000.0

@@ -19,13 +19,6 @@ DIVERGING = "CET-D1"  # blue < 0 (white) < red
 ROW_STYLE = "color: #e8eaed; background: #2b2c30; padding: 2px 8px; font-weight: bold;"
 
 
-def free_title_widths(row: PipelineRow) -> None:
-    """Let the panels of a one-line row share its width equally: a title sets its own
-    minimum width to its text's, and long titles would push panels out of sight."""
-    for panel in row.panels:
-        panel.label.setMinimumWidth(0)
-
-
 class SceneFit(QObject):
     """Makes each row's panel layout fill its widget again after the widget was resized.
 
@@ -152,11 +145,10 @@ class CompareRows(QObject):
         self._update_visibility()
 
     def set_difference_rows(self, signed: bool, magnitude: bool) -> None:
-        """Choose which difference rows are shown while comparing."""
+        """Choose which difference rows are shown while comparing (they are drawn from
+        the next comparison that prepared them)."""
         self.show_signed, self.show_magnitude = signed, magnitude
         self._update_visibility()
-        if self.view is not None:
-            self._draw_differences(self.view, self.request_id)
 
     def _update_visibility(self) -> None:
         self.b.setVisible(self.active)
@@ -179,15 +171,13 @@ class CompareRows(QObject):
             stride = comparison.a[stage.name].stride
             panel.set_title(*stage_summary(comp, comparison.transform, stride))
         self._draw_differences(view, request_id)
-        for row in self.rows:
-            free_title_widths(row)
         self.drawn.emit(request_id)
 
     def _draw_differences(self, view: ComparisonView, request_id: int) -> None:
         for row, shown, data, prefix in ((self.signed, self.show_signed, view.signed, "A − B"),
                                          (self.magnitude, self.show_magnitude, view.magnitude,
                                           "|A − B|")):
-            if not shown:
+            if not shown or data is None:
                 continue
             row.show_view(data, request_id)
             for panel, stage, (_lo, hi) in zip(row.panels, data.result.stages, data.levels,

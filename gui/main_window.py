@@ -11,6 +11,9 @@ Structure, for extending it:
   :attr:`MainWindow.actions_by_name` holds every action ("open", "undo", "quit" ...).
 - :attr:`MainWindow.runner` (a :class:`~gui.worker.JobRunner`) runs any job off the
   GUI thread on a named channel; the pipeline uses "pipeline", file loading "load".
+- :attr:`MainWindow.compare` (a :class:`~gui.compare_mode.CompareMode`) adds comparison
+  mode, the shift sweep ("sweep" channel) and File > Examples; while comparing, the
+  pipeline job is the comparison job and its result draws rows A and B together.
 - The input is :attr:`MainWindow.model` (a :class:`~gui.canvas_model.CanvasModel`:
   ``changed`` on every edit); the pipeline controls are
   :attr:`MainWindow.pipeline_controls` (``spec()``, ``top_k()``, ``changed``); every
@@ -43,6 +46,7 @@ from engine import PipelineSpec, load_image
 
 from .canvas import CanvasItem
 from .canvas_model import CanvasModel, demo_image
+from .compare_mode import CompareMode
 from .controls import CanvasControls, PipelineControls
 from .dialogs import ShiftDialog
 from .pipeline_row import PipelineRow
@@ -137,6 +141,9 @@ class MainWindow(QMainWindow):
 
         self._build_menus()
         self._connect()
+        # comparison mode: rows B, A - B, |A - B|, the Compare, Metrics, plot and sweep
+        # docks, View > Compare, File > Open as B… and File > Examples
+        self.compare = CompareMode(self)
         self._restore_settings()
         self.setAcceptDrops(True)
         self._update_title()
@@ -350,9 +357,11 @@ class MainWindow(QMainWindow):
             return 0
         self._dirty = False
         image = self.snapshots.copy_of(self.model.image)  # the worker reads a frozen copy
-        self._in_flight = self.runner.submit(PIPELINE, timed_view, image, spec,
+        # while comparing, one job computes A and B so both rows show the same edit
+        job, extra = self.compare.pipeline_job() or (timed_view, ())
+        self._in_flight = self.runner.submit(PIPELINE, job, image, spec,
                                              self.pipeline_controls.top_k(),
-                                             self.pipeline_controls.shared_levels())
+                                             self.pipeline_controls.shared_levels(), *extra)
         self.snapshots.assign(self._in_flight)
         return self._in_flight
 
@@ -367,10 +376,12 @@ class MainWindow(QMainWindow):
     def _on_job_finished(self, channel: str, request_id: int, payload: object) -> None:
         if channel == PIPELINE:
             view, ms = payload
-            self.row.show_view(view, request_id)
+            row_view = self.compare.view_of_a(view)
+            self.row.show_view(row_view, request_id)
             self.time_label.setText(f"{ms:.0f} ms")
-            reason = view.result.stop_reason
+            reason = row_view.result.stop_reason
             self._set_notice(reason.capitalize() if reason else "")
+            self.compare.draw(view, request_id)
         elif channel == LOAD:
             loaded: LoadedImage = payload
             path = loaded.path
@@ -395,7 +406,8 @@ class MainWindow(QMainWindow):
             self.open_failed.emit(path, reason)
             QMessageBox.warning(self, "Cannot open image", f"Could not open\n{path}\n\n{reason}")
             return
-        self._set_notice(f"Computation failed: {message}")
+        if channel == PIPELINE:  # other channels report their own failures
+            self._set_notice(f"Computation failed: {message}")
 
     def _set_notice(self, text: str) -> None:
         """Show `text` (a problem, or why pooling stopped) until the next successful run."""
@@ -549,6 +561,7 @@ Ctrl+M mirror, Ctrl+Shift+M flip, Ctrl+R rotate, Ctrl+T shift by…
 Ctrl+Z undo, Ctrl+Shift+Z redo, Ctrl+O open, Ctrl+D demo.
 Ctrl+K convolution on/off, ] and [ more/fewer pooling levels, Ctrl+P next pooling mode.
 Ctrl++ / Ctrl+- zoom, Ctrl+0 fit, L shared colour levels.
+Ctrl+B compare A with B, Ctrl+Shift+O open a photo as B, File > Examples: the article's cases.
 
 Red box: the largest cell of each stage; orange rings: the next largest.
 Dashed red box on the input: the receptive field of the deepest level's maximum."""

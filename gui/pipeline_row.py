@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, QTimer, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from engine import PipelineResult
@@ -26,6 +26,18 @@ LEGEND = (
     "deepest maximum &nbsp;&nbsp; "
     f"<span style='color:{HOVER_COLOR}'>&#9633;</span> cells related to the hovered cell"
 )
+
+
+class TitleLabel(pg.LabelItem):
+    """A panel title that never sets a minimum width from its text (pyqtgraph's labels do,
+    on every resize): panels on one line keep equal widths and stay inside the widget."""
+
+    def updateMin(self) -> None:  # noqa: N802 - pyqtgraph override
+        super().updateMin()
+        height = self.minimumHeight()
+        self.setMinimumWidth(0)
+        self._sizeHint[Qt.SizeHint.MinimumSize] = (0, height)
+        self.updateGeometry()
 
 
 class PipelineRow(QWidget):
@@ -96,7 +108,7 @@ class PipelineRow(QWidget):
         return self.panels[0]
 
     def _add_panel(self, item: pg.ImageItem) -> StagePanel:
-        label = pg.LabelItem("")
+        label = TitleLabel("")
         # Titles must not widen their column: every panel gets the same width.
         label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         view = pg.ViewBox()
@@ -180,6 +192,12 @@ class PipelineRow(QWidget):
         super().resizeEvent(event)
         self._arrange()
         self._reapply_area()
+
+    def set_wrap(self, on: bool) -> None:
+        """Spread the panels over several lines (True) or keep them on one line (False)."""
+        if on != self.wrap:
+            self.wrap = on
+            self._arrange(force=True)
 
     def link_to(self, other: PipelineRow) -> None:
         """Link this row's views to `other`'s, so zooming and panning either moves both."""
