@@ -123,3 +123,39 @@ def test_an_engine_error_goes_to_the_message(panel, qtbot):
     qtbot.waitUntil(lambda: not panel.running, timeout=20_000)
     assert panel.messages[-1].startswith("Shift sweep failed: ValueError")
     assert "kernel" in panel.messages[-1]
+
+
+def test_the_window_sweeps_its_input_with_its_controls(window, qtbot):
+    """The dock in the window: the canvas and the Controls' spec (blurmax here) are swept,
+    messages reach the status bar, the pipeline keeps running meanwhile."""
+    image = np.random.default_rng(8).random((40, 40)).astype(np.float32)
+    window.model.set_image(image)
+    window.pipeline_controls.set_spec(PipelineSpec(levels=3, pool_mode="blurmax"))
+    sweep = window.compare.sweep
+    sweep.max_shift.setValue(8)
+    sweep.reference.setCurrentIndex(1)
+    with qtbot.waitSignal(sweep.finished, timeout=20_000):
+        qtbot.mouseClick(sweep.run_button, Qt.MouseButton.LeftButton)
+    expected = shift_sweep(image, PipelineSpec(levels=3, pool_mode="blurmax"), range(9),
+                           align=True)
+    for j, (_x, y) in enumerate(curves(sweep).values()):
+        np.testing.assert_allclose(y, expected[:, j], rtol=0, atol=1e-12)
+    assert "Shift sweep done" in window.statusBar().currentMessage()
+    qtbot.waitUntil(window.up_to_date, timeout=10_000)
+    assert window.row.result.names == ["input", "conv", "pool 1", "pool 2", "pool 3"]
+
+
+def test_closing_the_window_during_a_sweep_stops_it(qtbot):
+    from gui.main_window import MainWindow
+
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    win.model.set_image(np.random.default_rng(9).random((512, 512)).astype(np.float32))
+    win.pipeline_controls.set_spec(PipelineSpec(levels=6))
+    win.compare.sweep.max_shift.setValue(64)
+    win.compare.sweep.run()
+    qtbot.waitUntil(lambda: win.compare.sweep.progress.value() > 0, timeout=30_000)
+    threads = list(win.runner._threads.values())
+    win.close()
+    assert threads and not any(t.isRunning() for t in threads)

@@ -1,0 +1,69 @@
+"""How fast the real window answers a dragged pixel in comparison mode.
+
+Run:  QT_QPA_PLATFORM=offscreen .venv/bin/python tests/benchmarks/bench_gui_compare.py
+
+Drives the real window (offscreen) with bench_gui.py's drag, with comparison on
+(B = A shifted by (3, 5), circular), and prints the pointer-move-to-drawn latency
+(median, 95th percentile) for a 64x64 and a 512x512 canvas, convolution on and 6
+pooling levels: first rows A and B, then with the A − B and |A − B| rows as well.
+One job computes A and B and one slot draws all rows, so "drawn" (the window up to
+date, pending paints delivered) covers every row.
+
+Targets as for one row: median <= 16 ms (64x64) and <= 33 ms (512x512).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import numpy as np  # noqa: E402
+from bench_gui import drag_latency, wait_drawn  # noqa: E402
+from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from engine import InputTransform  # noqa: E402
+from gui.app import configure_pyqtgraph  # noqa: E402
+
+
+def main() -> int:
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
+                      tempfile.mkdtemp(prefix="shiftlab-bench-"))
+    configure_pyqtgraph()
+    import pyqtgraph as pg
+
+    pg.setConfigOptions(mouseRateLimit=0)
+    app = QApplication.instance() or QApplication([])
+    from gui.main_window import MainWindow
+
+    window = MainWindow()
+    try:
+        window.resize(1600, 900)
+        window.show()
+        mode = window.compare
+        mode.controls.set_transform(InputTransform("shift", dy=3, dx=5))
+        mode.set_active(True)
+        wait_drawn(app, window)
+        print(f"{'case (comparison on)':<58}{'median ms':>10}{'p95 ms':>10}{'target':>10}")
+        for rows, label in ((False, "A and B"), (True, "A, B, A - B, |A - B|")):
+            mode.controls.signed_row.setChecked(rows)
+            mode.controls.magnitude_row.setChecked(rows)
+            for size, target in ((64, 16), (512, 33)):
+                times = drag_latency(app, window, size)
+                assert mode.rows.request_id == window.row.request_id  # B drawn with A
+                print(f"{f'drag pixel, {size}x{size}, conv + 6 pools, {label}':<58}"
+                      f"{np.median(times):>10.1f}{np.percentile(times, 95):>10.1f}{target:>10}")
+    finally:
+        window.close()  # stops the worker threads even when a check failed
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
