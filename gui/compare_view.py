@@ -107,8 +107,8 @@ class HoverEcho(QObject):
 class CompareRows(QObject):
     """Rows B, A − B and |A − B|; the window adds :attr:`rows` to its layout.
 
-    The difference rows are titled "A − B conv", "|A − B| pool 1" ... and have no
-    bottom line, so they take as little height as possible.
+    Every row has the same title and bottom lines, so stacked panels are the same size
+    and show the input area at the same scale.
 
     Signals
     -------
@@ -131,8 +131,6 @@ class CompareRows(QObject):
             row.legend.setWordWrap(False)  # wrapping labels upset the rows' equal heights
             row.graphics.setAcceptDrops(False)
             row.setVisible(False)
-        for row in (self.signed, self.magnitude):  # their titles say what they show
-            row.legend.setVisible(False)
         self.active = False
         self.show_signed = False
         self.show_magnitude = False
