@@ -112,6 +112,9 @@ class CompareMode(QObject):
             file_menu.insertMenu(first, self.examples_menu)
         self.example_actions = fill_examples_menu(self.examples_menu, self.load_example)
 
+        for dock in (self.metrics_dock, self.plot_dock):
+            dock.visibilityChanged.connect(
+                lambda visible: visible and QTimer.singleShot(0, self._show_metrics))
         self.controls.toggled.connect(self.compare_action.setChecked)
         self.controls.changed.connect(self._on_setup_changed)
         self.controls.rows_changed.connect(self._on_rows_changed)
@@ -175,8 +178,18 @@ class CompareMode(QObject):
         self.window.row.legend.setText("A = the input (the canvas; drag or paint here)")
         QTimer.singleShot(0, self.scene_fit.refit)
         self.rows.show_view(view, request_id)
-        self.metrics.show_comparison(view.comparison, view.setup.description)
-        self.plot.show_comparison(view.comparison)
+        self._show_metrics()
+
+    def _show_metrics(self) -> None:
+        """Fill the metrics table and the plot, each only while it can be seen (a drag
+        redraws them for every result); a dock brought to the front catches up."""
+        if self.view is None:
+            return
+        comparison = self.view.comparison
+        if self.metrics.isVisible() and self.metrics.comparison is not comparison:
+            self.metrics.show_comparison(comparison, self.view.setup.description)
+        if self.plot.isVisible() and self.plot.comparison is not comparison:
+            self.plot.show_comparison(comparison)
 
     def _follow_a(self) -> None:
         QTimer.singleShot(0, lambda: self.area_sync.follow(self.window.row))

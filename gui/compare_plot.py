@@ -50,9 +50,11 @@ class ComparePlot(QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.displacement_plot)
         layout.addWidget(self.distance_plot)
+        self.comparison: Comparison | None = None
 
     def show_comparison(self, comparison: Comparison) -> None:
         """Plot every compared stage of `comparison`."""
+        self.comparison = comparison
         names = [c.name for c in comparison.stages]
         x = np.arange(len(names), dtype=float)
         self.dy.setData(x, np.array([c.displacement[0] for c in comparison.stages], float))
@@ -65,6 +67,7 @@ class ComparePlot(QWidget):
 
     def clear(self) -> None:
         """Remove the curves' data."""
+        self.comparison = None
         self.dy.setData([], [])
         self.dx.setData([], [])
         self.distance.setData([], [])

@@ -124,7 +124,8 @@ class MetricsPanel(QWidget):
                         item.setTextAlignment(Qt.AlignmentFlag.AlignRight
                                               | Qt.AlignmentFlag.AlignVCenter)
                     self.table.setItem(i, j, item)
-                item.setText(text)
+                if item.text() != text:  # during a drag most cells stay the same
+                    item.setText(text)
         self.note.setText(comparison.note or "")
         self.note.setVisible(bool(comparison.note))
 

@@ -90,10 +90,13 @@ def test_toggle_by_shortcut_and_menu_and_change_the_transform(window, qtbot):
     reference = reference_for(window, transform=InputTransform("shift", dy=0, dx=4, wrap=False))
     check_table(window, reference)
     assert all(c.equivariance_error is not None for c in reference.stages)
+    mode.plot_dock.raise_()  # the plot catches up when it comes to the front
+    qtbot.waitUntil(lambda: mode.plot.comparison is mode.view.comparison, timeout=5_000)
     x, y = mode.plot.dx.getData()
     np.testing.assert_array_equal(y, [c.displacement[1] for c in reference.stages])
     np.testing.assert_array_equal(x, np.arange(len(reference.stages)))
 
+    mode.metrics_dock.raise_()
     mode.controls.set_kind("rotate")
     wait_compared(qtbot, window)
     check_table(window, reference_for(window, transform=InputTransform("rotate", turns=1)))

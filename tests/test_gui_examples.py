@@ -32,6 +32,9 @@ def test_example_1_pixel_gives_5_2_1_0(window, qtbot):
     expected = [c.displacement for c in reference.stages]
     assert expected == [(5, 5), (2, 2), (1, 1), (0, 0)]
     assert metrics.column(3) == metrics.column(4) == ["5", "2", "1", "0"]
+    window.compare.plot_dock.raise_()  # the plot catches up when it comes to the front
+    qtbot.waitUntil(lambda: window.compare.plot.comparison is window.compare.view.comparison,
+                    timeout=5_000)
     for curve in (window.compare.plot.dy, window.compare.plot.dx):
         x, y = curve.getData()
         np.testing.assert_array_equal(y, [5, 2, 1, 0])
