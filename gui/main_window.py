@@ -49,6 +49,9 @@ from .canvas_model import CanvasModel, demo_image
 from .compare_mode import CompareMode
 from .controls import CanvasControls, PipelineControls
 from .dialogs import ShiftDialog
+from .export import ExportJob
+from .export_action import FigureExporter
+from .export_jobs import window_export_job
 from .pipeline_row import PipelineRow
 from .recent_files import RecentFiles
 from .render import PipelineView, compute_view, to_uint8
@@ -144,6 +147,11 @@ class MainWindow(QMainWindow):
         # comparison mode: rows B, A - B, |A - B|, the Compare, Metrics, plot and sweep
         # docks, View > Compare, File > Open as B… and File > Examples
         self.compare = CompareMode(self)
+        # File > Export figure set… (Ctrl+E) and Edit > Copy figure (Ctrl+Shift+C)
+        self.exporter = FigureExporter(self, self.runner, self.statusBar(), self.export_job,
+                                       self.settings)
+        self.exporter.install_actions(self.menus["file"], self.menus["edit"],
+                                      file_before=self.actions_by_name["quit"])
         self._restore_settings()
         self.setAcceptDrops(True)
         self._update_title()
@@ -396,6 +404,13 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Opened {path}", 5000)
             self.image_opened.emit(path)
 
+    def export_job(self) -> ExportJob:
+        """What Export figure set and Copy figure show: the canvas (copied), its source, the
+        current spec and, while comparing, B and how it relates to A."""
+        setup = self.compare.controls.setup() if self.compare.active else None
+        return window_export_job(self.model.image, self.model.source,
+                                 self.pipeline_controls.spec(), setup)
+
     def _on_job_failed(self, channel: str, request_id: int, message: str) -> None:
         if channel == LOAD:
             path = self._loading
@@ -562,6 +577,7 @@ Ctrl+Z undo, Ctrl+Shift+Z redo, Ctrl+O open, Ctrl+D demo.
 Ctrl+K convolution on/off, ] and [ more/fewer pooling levels, Ctrl+P next pooling mode.
 Ctrl++ / Ctrl+- zoom, Ctrl+0 fit, L shared colour levels.
 Ctrl+B compare A with B, Ctrl+Shift+O open a photo as B, File > Examples: the article's cases.
+Ctrl+E export a figure set, Ctrl+Shift+C copy the composite figure.
 
 Red box: the largest cell of each stage; orange rings: the next largest.
-Dashed red box on the input: the receptive field of the deepest level's maximum."""
+Dashed green box on the input: the receptive field of the deepest level's maximum."""

@@ -1,5 +1,5 @@
-"""The exporter wired into the real main window with the few lines the window needs: an
-export in the background while the person keeps editing, and Copy figure."""
+"""The exporter of the real main window: an export in the background while the person keeps
+editing, a comparison exported as rows A and B, and Copy figure."""
 
 from __future__ import annotations
 
@@ -8,28 +8,13 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from engine import run_pipeline
+from engine import mirror, run_pipeline
 from gui.export import FigureSetOptions
-from gui.export_action import FigureExporter
-from gui.export_jobs import window_export_job
-
-
-def wire_exporter(window) -> FigureExporter:
-    """What MainWindow.__init__ adds (after its menus exist)."""
-    def export_job():
-        return window_export_job(window.model.image, window.model.source,
-                                 window.pipeline_controls.spec())
-
-    exporter = FigureExporter(window, window.runner, window.statusBar(), export_job,
-                              window.settings)
-    exporter.install_actions(window.menus["file"], window.menus["edit"],
-                             file_before=window.actions_by_name["quit"])
-    return exporter
 
 
 @pytest.fixture
 def exporter(window):
-    return wire_exporter(window)
+    return window.exporter
 
 
 def test_the_window_keeps_computing_while_a_set_is_written(window, driver, exporter, qtbot,
@@ -61,3 +46,18 @@ def test_ctrl_shift_c_in_the_window_copies_the_figure(window, exporter, qtbot):
                        | Qt.KeyboardModifier.ShiftModifier)
     assert blocker.args[0].width() == FigureSetOptions().width
     assert QApplication.clipboard().image().width() == FigureSetOptions().width
+
+
+def test_a_comparison_is_exported_as_rows_a_and_b(window, driver, exporter, qtbot, tmp_path):
+    photo = np.random.default_rng(5).random((40, 60)).astype(np.float32)
+    window.model.set_image(photo, source="canvas")
+    qtbot.keyClick(window, Qt.Key.Key_B, Qt.KeyboardModifier.ControlModifier)
+    driver.wait()
+    assert window.compare.active
+    spec = window.pipeline_controls.spec()
+    target = tmp_path / "compare-set"
+    with qtbot.waitSignal(exporter.exported, timeout=30_000):
+        assert exporter.export_to(target, FigureSetOptions(formats=("npz", "json"), width=300))
+    with np.load(target / "stages.npz") as stages:
+        for stage in run_pipeline(mirror(photo), spec):
+            np.testing.assert_array_equal(stages[f"B/{stage.name}"], stage.array)
