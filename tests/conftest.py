@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pyqtgraph as pg  # noqa: E402
 from PySide6.QtCore import QSettings, QThread  # noqa: E402
+from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
 # Row-major images as the app uses them, and every mouse move delivered (pyqtgraph
 # otherwise drops moves closer than 10 ms apart, which synthetic drags are).
@@ -127,3 +128,16 @@ def window(qtbot):
 def driver(qtbot, window):
     """Real mouse events for `window`."""
     return Driver(qtbot, window)
+
+
+@pytest.fixture
+def warnings(monkeypatch):
+    """Record QMessageBox.warning calls instead of blocking on a modal box."""
+    calls: list[tuple[str, str]] = []
+
+    def record(parent, title, text, *args, **kwargs):
+        calls.append((title, text))
+        return QMessageBox.StandardButton.Ok
+
+    monkeypatch.setattr(QMessageBox, "warning", staticmethod(record))
+    return calls

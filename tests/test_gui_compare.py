@@ -6,9 +6,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from image_files import write_png
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QFileDialog
-from test_gui_window import warnings, write_png  # noqa: F401 - a fixture and a helper
 
 from engine import InputTransform, compare_inputs, load_image, translate
 
@@ -120,7 +120,7 @@ def test_toggle_by_shortcut_and_menu_and_change_the_transform(window, qtbot):
 
 
 def test_open_as_b_from_the_menu_and_a_corrupt_file_keeps_b(
-        window, qtbot, tmp_path, warnings, monkeypatch):  # noqa: F811 - the imported fixture
+        window, qtbot, tmp_path, warnings, monkeypatch):
     window.model.set_image(np.random.default_rng(7).random((40, 48)).astype(np.float32))
     window.pipeline_controls.convolve.setChecked(True)
     path = tmp_path / "other.png"

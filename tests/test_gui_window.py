@@ -2,34 +2,15 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
+from image_files import write_png
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
 
 from engine import PipelineSpec, load_image, run_pipeline
 from gui.main_window import PIPELINE, MainWindow
-
-
-@pytest.fixture
-def warnings(monkeypatch):
-    """Record QMessageBox.warning calls instead of blocking on a modal box."""
-    calls: list[tuple[str, str]] = []
-
-    def record(parent, title, text, *args, **kwargs):
-        calls.append((title, text))
-        return QMessageBox.StandardButton.Ok
-
-    monkeypatch.setattr(QMessageBox, "warning", staticmethod(record))
-    return calls
-
-
-def write_png(path, rows=24, cols=32, seed=0):
-    img = (np.random.default_rng(seed).random((rows, cols)) * 255).astype(np.uint8)
-    assert cv2.imwrite(str(path), img)
-    return img
 
 
 def test_open_by_api_replaces_the_canvas_and_is_remembered(window, driver, qtbot, tmp_path):
