@@ -46,8 +46,14 @@ def drawable(x: np.ndarray, max_pixels: int = MAX_DRAWN_PIXELS) -> np.ndarray:
 
 
 def value_range(x: np.ndarray) -> tuple[float, float]:
-    """Return ``(min, max)`` of `x` as floats."""
+    """Return ``(min, max)`` of `x` as floats, the colour range a map is drawn with.
+
+    A constant map gets the range from 0 to its value, so a single lit cell (the 1x1
+    last level of the article's pixel example) is drawn lit, not at the low end.
+    """
     lo, hi, _, _ = cv2.minMaxLoc(x)
+    if lo == hi:
+        lo, hi = min(lo, 0.0), max(hi, 0.0)
     return float(lo), float(hi)
 
 

@@ -227,3 +227,11 @@ def test_svg_renders_back_to_the_png_pixels(qapp, tmp_path):
     png = _rgba(figures.render(drawing, "transparent"))
     rows, cols = _opaque_block(png)
     assert np.array_equal(_rgba(back)[rows, cols], png[rows, cols])
+
+
+def test_a_constant_map_is_drawn_with_its_value_not_the_low_end():
+    one = figures.colorize(np.ones((1, 1), np.float32), 4, 4, colormap="viridis")
+    zero = figures.colorize(np.zeros((1, 1), np.float32), 4, 4, colormap="viridis")
+    ramp = figures.colorize(np.array([[0.0, 1.0]], np.float32), 8, 4, colormap="viridis")
+    np.testing.assert_array_equal(one[0, 0], ramp[0, -1])  # 1 in 0..1: the top colour
+    np.testing.assert_array_equal(zero[0, 0], ramp[0, 0])

@@ -79,3 +79,13 @@ def test_example_two_photos_and_shift(window, qtbot):
     assert window.compare.metrics.column(2) == [f"{c.distance:.4f}" for c in reference.stages]
     assert window.compare.metrics.column(5)[0] == f"{reference.stages[0].equivariance_error:.4f}"
     assert window.compare.metrics.column(5)[2].startswith("n/a: shift not a multiple of S")
+
+
+def test_the_last_one_cell_level_of_example_1_is_drawn_lit_and_marked(window, qtbot):
+    window.compare.example_actions[0].trigger()
+    wait_compared(qtbot, window)
+    for row in (window.row, window.compare.rows.b):
+        panel = row.panels[-1]
+        assert panel.stage.name == "pool 3" and panel.stage.array.tolist() == [[1.0]]
+        assert panel.image_item.image.tolist() == [[255]]  # the top of the colour range
+        assert panel.max_box.isVisible()

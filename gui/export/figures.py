@@ -24,6 +24,8 @@ from PySide6.QtCore import QBuffer, QIODevice, QPointF, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPainterPath, QPen
 from PySide6.QtSvg import QSvgGenerator
 
+from ..render import value_range
+
 BACKGROUNDS = ("white", "transparent")
 
 TEXT_COLOR = QColor(32, 32, 32)
@@ -172,8 +174,8 @@ def colorize(array: np.ndarray, width: int, height: int, *, colormap: str = "gre
     """Return `array` coloured and sampled by nearest neighbour to ``(height, width, 4)`` RGBA.
 
     "grey" and "viridis" map `levels` (default: the array's own minimum..maximum)
-    linearly to the ends of the map, saturating outside (a constant array takes the
-    low end); "diverging" maps 0 to white and +-max|array| to full blue/red.
+    linearly to the ends of the map, saturating outside (a constant array is drawn
+    over 0..its value); "diverging" maps 0 to white and +-max|array| to full blue/red.
 
     Raises
     ------
@@ -190,7 +192,7 @@ def colorize(array: np.ndarray, width: int, height: int, *, colormap: str = "gre
         span = float(np.max(np.abs(arr)))
         lo, scale, lut = -span, (127.0 / span if span > 0 else 0.0), DIVERGING_LUT
     else:
-        lo, hi = levels if levels is not None else (float(arr.min()), float(arr.max()))
+        lo, hi = levels if levels is not None else value_range(arr)
         scale = 255.0 / (hi - lo) if hi > lo else 0.0
         lut = GREY_LUT if colormap == "grey" else VIRIDIS_LUT
     if arr.shape[0] * arr.shape[1] <= width * height:
@@ -263,7 +265,8 @@ def _draw_stage(canvas: Canvas, panel: Panel, box: QRectF) -> None:
     painter = canvas.painter
     arr = panel.array
     # A "maximum" equal to the minimum (a constant map, ties at zero) marks nothing real.
-    low = float(np.min(np.abs(arr))) if panel.signed else float(np.min(arr))
+    low = float(np.min(np.abs(arr))) if panel.signed \
+        else (panel.levels or value_range(arr))[0]
     marks = [(k, r, c) for k, (r, c, v) in enumerate(panel.maxima)
              if (abs(v) if panel.signed else v) > low]
     if not marks:
