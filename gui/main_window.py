@@ -22,6 +22,8 @@ Structure, for extending it:
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import sys
 import time
 from dataclasses import dataclass
@@ -31,6 +33,7 @@ import numpy as np
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDockWidget,
     QFileDialog,
     QLabel,
@@ -42,7 +45,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import PipelineSpec, load_image
+from engine import InputTransform, PipelineSpec, load_image
 
 from .canvas import CanvasItem
 from .canvas_model import CanvasModel, demo_image
@@ -293,12 +296,31 @@ class MainWindow(QMainWindow):
         self.shared_action.setChecked(self.pipeline_controls.shared.isChecked())
         self.canvas_controls.wrap.setChecked(s.bool_value("canvas/wrap", False))
         self.canvas_controls.tool.setCurrentText(str(s.qsettings.value("canvas/tool", "auto")))
+        self._restore_compare_settings()
         geometry = s.geometry("window/geometry")
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1360, 780)
         state = s.geometry("window/state")
         if state is not None:
             self.restoreState(state)
+
+    def _compare_boxes(self) -> dict[str, QCheckBox]:
+        controls = self.compare.controls
+        return {"mirror_kernel": controls.mirror_kernel, "signed_row": controls.signed_row,
+                "magnitude_row": controls.magnitude_row}
+
+    def _restore_compare_settings(self) -> None:
+        """The last comparison setup (B's transform and rows); comparison itself starts off,
+        so the window always opens on the single-row demo."""
+        s = self.settings
+        try:
+            transform = InputTransform(**json.loads(str(s.qsettings.value("compare/transform"))))
+        except (TypeError, ValueError):
+            transform = None  # nothing remembered yet, or from an older layout
+        if transform is not None:
+            self.compare.controls.set_transform(transform)
+        for key, box in self._compare_boxes().items():
+            box.setChecked(s.bool_value(f"compare/{key}", box.isChecked()))
 
     def save_settings(self) -> None:
         """Remember the pipeline, display options and window layout."""
@@ -311,6 +333,10 @@ class MainWindow(QMainWindow):
         s.set_value("display/shared_levels", self.pipeline_controls.shared_levels())
         s.set_value("canvas/wrap", self.canvas_controls.wrap.isChecked())
         s.set_value("canvas/tool", self.canvas_item.tool)
+        controls = self.compare.controls
+        s.set_value("compare/transform", json.dumps(dataclasses.asdict(controls.transform())))
+        for key, box in self._compare_boxes().items():
+            s.set_value(f"compare/{key}", box.isChecked())
         s.set_value("window/geometry", self.saveGeometry())
         s.set_value("window/state", self.saveState())
         s.sync()

@@ -11,6 +11,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QFileDialog
 
 from engine import InputTransform, compare_inputs, load_image, translate
+from gui.main_window import MainWindow
 
 
 def wait_compared(qtbot, window) -> None:
@@ -235,3 +236,20 @@ def test_mirror_note_and_the_mirrored_kernel(window, qtbot):
     assert mode.metrics.column(5)[1] == "0.0000"
     assert mode.metrics.note.text() == mirrored.note and "commutes" in mirrored.note
     assert "kernel mirrored too" in mode.rows.b.legend.text()
+
+
+def test_the_comparison_setup_is_remembered_but_comparison_starts_off(qtbot):
+    first = MainWindow()
+    qtbot.addWidget(first)
+    setup = InputTransform("shift", dy=-3, dx=4, wrap=False)
+    first.compare.controls.set_transform(setup)
+    first.compare.controls.signed_row.setChecked(True)
+    first.compare.set_active(True)
+    first.close()
+    second = MainWindow()
+    qtbot.addWidget(second)
+    assert second.compare.controls.transform() == setup
+    assert second.compare.controls.signed_row.isChecked()
+    assert not second.compare.controls.magnitude_row.isChecked()
+    assert not second.compare.active
+    second.close()
