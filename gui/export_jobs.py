@@ -65,16 +65,12 @@ def window_export_job(image: np.ndarray, source: str, spec: PipelineSpec,
     Raises
     ------
     ValueError
-        For a comparison that runs B with the kernel mirrored too (a figure set runs A
-        and B through one pipeline), or a bad image.
+        For comparing with another image when none is loaded, or a bad image.
     """
     a = image_input(image, source)
     if setup is None:
         return ExportJob(a, spec)
     t = setup.transform
-    if setup.mirror_kernel_too:
-        raise ValueError("a figure set runs A and B through the same kernel; untick "
-                         "'kernel mirrored too' in the Compare controls to export.")
     if t.kind == "other":
         if setup.image_b is None:
             raise ValueError("comparing with another image, but no image B is loaded; "
@@ -85,7 +81,8 @@ def window_export_job(image: np.ndarray, source: str, spec: PipelineSpec,
             return ExportJob(a, spec, b, Transform("example", setup.source_b))
         return ExportJob(a, spec, b, Transform("compare", "another image"))
     b = ImageInput(t.apply(a.array), f"{a.label} {t.description}")
-    return ExportJob(a, spec, b, Transform(t.kind, t.description, t.shift, t.wrap))
+    return ExportJob(a, spec, b, Transform(t.kind, t.description, t.shift, t.wrap,
+                                           mirror_kernel=setup.mirror_kernel_too))
 
 
 @dataclass(frozen=True)

@@ -308,3 +308,39 @@ def test_help_documents_options_and_the_article_scenarios(capsys):
                  "--animate-shifts", "--force", "example:pixel", "example:mirror",
                  "example:two-photos"):
         assert word in text
+
+
+def test_mirror_with_the_kernel_mirrored_too_commutes_and_reproduces(tmp_path):
+    photo = _photo_file(tmp_path / "photo.png")
+    out = tmp_path / "set"
+    done = run_export(photo, "--mirror", "--mirror-kernel", "--levels", 2,
+                      "--formats", "npz,json", "--out", out)
+    assert done.returncode == 0, done.stderr
+    img = load_image(photo)
+    k = PipelineSpec().kernel_array
+    expected_b = run_pipeline(img[:, ::-1], PipelineSpec(kernel=k[:, ::-1], levels=2))
+    with np.load(out / "stages.npz") as stages:
+        for stage in expected_b:
+            np.testing.assert_array_equal(stages[f"B/{stage.name}"], stage.array)
+    metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    errors = {c["stage"]: c["equivariance_error"] for c in metrics["comparison"]}
+    assert errors["conv"] < 1e-6  # conv(mirror x, mirror k) = mirror(conv(x, k))
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["transform"]["mirror_kernel"] is True
+    args = manifest["command"]["argv"][2:]
+    assert "--mirror-kernel" in args
+    args[args.index("--out") + 1] = str(tmp_path / "again")
+    assert run_export(*args, cwd=tmp_path).returncode == 0
+    with np.load(out / "stages.npz") as old, np.load(tmp_path / "again" / "stages.npz") as new:
+        assert all(np.array_equal(old[key], new[key]) for key in old.files)
+    # without the kernel mirrored, the vertical Sobel's mirror is far from commuting
+    plain = tmp_path / "plain"
+    assert run_export(photo, "--mirror", "--levels", 2, "--formats", "json",
+                      "--out", plain).returncode == 0
+    metrics = json.loads((plain / "metrics.json").read_text(encoding="utf-8"))
+    assert {c["stage"]: c["equivariance_error"] for c in metrics["comparison"]}["conv"] > 0.5
+
+
+def test_mirror_kernel_without_a_mirror_is_a_usage_error(tmp_path):
+    done = run_export("example:pixel", "--mirror-kernel", "--out", tmp_path / "x")
+    assert done.returncode == 2 and "--mirror-kernel" in done.stderr

@@ -445,9 +445,10 @@ def test_the_window_state_becomes_an_export_job(tmp_path):
     job = window_export_job(image, "demo", SPEC,
                             CompareSetup(InputTransform("other"), other, str(photo)))
     assert (job.transform.kind, job.b.path, job.b.array.shape) == ("compare", photo, (5, 6))
-    with pytest.raises(ValueError, match="kernel mirrored too"):
-        window_export_job(image, "demo", SPEC,
-                          CompareSetup(InputTransform("mirror"), mirror_kernel_too=True))
+    job = window_export_job(image, "demo", SPEC,
+                            CompareSetup(InputTransform("mirror"), mirror_kernel_too=True))
+    assert job.transform.mirror_kernel
+    np.testing.assert_array_equal(job.spec_b.kernel_array, SPEC.kernel_array[:, ::-1])
     with pytest.raises(ValueError, match="Open as B"):
         window_export_job(image, "demo", SPEC, CompareSetup(InputTransform("other")))
 

@@ -121,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--compare", metavar="OTHER", type=Path, help="B = another image file")
     b.add_argument("--no-wrap", action="store_true",
                    help="with --shift: uncovered pixels become 0 instead of wrapping around")
+    b.add_argument("--mirror-kernel", action="store_true",
+                   help="with --mirror/--flip: run B with the kernel mirrored the same way "
+                   "(the convolution then commutes with the mirror)")
 
     p = parser.add_argument_group("pipeline (defaults: the article's, or the example's)")
     kernel = p.add_mutually_exclusive_group()
@@ -213,7 +216,7 @@ def load_inputs(args: argparse.Namespace
         kind, words = ("mirror", "mirrored left-right") if args.mirror else \
             ("flip", "mirrored up-down")
         b = ImageInput(mirror(a.array, axis=axis), f"{a.label} {words}")
-        transform = Transform(kind, words)
+        transform = Transform(kind, words, mirror_kernel=args.mirror_kernel)
     elif args.shift is not None:
         dy, dx = args.shift
         wrap = not args.no_wrap
@@ -254,10 +257,8 @@ def transform_arguments(transform: Transform | None, other: Path | None = None) 
     """
     if transform is None or transform.kind == "example":
         return []
-    if transform.kind == "mirror":
-        return ["--mirror"]
-    if transform.kind == "flip":
-        return ["--flip"]
+    if transform.kind in ("mirror", "flip"):
+        return [f"--{transform.kind}"] + (["--mirror-kernel"] if transform.mirror_kernel else [])
     if transform.kind == "shift":
         dy, dx = transform.shift
         return ["--shift", str(dy), str(dx)] + ([] if transform.wrap else ["--no-wrap"])
@@ -335,9 +336,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.argv[2:] if argv is None else list(argv)))
     except SystemExit as exc:  # --help (0) or a usage error (2), already printed
         return int(exc.code or 0)
-    if args.no_wrap and args.shift is None:
+    misuse = ("--no-wrap applies only with --shift DY DX" if args.no_wrap and args.shift is None
+              else "--mirror-kernel applies only with --mirror or --flip"
+              if args.mirror_kernel and not (args.mirror or args.flip) else None)
+    if misuse:
         try:
-            parser.error("--no-wrap applies only with --shift DY DX")
+            parser.error(misuse)
         except SystemExit as exc:
             return int(exc.code)
     _use_offscreen_without_display()

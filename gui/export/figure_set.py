@@ -36,17 +36,19 @@ import numpy as np
 from PySide6.QtGui import QGuiApplication, QImage
 
 from engine import (
+    InputTransform,
     PipelineResult,
     PipelineSpec,
     StageComparison,
     compare_results,
-    equivariance_error,
     find_maxima,
+    mirror_kernel,
     report,
     run_pipeline,
     shift_sweep,
     translate,
 )
+from engine.comparison import transform_errors
 from engine.sweep import SweepCancelled, cancel_check
 
 from . import figures
@@ -171,17 +173,38 @@ class Transform:
         ``(dy, dx)`` when B is A translated; with `wrap` the equivariance error is measured.
     wrap : bool
         Whether the translation was circular.
+    mirror_kernel : bool
+        For a mirror or flip: B runs with the kernel mirrored the same way, so the
+        convolution commutes with the mirror.
     """
 
     kind: str
     description: str
     shift: tuple[int, int] | None = None
     wrap: bool = True
+    mirror_kernel: bool = False
 
     def to_dict(self) -> dict:
         """The transform as JSON-ready values."""
-        return {"kind": self.kind, "description": self.description,
-                "shift": None if self.shift is None else list(self.shift), "wrap": self.wrap}
+        out = {"kind": self.kind, "description": self.description,
+               "shift": None if self.shift is None else list(self.shift), "wrap": self.wrap}
+        if self.mirror_kernel:
+            out["mirror_kernel"] = True
+        return out
+
+    @property
+    def mirror_axis(self) -> int | None:
+        """1 for a left-right mirror, 0 for an up-down flip, None otherwise."""
+        return {"mirror": 1, "flip": 0}.get(self.kind)
+
+    def measured(self) -> InputTransform | None:
+        """The engine transform whose error ``||f(T x) - T' f(x)|| / ||f(x)||`` the set
+        reports (mirror, flip, shift), or None when B is not a transform of A."""
+        if self.kind in ("mirror", "flip"):
+            return InputTransform(self.kind)
+        if self.kind == "shift" and self.shift is not None:
+            return InputTransform("shift", dy=self.shift[0], dx=self.shift[1], wrap=self.wrap)
+        return None
 
 
 @dataclass(frozen=True)
@@ -207,6 +230,15 @@ class ExportJob:
     transform: Transform | None = None
     command: tuple[str, ...] = ()
 
+    @property
+    def spec_b(self) -> PipelineSpec:
+        """The pipeline of row B: `spec`, with the kernel mirrored when the transform asks."""
+        t = self.transform
+        axis = None if t is None or not t.mirror_kernel else t.mirror_axis
+        if axis is None or not self.spec.convolve:
+            return self.spec
+        return self.spec.replace(kernel=mirror_kernel(self.spec.kernel_array, axis))
+
 
 @dataclass(frozen=True)
 class FigureData:
@@ -219,7 +251,8 @@ class FigureData:
     results : dict
         ``"A"`` (and ``"B"``) -> PipelineResult.
     comparisons : list of StageComparison or None
-        B against A per common stage, with equivariance errors when B is a circular shift.
+        B against A per common stage, with the transform error
+        ``||f(T x) - T' f(x)|| / ||f(x)||`` when B is a shift, mirror or flip of A.
     differences : dict
         Stage name -> A - B over the compared (top-left overlap) cells, float32.
     """
@@ -251,20 +284,20 @@ def compute_figure_data(job: ExportJob, top_k: int = 5, *,
         given result was made with another spec. Rows not given are computed.
     """
     given = dict(results or {})
+    specs = {ROW_A: job.spec, ROW_B: job.spec_b}
     for row, result in given.items():
-        if result.spec != job.spec:
+        if result.spec != specs.get(row):
             raise ValueError(f"results[{row!r}] was made with another spec than the job's; "
-                             "pass runs of job.spec or none.")
+                             "pass runs of job.spec (job.spec_b for B) or none.")
     rows = {ROW_A: job.a} | ({ROW_B: job.b} if job.b is not None else {})
     results = {row: given[row] if row in given else
-               run_pipeline(image.array, job.spec, top_k=top_k) for row, image in rows.items()}
+               run_pipeline(image.array, specs[row], top_k=top_k) for row, image in rows.items()}
     comparisons = None
     differences: dict[str, np.ndarray] = {}
     if job.b is not None:
-        errors = None
-        t = job.transform
-        if t is not None and t.shift is not None and t.wrap:
-            errors = equivariance_error(job.a.array, job.spec, *t.shift)
+        measured = None if job.transform is None else job.transform.measured()
+        errors = None if measured is None else \
+            transform_errors(results[ROW_A], results[ROW_B], measured)
         comparisons = compare_results(results[ROW_A], results[ROW_B], equivariance_errors=errors)
         for comp in comparisons:
             rows, cols = comp.compared_shape
@@ -294,6 +327,8 @@ def _caption(job: ExportJob) -> str:
     if job.b is not None:
         how = f" ({job.transform.description})" if job.transform else ""
         text += f" vs {job.b.label}{how}"
+        if job.spec_b != job.spec:
+            text += ", B with the kernel mirrored too"
     return f"{text} | {describe_spec(job.spec)}"
 
 
