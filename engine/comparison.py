@@ -238,15 +238,29 @@ def compare_inputs(image_a: np.ndarray, image_b: np.ndarray | None = None,
     spec_b = spec.replace(kernel=mirror_kernel(spec.kernel_array, axis)) if mirrored else spec
     result_a = run_pipeline(a, spec, top_k=top_k)
     result_b = run_pipeline(b, spec_b, top_k=top_k)
-    stages = compare_results(result_a, result_b,
-                             equivariance_errors=transform_errors(result_a, result_b, transform))
+    stages, differences = compare_runs(result_a, result_b, transform)
+    return Comparison(result_a, result_b, transform, stages, differences,
+                      _note(spec, transform, a.shape, mirrored), mirrored)
+
+
+def compare_runs(a: PipelineResult, b: PipelineResult, transform: InputTransform | None
+                 ) -> tuple[list[StageComparison], dict[str, np.ndarray]]:
+    """Compare two runs already made: per common stage, distance, peak displacement and
+    (when `transform` is given) the transform error; and the differences A - B over
+    each stage's compared (top-left overlap) cells, float32.
+
+    Returns
+    -------
+    (list of StageComparison, dict)
+        As :attr:`Comparison.stages` and :attr:`Comparison.differences`.
+    """
+    errors = None if transform is None else transform_errors(a, b, transform)
+    stages = compare_results(a, b, equivariance_errors=errors)
     differences = {}
     for comp in stages:
         rows, cols = comp.compared_shape
-        differences[comp.name] = (result_a[comp.name].array[:rows, :cols]
-                                  - result_b[comp.name].array[:rows, :cols])
-    return Comparison(result_a, result_b, transform, stages, differences,
-                      _note(spec, transform, a.shape, mirrored), mirrored)
+        differences[comp.name] = a[comp.name].array[:rows, :cols] - b[comp.name].array[:rows, :cols]
+    return stages, differences
 
 
 def _note(spec: PipelineSpec, transform: InputTransform, shape: tuple[int, int],

@@ -40,7 +40,6 @@ from engine import (
     PipelineResult,
     PipelineSpec,
     StageComparison,
-    compare_results,
     find_maxima,
     mirror_kernel,
     report,
@@ -48,7 +47,7 @@ from engine import (
     shift_sweep,
     translate,
 )
-from engine.comparison import transform_errors
+from engine.comparison import compare_runs
 from engine.sweep import SweepCancelled, cancel_check
 
 from . import figures
@@ -296,13 +295,7 @@ def compute_figure_data(job: ExportJob, top_k: int = 5, *,
     differences: dict[str, np.ndarray] = {}
     if job.b is not None:
         measured = None if job.transform is None else job.transform.measured()
-        errors = None if measured is None else \
-            transform_errors(results[ROW_A], results[ROW_B], measured)
-        comparisons = compare_results(results[ROW_A], results[ROW_B], equivariance_errors=errors)
-        for comp in comparisons:
-            rows, cols = comp.compared_shape
-            differences[comp.name] = (results[ROW_A][comp.name].array[:rows, :cols]
-                                      - results[ROW_B][comp.name].array[:rows, :cols])
+        comparisons, differences = compare_runs(results[ROW_A], results[ROW_B], measured)
     return FigureData(job, top_k, results, comparisons, differences)
 
 
