@@ -109,18 +109,6 @@ class Axis:
             extent=(window - 1) * self.stride + self.extent,
         )
 
-    def span(self, i: int, limit: int) -> tuple[int, int]:
-        """Return the half-open input span read by cell `i`, clipped to ``[0, limit)``."""
-        start = i * self.stride + self.offset
-        return max(0, start), min(limit, start + self.extent)
-
-    def cells_reading(self, start: int, stop: int, count: int) -> tuple[int, int]:
-        """Return the half-open range of cells (of `count`) whose span meets ``[start, stop)``."""
-        # cell i meets it when i*s + o < stop and i*s + o + e > start
-        lo = -((-(start - self.offset - self.extent + 1)) // self.stride)  # ceil division
-        hi = (stop - 1 - self.offset) // self.stride + 1
-        return max(0, lo), min(count, hi)
-
 
 @dataclass(frozen=True)
 class Geometry:
@@ -130,11 +118,6 @@ class Geometry:
     x: Axis = Axis()
     layers_y: tuple[Layer, ...] = ()
     layers_x: tuple[Layer, ...] = ()
-
-    @classmethod
-    def of_layers(cls, layers: list[Layer]) -> Geometry:
-        """Compose square sliding-window layers, first to last."""
-        return cls().then(layers, layers)
 
     def then(self, layers_y: list[Layer], layers_x: list[Layer]) -> Geometry:
         """Return the geometry after further layers (rows and columns may differ)."""
