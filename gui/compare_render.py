@@ -25,7 +25,7 @@ from engine import (
     find_maxima,
 )
 
-from .render import PipelineView, drawable, to_uint8, value_range
+from .render import PipelineView, drawable, stage_ranges, to_uint8, value_range
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,28 +77,6 @@ class ComparisonView:
     magnitude: PipelineView | None
 
 
-def _union(r1: tuple[float, float] | None, r2: tuple[float, float] | None
-           ) -> tuple[float, float]:
-    ranges = [r for r in (r1, r2) if r is not None]
-    return min(r[0] for r in ranges), max(r[1] for r in ranges)
-
-
-def shared_ranges(a: PipelineResult, b: PipelineResult, shared_levels: bool
-                  ) -> dict[str, tuple[float, float]]:
-    """Colour range per stage name covering A and B (the input at least [0, 1]); with
-    `shared_levels` one range over every feature map of both runs."""
-    own_a = {s.name: value_range(s.array) for s in a.stages}
-    own_b = {s.name: value_range(s.array) for s in b.stages}
-    ranges = {n: _union(own_a.get(n), own_b.get(n)) for n in dict.fromkeys([*own_a, *own_b])}
-    lo, hi = ranges["input"]
-    ranges["input"] = (min(0.0, lo), max(1.0, hi))
-    features = [n for n in ranges if n != "input"]
-    if shared_levels and features:
-        common = (min(ranges[n][0] for n in features), max(ranges[n][1] for n in features))
-        ranges.update({n: common for n in features})
-    return ranges
-
-
 def _view(result: PipelineResult, ranges: dict[str, tuple[float, float]],
           shared_levels: bool) -> PipelineView:
     levels = [ranges[s.name] for s in result.stages]
@@ -148,7 +126,7 @@ def compute_comparison_view(image: np.ndarray, spec: PipelineSpec, top_k: int,
     t0 = time.perf_counter()
     comparison = compare_inputs(image, setup.image_b, spec, transform=setup.transform,
                                 mirror_kernel_too=setup.mirror_kernel_too, top_k=top_k)
-    ranges = shared_ranges(comparison.a, comparison.b, shared_levels)
+    ranges = stage_ranges([comparison.a, comparison.b], shared_levels)
     signed = magnitude = None
     if setup.signed_row:
         signed = _difference_view(comparison, dict(comparison.differences), True, top_k)

@@ -7,6 +7,7 @@ table by the panels), so the GUI thread only hands arrays to pyqtgraph.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -57,13 +58,35 @@ def value_range(x: np.ndarray) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
+def stage_ranges(results: Sequence[PipelineResult], shared_levels: bool = False
+                 ) -> dict[str, tuple[float, float]]:
+    """Return the colour range of every stage name, covering it in all of `results`.
+
+    The input keeps at least [0, 1] (the canvas' own scale, widened if an image leaves
+    it). Other stages use their own ``(min, max)`` (see :func:`value_range`), or with
+    `shared_levels` one range over all of them, so their colours compare.
+    """
+    ranges: dict[str, tuple[float, float]] = {}
+    for result in results:
+        for stage in result.stages:
+            lo, hi = value_range(stage.array)
+            if stage.name in ranges:
+                lo, hi = min(lo, ranges[stage.name][0]), max(hi, ranges[stage.name][1])
+            ranges[stage.name] = (lo, hi)
+    if "input" in ranges:
+        lo, hi = ranges["input"]
+        ranges["input"] = (min(0.0, lo), max(1.0, hi))
+    features = [n for n in ranges if n != "input"]
+    if shared_levels and features:
+        common = (min(ranges[n][0] for n in features), max(ranges[n][1] for n in features))
+        ranges.update({n: common for n in features})
+    return ranges
+
+
 def compute_view(image: np.ndarray, spec: PipelineSpec, top_k: int = 5,
                  shared_levels: bool = False) -> PipelineView:
-    """Run the pipeline on `image` and prepare every stage for drawing.
-
-    The input stage keeps the range [0, 1] (the canvas' own scale, widened if the
-    image leaves it). Other stages use their own ``(min, max)``, or with
-    `shared_levels` the range over all of them, so their colours compare.
+    """Run the pipeline on `image` and prepare every stage for drawing, coloured over
+    :func:`stage_ranges`.
 
     Returns
     -------
@@ -75,11 +98,7 @@ def compute_view(image: np.ndarray, spec: PipelineSpec, top_k: int = 5,
         From :func:`engine.run_pipeline` for an impossible spec or image.
     """
     result = run_pipeline(image, spec, top_k=top_k)
-    ranges = [value_range(s.array) for s in result.stages]
-    lo0, hi0 = ranges[0]
-    ranges[0] = (min(0.0, lo0), max(1.0, hi0))
-    if shared_levels and len(ranges) > 1:
-        shared = (min(r[0] for r in ranges[1:]), max(r[1] for r in ranges[1:]))
-        ranges[1:] = [shared] * (len(ranges) - 1)
+    by_name = stage_ranges([result], shared_levels)
+    ranges = [by_name[s.name] for s in result.stages]
     images = [to_uint8(drawable(s.array), *r) for s, r in zip(result.stages, ranges, strict=True)]
     return PipelineView(result, images, ranges, shared_levels)

@@ -237,3 +237,19 @@ def test_options_name_the_bad_field(changes, message):
 def test_formats_limit_the_files(qapp, tmp_path):
     out = write_figure_set(tmp_path / "set", _job(), FigureSetOptions(formats=("json",)))
     assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "metrics.json"]
+
+
+def test_rows_a_and_b_share_one_colour_range_per_stage_as_in_the_window():
+    a = np.random.default_rng(11).random((30, 40)).astype(np.float32)
+    b = a * 0.5
+    job = figure_set.ExportJob(figure_set.ImageInput(a, "a"), PipelineSpec(levels=2),
+                               figure_set.ImageInput(b, "b"),
+                               figure_set.Transform("compare", "another image"))
+    panels = figure_set.figure_panels(figure_set.compute_figure_data(job))
+    for s in run_pipeline(a, job.spec):
+        s_b = run_pipeline(b, job.spec)[s.name]
+        lo = min(float(s.array.min()), float(s_b.array.min()))
+        hi = max(float(s.array.max()), float(s_b.array.max()))
+        if s.name == "input":
+            lo, hi = min(lo, 0.0), max(hi, 1.0)
+        assert panels["A"][s.name].levels == panels["B"][s.name].levels == (lo, hi)

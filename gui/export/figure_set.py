@@ -50,6 +50,7 @@ from engine import (
 from engine.comparison import compare_runs
 from engine.sweep import SweepCancelled, cancel_check
 
+from ..render import stage_ranges
 from . import figures
 from .figures import Panel, SheetRow
 
@@ -325,18 +326,13 @@ def _caption(job: ExportJob) -> str:
     return f"{text} | {describe_spec(job.spec)}"
 
 
-def _stage_panels(result: PipelineResult, top_k: int) -> dict[str, Panel]:
-    """Panels coloured as the window shows stages: the input grey over 0..1 (widened to
-    its own range if it leaves it), every later stage viridis over its own range."""
-    panels = {}
-    for s in result:
-        if s.name == "input":
-            lo, hi = float(s.array.min()), float(s.array.max())
-            panels[s.name] = Panel(s.title, s.array, s.maxima[:top_k], "grey",
-                                   (min(0.0, lo), max(1.0, hi)))
-        else:
-            panels[s.name] = Panel(s.title, s.array, s.maxima[:top_k], "viridis")
-    return panels
+def _stage_panels(result: PipelineResult, top_k: int,
+                  ranges: dict[str, tuple[float, float]]) -> dict[str, Panel]:
+    """Panels coloured as the window shows stages: the input grey, every later stage
+    viridis, each over its range in `ranges` (see :func:`gui.render.stage_ranges`)."""
+    return {s.name: Panel(s.title, s.array, s.maxima[:top_k],
+                          "grey" if s.name == "input" else "viridis", ranges[s.name])
+            for s in result}
 
 
 def _diff_panels(data: FigureData) -> dict[str, Panel]:
@@ -350,7 +346,10 @@ def _diff_panels(data: FigureData) -> dict[str, Panel]:
 
 def figure_panels(data: FigureData) -> dict[str, dict[str, Panel]]:
     """Return the panels of a set: row (``"A"``, ``"B"``, ``"A-B"``) -> stage name -> Panel."""
-    rows = {row: _stage_panels(result, data.top_k) for row, result in data.results.items()}
+    # rows A and B share one colour range per stage, as in the window's comparison mode
+    ranges = stage_ranges(list(data.results.values()))
+    rows = {row: _stage_panels(result, data.top_k, ranges)
+            for row, result in data.results.items()}
     if data.job.b is not None:
         rows[ROW_DIFF] = _diff_panels(data)
     return rows
@@ -523,8 +522,10 @@ def _render_frame(w: _Writer, shift: int) -> None:
     top_k = w.options.top_k
     base = w.data.results[ROW_A]
     moved = run_pipeline(translate(w.job.a.array, 0, shift), w.job.spec, top_k=top_k)
-    rows = [SheetRow("A", list(_stage_panels(base, top_k).values())),
-            SheetRow(f"x+{shift}", [_stage_panels(moved, top_k).get(n) for n in base.names])]
+    ranges = stage_ranges([base, moved])
+    rows = [SheetRow("A", list(_stage_panels(base, top_k, ranges).values())),
+            SheetRow(f"x+{shift}",
+                     [_stage_panels(moved, top_k, ranges).get(n) for n in base.names])]
     last = base.names[-1]
     caption = (f"A moved right by {shift} px (circular) | {last}: distance "
                f"{w.sweep[shift, -1]:.3f} | {describe_spec(w.job.spec)}")
