@@ -6,10 +6,15 @@ Never imports Qt. Every function takes arrays and returns new arrays.
 from .compare import (
     StageComparison,
     compare_results,
-    equivariance_error,
     normalized_distance,
 )
-from .comparison import TRANSFORM_KINDS, Comparison, InputTransform, compare_inputs
+from .comparison import (
+    TRANSFORM_KINDS,
+    Comparison,
+    InputTransform,
+    compare_inputs,
+    equivariance_error,
+)
 from .conv import ACTIVATIONS, PADDINGS, activate, conv2d, relu
 from .examples import EXAMPLES, SAMPLE_PHOTOS, Example, load_example, sample_photo
 from .image_io import ImageLoadError, load_color_image, load_image

@@ -9,8 +9,7 @@ import cv2
 import numpy as np
 
 from ._checks import as_image
-from .pipeline import PipelineResult, PipelineSpec, run_pipeline
-from .transforms import check_integer
+from .pipeline import PipelineResult
 
 
 @dataclass(frozen=True)
@@ -160,54 +159,3 @@ def compare_results(a: PipelineResult, b: PipelineResult, *,
             else equivariance_errors[index],
         ))
     return out
-
-
-def equivariance_error(image: np.ndarray, spec: PipelineSpec | None, dy: int, dx: int
-                       ) -> list[float | None]:
-    """Measure how far each stage is from moving exactly with a circular shift of the input.
-
-    With ``T`` the circular shift of the input by (dy, dx) (``np.roll``) and ``T'``
-    the circular shift of a stage of stride ``(Sy, Sx)`` by ``(dy/Sy, dx/Sx)`` cells,
-    the error of stage ``f`` is ``||f(T x) - T' f(x)|| / ||f(x)||``. If ``f(x)`` is all
-    zero, the norm of ``f(T x)`` is used instead (so the error is 1 when only
-    ``f(T x)`` is non-zero, and 0 when both are zero).
-
-    The spec is used as given: with ``padding="circular"`` and max or average pooling
-    on an image whose sides divide by the total stride, every defined value is 0 up
-    to rounding; with "valid" padding the image borders show up in the error.
-
-    Parameters
-    ----------
-    image : (H, W) array
-        The input x; not modified.
-    spec : PipelineSpec or None
-        The pipeline (the article's when None).
-    dy, dx : int
-        The shift in input pixels (negative: up, left).
-
-    Returns
-    -------
-    list of float or None
-        One value per stage of ``run_pipeline(image, spec)``, in order; None where
-        the stage's stride does not divide the shift (the stage cannot follow it in
-        whole cells).
-
-    Raises
-    ------
-    ValueError
-        For a bad image, spec or shift.
-    """
-    x = as_image(image, "image")
-    dy, dx = check_integer(dy, "dy"), check_integer(dx, "dx")
-    base = run_pipeline(x, spec, top_k=1)
-    moved = run_pipeline(np.roll(x, (dy, dx), axis=(0, 1)), spec, top_k=1)
-    errors: list[float | None] = []
-    for stage, stage_moved in zip(base.stages, moved.stages, strict=True):
-        sy, sx = stage.stride
-        if dy % sy or dx % sx:
-            errors.append(None)
-            continue
-        expected = np.roll(stage.array, (dy // sy, dx // sx), axis=(0, 1))
-        reference = l2_norm(stage.array)
-        errors.append(relative_difference(stage_moved.array, expected, reference))
-    return errors

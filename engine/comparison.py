@@ -277,3 +277,45 @@ def _note(spec: PipelineSpec, transform: InputTransform, shape: tuple[int, int],
         text += (f" From the {stage} stage on, the windows do not sit symmetrically in the "
                  "map (a remainder is dropped on one side), so the error there is not 0.")
     return text
+
+
+def equivariance_error(image: np.ndarray, spec: PipelineSpec | None, dy: int, dx: int
+                       ) -> list[float | None]:
+    """Measure how far each stage is from moving exactly with a circular shift of the input.
+
+    With ``T`` the circular shift of the input by (dy, dx) (``np.roll``) and ``T'``
+    the circular shift of a stage of stride ``(Sy, Sx)`` by ``(dy/Sy, dx/Sx)`` cells,
+    the error of stage ``f`` is ``||f(T x) - T' f(x)|| / ||f(x)||``. If ``f(x)`` is all
+    zero, the norm of ``f(T x)`` is used instead (so the error is 1 when only
+    ``f(T x)`` is non-zero, and 0 when both are zero).
+
+    The spec is used as given: with ``padding="circular"`` and max or average pooling
+    on an image whose sides divide by the total stride, every defined value is 0 up
+    to rounding; with "valid" padding the image borders show up in the error.
+
+    Parameters
+    ----------
+    image : (H, W) array
+        The input x; not modified.
+    spec : PipelineSpec or None
+        The pipeline (the article's when None).
+    dy, dx : int
+        The shift in input pixels (negative: up, left).
+
+    Returns
+    -------
+    list of float or None
+        One value per stage of ``run_pipeline(image, spec)``, in order; None where
+        the stage's stride does not divide the shift (the stage cannot follow it in
+        whole cells).
+
+    Raises
+    ------
+    ValueError
+        For a bad image, spec or shift.
+    """
+    x = as_image(image, "image")
+    shift = InputTransform("shift", dy=dy, dx=dx, wrap=True)
+    base = run_pipeline(x, spec, top_k=1)
+    moved = run_pipeline(shift.apply(x), spec, top_k=1)
+    return transform_errors(base, moved, shift)
