@@ -13,7 +13,7 @@ def main(argv: list[str] | None = None) -> int:
     """Start ShiftLab; return the process exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] == "export":
-        from gui.export.cli import main as export_main
+        from cli import main as export_main
 
         return export_main(argv[1:])
     from gui.app import run_app

@@ -7,7 +7,7 @@ import sys
 import pyqtgraph as pg
 from PySide6.QtWidgets import QApplication
 
-from .settings import APPLICATION, ORGANIZATION
+from gui.window.settings import APPLICATION, ORGANIZATION
 
 USAGE = "usage: shiftlab [IMAGE]   (or: shiftlab export INPUT --out DIR)"
 
@@ -40,7 +40,7 @@ def run_app(argv: list[str]) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "shiftlab"])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
-    from .main_window import MainWindow
+    from gui.window.main_window import MainWindow
 
     window = MainWindow()
     window.show()

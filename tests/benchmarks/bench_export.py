@@ -37,8 +37,8 @@ import numpy as np  # noqa: E402
 from PySide6.QtGui import QGuiApplication  # noqa: E402
 
 from engine import PipelineSpec, load_image, mirror, report  # noqa: E402
-from gui.export import figures  # noqa: E402
-from gui.export.figure_set import (  # noqa: E402
+from figures import drawing as figures  # noqa: E402
+from figures.figure_set import (  # noqa: E402
     ExportJob,
     FigureSetOptions,
     ImageInput,

@@ -204,7 +204,7 @@ def run() -> int:
 
     pg.setConfigOptions(mouseRateLimit=0)
     app = QApplication.instance() or QApplication([])
-    from gui.main_window import MainWindow
+    from gui.window.main_window import MainWindow
 
     window = MainWindow()
     window.resize(1600, 900)

@@ -41,7 +41,7 @@ def main() -> int:
 
     pg.setConfigOptions(mouseRateLimit=0)
     app = QApplication.instance() or QApplication([])
-    from gui.main_window import MainWindow
+    from gui.window.main_window import MainWindow
 
     window = MainWindow()
     try:

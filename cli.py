@@ -1,0 +1,310 @@
+"""The headless export command: ``python main.py export INPUT --out DIR [options]``.
+
+Exit codes: 0 written; 1 an input or output error, explained in one line on stderr;
+2 a usage error (argparse's message); 130 interrupted (nothing left behind).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+
+from engine import (
+    ACTIVATIONS,
+    EXAMPLES,
+    KERNELS,
+    PADDINGS,
+    POOL_MODES,
+    PipelineSpec,
+    load_image,
+    mirror,
+    parse_kernel_text,
+    translate,
+)
+from figures.command import EXAMPLE_PREFIX, reproducing_command
+from figures.figure_set import (
+    FORMATS,
+    ExportJob,
+    FigureSetOptions,
+    ImageInput,
+    Transform,
+    check_target,
+    write_figure_set,
+)
+
+PROG = "shiftlab export"
+
+EPILOG = f"""\
+INPUT is an image file (PNG, JPEG, BMP, TIFF, WebP; read as grey) or example:NAME for a
+built-in example ({", ".join(EXAMPLES)}), which brings its own image B and pipeline;
+options given explicitly override the example's.
+
+Without --mirror/--flip/--shift/--compare (and for a file input) the set shows one row.
+With one of them it is a comparison: rows A, B and A-B, and metrics with each stage's
+distance, peak displacement and (for a circular --shift) equivariance error.
+
+The set is written into a temporary folder next to DIR and moved into place at the end:
+a failure or Ctrl-C leaves nothing behind. An existing non-empty DIR is replaced only
+with --force. manifest.json records the command that writes the set again.
+
+examples:
+  the article's one-pixel example (pixels 5 apart end in the same pooled cell):
+    python main.py export example:pixel --out out/pixel
+  a photo and its mirror through vertical Sobel + ReLU + 6 max pools:
+    python main.py export example:mirror --out out/mirror
+  two different photos:
+    python main.py export example:two-photos --out out/two-photos
+  your photo against itself moved 1 pixel right, anti-aliased pooling, with a sweep:
+    python main.py export photo.jpg --shift 0 1 --pool blurmax --animate-shifts 8 --out out/s
+  your own kernel, SVG and data only, 600 px wide, transparent:
+    python main.py export photo.jpg --kernel-values "1,0,-1;2,0,-2;1,0,-1" \\
+        --formats svg,npz,json --width 600 --background transparent --out out/k
+"""
+
+
+def _positive(text: str) -> int:
+    return _int_at_least(text, 1)
+
+
+def _non_negative(text: str) -> int:
+    return _int_at_least(text, 0)
+
+
+def _int_at_least(text: str, minimum: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"{value} is less than {minimum}")
+    return value
+
+
+def _width(text: str) -> int:
+    return _int_at_least(text, 64)
+
+
+def _formats(text: str) -> tuple[str, ...]:
+    items = [t.strip().lower() for t in text.split(",") if t.strip()]
+    unknown = [t for t in items if t not in FORMATS]
+    if unknown or not items:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: use a comma-separated list of {', '.join(FORMATS)}")
+    return tuple(items)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the export command (its --help is the manual)."""
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Write a figure set (panels, composite sheet, stage data, "
+        "metrics and a manifest) for one image or a comparison, without a window.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("input", metavar="INPUT", help="image file, or example:NAME")
+    parser.add_argument("--out", required=True, metavar="DIR", type=Path,
+                        help="the folder to write (created; must be new or empty)")
+    parser.add_argument("--force", action="store_true",
+                        help="replace DIR if it exists and is not empty")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+
+    b = parser.add_argument_group("image B (at most one)")
+    what = b.add_mutually_exclusive_group()
+    what.add_argument("--mirror", action="store_true", help="B = A mirrored left-right")
+    what.add_argument("--flip", action="store_true", help="B = A mirrored up-down")
+    what.add_argument("--shift", nargs=2, type=int, metavar=("DY", "DX"),
+                      help="B = A moved down DY and right DX pixels (circular)")
+    what.add_argument("--compare", metavar="OTHER", type=Path, help="B = another image file")
+    b.add_argument("--no-wrap", action="store_true",
+                   help="with --shift: uncovered pixels become 0 instead of wrapping around")
+    b.add_argument("--mirror-kernel", action="store_true",
+                   help="with --mirror/--flip: run B with the kernel mirrored the same way "
+                   "(the convolution then commutes with the mirror)")
+
+    p = parser.add_argument_group("pipeline (defaults: the article's, or the example's)")
+    kernel = p.add_mutually_exclusive_group()
+    kernel.add_argument("--kernel", choices=list(KERNELS), metavar="NAME",
+                        help=f"a named kernel: {', '.join(KERNELS)}")
+    kernel.add_argument("--kernel-values", metavar="TEXT",
+                        help='kernel values, rows split by ";", e.g. "-1,0,1;-1,0,1;-1,0,1"')
+    p.add_argument("--no-conv", action="store_true", help="pool the input directly")
+    p.add_argument("--padding", choices=PADDINGS, help="convolution padding")
+    p.add_argument("--stride", type=_positive, metavar="N", help="convolution stride")
+    p.add_argument("--activation", choices=ACTIVATIONS, help="after the convolution")
+    p.add_argument("--pool", choices=POOL_MODES, help="pooling mode")
+    p.add_argument("--pool-size", type=_positive, metavar="N", help="pooling window")
+    p.add_argument("--pool-stride", type=_positive, metavar="N",
+                   help="pooling stride (default: the window)")
+    p.add_argument("--levels", type=_non_negative, metavar="N", help="pooling levels")
+    p.add_argument("--blur-size", type=_positive, metavar="N",
+                   help="binomial blur taps of blurmax/blur pooling")
+
+    o = parser.add_argument_group("output")
+    o.add_argument("--formats", type=_formats, default=FORMATS, metavar="LIST",
+                   help=f"comma-separated, any of {','.join(FORMATS)} (default: all); "
+                   "manifest.json is always written")
+    o.add_argument("--width", type=_width, default=1200, metavar="PX",
+                   help="width of every PNG in pixels (default 1200, at least 64)")
+    o.add_argument("--background", choices=("white", "transparent"), default="white",
+                   help="behind panels and sheets (default white)")
+    o.add_argument("--top-k", type=_positive, default=5, metavar="N",
+                   help="maxima recorded and marked per stage (default 5)")
+    o.add_argument("--animate-shifts", type=_non_negative, default=0, metavar="N",
+                   help="also sweep shifts 0..N px along x: sweep.gif, sweep.mp4, sweep plot "
+                   "and sweep.csv")
+    return parser
+
+
+class InputError(ValueError):
+    """A bad input or option value found after parsing (exit code 1)."""
+
+
+def _spec_overrides(args: argparse.Namespace) -> dict:
+    changes: dict = {}
+    if args.kernel is not None:
+        changes["kernel"] = args.kernel
+    if args.kernel_values is not None:
+        try:
+            values = parse_kernel_text(args.kernel_values)
+        except ValueError as exc:
+            raise InputError(f"--kernel-values: {exc}") from None
+        changes["kernel"] = tuple(tuple(float(v) for v in row) for row in values)
+    if args.no_conv:
+        changes["convolve"] = False
+    for option, name in (("padding", "padding"), ("stride", "stride"),
+                         ("activation", "activation"), ("pool", "pool_mode"),
+                         ("pool_size", "pool_size"), ("pool_stride", "pool_stride"),
+                         ("levels", "levels"), ("blur_size", "blur_size")):
+        value = getattr(args, option)
+        if value is not None:
+            changes[name] = value
+    return changes
+
+
+def load_inputs(args: argparse.Namespace
+                 ) -> tuple[ImageInput, ImageInput | None, Transform | None, PipelineSpec]:
+    """Return image A, image B, how B relates to A, and the base spec (before overrides),
+    from parsed command-line arguments.
+
+    Raises
+    ------
+    InputError
+        For an unknown example or an unreadable image.
+    """
+    b: ImageInput | None = None
+    transform: Transform | None = None
+    if args.input.startswith(EXAMPLE_PREFIX):
+        name = args.input[len(EXAMPLE_PREFIX):]
+        if name not in EXAMPLES:
+            raise InputError(f"{args.input}: no such example; use one of: "
+                             + ", ".join(EXAMPLE_PREFIX + n for n in EXAMPLES) + ".")
+        example = EXAMPLES[name]
+        arr_a, arr_b = example.load()
+        a = ImageInput(arr_a, args.input)
+        b = ImageInput(arr_b, f"{args.input} B")
+        transform = Transform("example", example.transform, example.shift)
+        base = example.spec
+    else:
+        a = ImageInput(load_image(args.input), args.input, Path(args.input))
+        base = PipelineSpec()
+    if args.mirror or args.flip:
+        axis = 1 if args.mirror else 0
+        kind, words = ("mirror", "mirrored left-right") if args.mirror else \
+            ("flip", "mirrored up-down")
+        b = ImageInput(mirror(a.array, axis=axis), f"{a.label} {words}")
+        transform = Transform(kind, words, mirror_kernel=args.mirror_kernel)
+    elif args.shift is not None:
+        dy, dx = args.shift
+        wrap = not args.no_wrap
+        words = f"moved by ({dy}, {dx}) px, {'circular' if wrap else 'zero-filled'}"
+        b = ImageInput(translate(a.array, dy, dx, wrap=wrap), f"{a.label} {words}")
+        transform = Transform("shift", words, (dy, dx), wrap)
+    elif args.compare is not None:
+        b = ImageInput(load_image(args.compare), str(args.compare), args.compare)
+        transform = Transform("compare", "another image")
+    return a, b, transform, base
+
+
+def _attach_kernel_values(argv: list[str]) -> list[str]:
+    """Join ``--kernel-values TEXT`` into ``--kernel-values=TEXT``: kernels often start
+    with a minus sign, which argparse would otherwise read as an option."""
+    out: list[str] = []
+    args = iter(argv)
+    for arg in args:
+        if arg == "--kernel-values":
+            value = next(args, None)
+            out.append(arg if value is None else f"{arg}={value}")
+        else:
+            out.append(arg)
+    return out
+
+
+def _quiet_opencv() -> None:
+    # OpenCV logs its own warning for a damaged file before our one-line error says why.
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+
+
+def _use_offscreen_without_display() -> None:
+    if not (os.environ.get("QT_QPA_PLATFORM") or os.environ.get("DISPLAY")
+            or os.environ.get("WAYLAND_DISPLAY")):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+
+def _gui_application():
+    from PySide6.QtGui import QGuiApplication
+
+    return QGuiApplication.instance() or QGuiApplication([PROG])
+
+
+def _fail(message: str) -> int:
+    print(f"{PROG}: error: {' '.join(str(message).split())}", file=sys.stderr)
+    return 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the export command with `argv` (without the program and ``export``); return the
+    exit code (0 written, 1 input/output error, 2 usage error, 130 interrupted)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(_attach_kernel_values(
+            sys.argv[2:] if argv is None else list(argv)))
+    except SystemExit as exc:  # --help (0) or a usage error (2), already printed
+        return int(exc.code or 0)
+    misuse = ("--no-wrap applies only with --shift DY DX" if args.no_wrap and args.shift is None
+              else "--mirror-kernel applies only with --mirror or --flip"
+              if args.mirror_kernel and not (args.mirror or args.flip) else None)
+    if misuse:
+        try:
+            parser.error(misuse)
+        except SystemExit as exc:
+            return int(exc.code)
+    _use_offscreen_without_display()
+    _quiet_opencv()
+    try:
+        check_target(args.out, args.force)  # fail before reading images or starting Qt
+        a, b, transform, base = load_inputs(args)
+        spec = base.replace(**_spec_overrides(args))
+        options = FigureSetOptions(formats=args.formats, width=args.width,
+                                   background=args.background, top_k=args.top_k,
+                                   animate_shifts=args.animate_shifts)
+        command = reproducing_command(args.input, args.out, spec, options, transform,
+                                      args.compare)
+        job = ExportJob(a, spec, b, transform, tuple(command))
+        app = _gui_application()  # noqa: F841 (kept alive while drawing)
+        target = write_figure_set(args.out, job, options, force=args.force,
+                                  progress=None if args.quiet else _print_progress)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; nothing was written.", file=sys.stderr)
+        return 130
+    except (ValueError, OSError) as exc:
+        return _fail(str(exc))
+    print(target)
+    return 0
+
+
+def _print_progress(step: int, total: int, message: str) -> None:
+    print(f"[{step}/{total}] {message} ...", file=sys.stderr, flush=True)
+

@@ -1,0 +1,731 @@
+"""A figure set: every panel, the composite sheet, the data and the manifest, in one folder.
+
+The set is written into a temporary folder next to the target and moved into place at
+the end, so a failure or a cancel leaves nothing behind and never touches an existing
+folder; an existing non-empty folder is replaced only with ``force=True`` (renamed aside,
+the new set moved in, the old one deleted; put back if the move fails).
+
+:func:`write_figure_set` draws only on QImage and QSvgGenerator, never on widgets, so the
+window may call it from a worker thread (a QGuiApplication must exist). Its `progress`
+callback runs on that thread too.
+
+Layout of a set (comparison rows and files only when there is an image B)::
+
+    panels/A_input.png  panels/A_conv.svg  panels/B_pool_1.png  panels/A-B_pool_1.png ...
+    sheet.png  sheet.svg            the whole pipeline, A over B over A - B
+    stages.npz                      every stage array, keys "A/input", "B/pool 1" ...
+    metrics.csv  metrics.json       per-stage numbers (engine.report)
+    sweep.gif  sweep.mp4            with animate_shifts=N: one frame per shift 0..N
+    sweep_plot.png  sweep_plot.svg  sweep.csv
+    manifest.json                   version, spec, kernel, inputs + SHA-256, command line
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PySide6.QtGui import QGuiApplication, QImage
+
+from engine import (
+    InputTransform,
+    PipelineResult,
+    PipelineSpec,
+    StageComparison,
+    find_maxima,
+    mirror_kernel,
+    report,
+    run_pipeline,
+    shift_sweep,
+    translate,
+)
+from engine.comparison import compare_runs
+from engine.display import stage_ranges
+from engine.sweep import SweepCancelled, cancel_check
+from figures import drawing as draw
+from figures.drawing import Panel, SheetRow
+
+FORMATS = ("png", "svg", "npz", "csv", "json")
+ROW_A, ROW_B, ROW_DIFF = "A", "B", "A-B"
+#: Frames per second of the shift animation.
+ANIMATION_FPS = 2
+
+ProgressCallback = Callable[[int, int, str], object]
+
+
+class ExportCancelled(Exception):
+    """Writing a figure set was cancelled; nothing was left behind."""
+
+
+class ExportTargetError(ValueError):
+    """The output folder cannot take a figure set (not empty, a file, not writable)."""
+
+
+@dataclass(frozen=True)
+class FigureSetOptions:
+    """How a figure set is written.
+
+    Attributes
+    ----------
+    formats : tuple of str
+        Any of ``"png"``, ``"svg"`` (panels, sheet, sweep plot), ``"npz"`` (stages),
+        ``"csv"``, ``"json"`` (metrics, sweep table). manifest.json is always written.
+    width : int
+        Width in pixels of every PNG (SVG user units match), >= 64.
+    background : {"white", "transparent"}
+        Behind panels and sheets (animations are always on white).
+    top_k : int
+        Maxima recorded and marked per stage, >= 1.
+    animate_shifts : int
+        0 for none; N writes a sweep over shifts 0..N pixels along x (circular): GIF and
+        MP4 of the composite sheet, and the sweep plot and table.
+
+    Raises
+    ------
+    ValueError
+        If a field is out of range; the message names it.
+    """
+
+    formats: tuple[str, ...] = FORMATS
+    width: int = 1200
+    background: str = "white"
+    top_k: int = 5
+    animate_shifts: int = 0
+
+    def __post_init__(self) -> None:
+        formats = (self.formats,) if isinstance(self.formats, str) else tuple(self.formats)
+        unknown = [f for f in formats if f not in FORMATS]
+        if unknown or not formats:
+            raise ValueError(f"formats must be one or more of {', '.join(FORMATS)}; "
+                             f"got {list(formats)!r}.")
+        object.__setattr__(self, "formats", tuple(f for f in FORMATS if f in formats))
+        _check_int(self.width, "width", 64)
+        _check_int(self.top_k, "top_k", 1)
+        _check_int(self.animate_shifts, "animate_shifts", 0)
+        if self.background not in draw.BACKGROUNDS:
+            raise ValueError(f"background must be one of {', '.join(draw.BACKGROUNDS)}; "
+                             f"got {self.background!r}.")
+
+    def to_dict(self) -> dict:
+        """The options as JSON-ready values."""
+        return {"formats": list(self.formats), "width": self.width,
+                "background": self.background, "top_k": self.top_k,
+                "animate_shifts": self.animate_shifts}
+
+
+def _check_int(value: object, name: str, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}.")
+
+
+@dataclass(frozen=True)
+class ImageInput:
+    """One input image and where it came from.
+
+    `array` is copied (float32, read-only) at construction, so later edits of the
+    caller's array never reach an export running on another thread.
+
+    Attributes
+    ----------
+    array : (H, W) array
+    label : str
+        How it is named in titles and the manifest: a file name, ``"example:pixel"`` ...
+    path : Path or None
+        The file it was read from; its SHA-256 goes into the manifest.
+    """
+
+    array: np.ndarray = field(repr=False)
+    label: str
+    path: Path | None = None
+
+    def __post_init__(self) -> None:
+        arr = np.array(self.array, dtype=np.float32, copy=True)
+        if arr.ndim != 2 or arr.size == 0:
+            raise ValueError(f"array of {self.label!r} must be a non-empty 2-D image; "
+                             f"got shape {arr.shape}.")
+        arr.setflags(write=False)
+        object.__setattr__(self, "array", arr)
+        if self.path is not None:
+            object.__setattr__(self, "path", Path(self.path))
+
+
+@dataclass(frozen=True)
+class Transform:
+    """How image B was made from image A (recorded in the manifest).
+
+    Attributes
+    ----------
+    kind : str
+        ``"mirror"`` (left-right), ``"flip"`` (up-down), ``"shift"``, ``"compare"``
+        (another image) or ``"example"`` (a built-in example's pair).
+    description : str
+        In words, e.g. ``"mirrored left-right"``.
+    shift : (int, int) or None
+        ``(dy, dx)`` when B is A translated; with `wrap` the equivariance error is measured.
+    wrap : bool
+        Whether the translation was circular.
+    mirror_kernel : bool
+        For a mirror or flip: B runs with the kernel mirrored the same way, so the
+        convolution commutes with the mirror.
+    """
+
+    kind: str
+    description: str
+    shift: tuple[int, int] | None = None
+    wrap: bool = True
+    mirror_kernel: bool = False
+
+    def to_dict(self) -> dict:
+        """The transform as JSON-ready values."""
+        out = {"kind": self.kind, "description": self.description,
+               "shift": None if self.shift is None else list(self.shift), "wrap": self.wrap}
+        if self.mirror_kernel:
+            out["mirror_kernel"] = True
+        return out
+
+    @property
+    def mirror_axis(self) -> int | None:
+        """1 for a left-right mirror, 0 for an up-down flip, None otherwise."""
+        return {"mirror": 1, "flip": 0}.get(self.kind)
+
+    def measured(self) -> InputTransform | None:
+        """The engine transform whose error ``||f(T x) - T' f(x)|| / ||f(x)||`` the set
+        reports (mirror, flip, shift), or None when B is not a transform of A."""
+        if self.kind in ("mirror", "flip"):
+            return InputTransform(self.kind)
+        if self.kind == "shift" and self.shift is not None:
+            return InputTransform("shift", dy=self.shift[0], dx=self.shift[1], wrap=self.wrap)
+        return None
+
+
+@dataclass(frozen=True)
+class ExportJob:
+    """Everything a figure set shows: image A, optionally image B, and the pipeline.
+
+    Attributes
+    ----------
+    a : ImageInput
+    spec : PipelineSpec
+    b : ImageInput or None
+        With B the set is a comparison: rows A, B and A - B.
+    transform : Transform or None
+        How B relates to A.
+    command : tuple of str
+        The command line that writes this set again (``figures.command.reproducing_command``);
+        empty when there is none (an image drawn in the window).
+    """
+
+    a: ImageInput
+    spec: PipelineSpec
+    b: ImageInput | None = None
+    transform: Transform | None = None
+    command: tuple[str, ...] = ()
+
+    @property
+    def spec_b(self) -> PipelineSpec:
+        """The pipeline of row B: `spec`, with the kernel mirrored when the transform asks."""
+        t = self.transform
+        axis = None if t is None or not t.mirror_kernel else t.mirror_axis
+        if axis is None or not self.spec.convolve:
+            return self.spec
+        return self.spec.replace(kernel=mirror_kernel(self.spec.kernel_array, axis))
+
+
+@dataclass(frozen=True)
+class FigureData:
+    """The computed results behind a figure set (pure data, no Qt).
+
+    Attributes
+    ----------
+    job : ExportJob
+    top_k : int
+    results : dict
+        ``"A"`` (and ``"B"``) -> PipelineResult.
+    comparisons : list of StageComparison or None
+        B against A per common stage, with the transform error
+        ``||f(T x) - T' f(x)|| / ||f(x)||`` when B is a shift, mirror or flip of A.
+    differences : dict
+        Stage name -> A - B over the compared (top-left overlap) cells, float32.
+    """
+
+    job: ExportJob
+    top_k: int
+    results: dict[str, PipelineResult]
+    comparisons: list[StageComparison] | None
+    differences: dict[str, np.ndarray]
+
+
+def compute_figure_data(job: ExportJob, top_k: int = 5, *,
+                        results: dict[str, PipelineResult] | None = None) -> FigureData:
+    """Run the pipeline on A (and B), compare them and take the differences.
+
+    Parameters
+    ----------
+    job : ExportJob
+    top_k : int
+        Maxima recorded per stage.
+    results : dict, optional
+        ``{"A": ..., "B": ...}`` runs already made of ``job.spec`` on the job's images
+        (the window has them), used instead of running the pipeline again.
+
+    Raises
+    ------
+    ValueError
+        If the spec cannot run on an image (e.g. a kernel larger than the image), or a
+        given result was made with another spec. Rows not given are computed.
+    """
+    given = dict(results or {})
+    specs = {ROW_A: job.spec, ROW_B: job.spec_b}
+    for row, result in given.items():
+        if result.spec != specs.get(row):
+            raise ValueError(f"results[{row!r}] was made with another spec than the job's; "
+                             "pass runs of job.spec (job.spec_b for B) or none.")
+    rows = {ROW_A: job.a} | ({ROW_B: job.b} if job.b is not None else {})
+    results = {row: given[row] if row in given else
+               run_pipeline(image.array, specs[row], top_k=top_k) for row, image in rows.items()}
+    comparisons = None
+    differences: dict[str, np.ndarray] = {}
+    if job.b is not None:
+        measured = None if job.transform is None else job.transform.measured()
+        comparisons, differences = compare_runs(results[ROW_A], results[ROW_B], measured)
+    return FigureData(job, top_k, results, comparisons, differences)
+
+
+def describe_spec(spec: PipelineSpec) -> str:
+    """A one-line summary of a pipeline, e.g. ``"sobel_vertical 3x3, valid, relu; max pool
+    2/2 x 6"``."""
+    parts = []
+    if spec.convolve:
+        kh, kw = spec.kernel_array.shape
+        stride = f", stride {spec.stride}" if spec.stride != 1 else ""
+        parts.append(f"{spec.kernel_name} {kh}x{kw}, {spec.padding}{stride}, {spec.activation}")
+    else:
+        parts.append("no convolution")
+    pool = f"{spec.pool_mode} pool {spec.pool_size}/{spec.effective_pool_stride}"
+    if spec.pool_mode in ("blurmax", "blur"):
+        pool += f" (blur {spec.blur_size})"
+    return f"{'; '.join(parts)}; {pool} x {spec.levels}"
+
+
+def _caption(job: ExportJob) -> str:
+    text = job.a.label
+    if job.b is not None:
+        how = f" ({job.transform.description})" if job.transform else ""
+        text += f" vs {job.b.label}{how}"
+        if job.spec_b != job.spec:
+            text += ", B with the kernel mirrored too"
+    return f"{text} | {describe_spec(job.spec)}"
+
+
+def _stage_panels(result: PipelineResult, top_k: int,
+                  ranges: dict[str, tuple[float, float]]) -> dict[str, Panel]:
+    """Panels coloured as the window shows stages: the input grey, every later stage
+    viridis, each over its range in `ranges` (see :func:`engine.display.stage_ranges`)."""
+    return {s.name: Panel(s.title, s.array, s.maxima[:top_k],
+                          "grey" if s.name == "input" else "viridis", ranges[s.name])
+            for s in result}
+
+
+def _diff_panels(data: FigureData) -> dict[str, Panel]:
+    panels = {}
+    for name, diff in data.differences.items():
+        marks = find_maxima(np.abs(diff), data.top_k)
+        title = f"{name.capitalize()} A\u2212B {diff.shape}"
+        panels[name] = Panel(title, diff, marks, "diverging")
+    return panels
+
+
+def figure_panels(data: FigureData) -> dict[str, dict[str, Panel]]:
+    """Return the panels of a set: row (``"A"``, ``"B"``, ``"A-B"``) -> stage name -> Panel."""
+    # rows A and B share one colour range per stage, as in the window's comparison mode
+    ranges = stage_ranges(list(data.results.values()))
+    rows = {row: _stage_panels(result, data.top_k, ranges)
+            for row, result in data.results.items()}
+    if data.job.b is not None:
+        rows[ROW_DIFF] = _diff_panels(data)
+    return rows
+
+
+def sheet_rows(data: FigureData, panels: dict[str, dict[str, Panel]] | None = None
+               ) -> list[SheetRow]:
+    """Return the composite sheet's rows: A, then B and A - B in a comparison, one column
+    per stage of A (a stage B lacks leaves an empty place). `panels` defaults to
+    ``figure_panels(data)``; on the sheet a difference is titled by its shape only, its
+    row being labelled A-B."""
+    panels = figure_panels(data) if panels is None else panels
+    names = data.results[ROW_A].names
+    labels = {ROW_A: "A", ROW_B: "B", ROW_DIFF: "A\u2212B"}
+    rows = []
+    for row, by_name in panels.items():
+        if row == ROW_DIFF:
+            by_name = {n: replace(p, title=str(p.array.shape)) for n, p in by_name.items()}
+        rows.append(SheetRow(labels[row], [by_name.get(n) for n in names]))
+    return rows
+
+
+def render_composite(source: ExportJob | FigureData, width: int = 1200, *,
+                     background: str = "white", top_k: int = 5) -> QImage:
+    """Return the composite sheet as a QImage (for "Copy figure").
+
+    Parameters
+    ----------
+    source : ExportJob or FigureData
+        A job is computed first (which takes as long as a pipeline run).
+    width : int
+        Width in pixels.
+
+    Raises
+    ------
+    ValueError
+        For a job that cannot run, or a width too small for the stages.
+    """
+    _require_gui_application()
+    data = source if isinstance(source, FigureData) else compute_figure_data(source, top_k)
+    return draw.render(draw.sheet_drawing(sheet_rows(data), width, _caption(data.job)),
+                          background)
+
+
+def panel_file_stem(row: str, stage: str) -> str:
+    """File name (without extension) of a panel, e.g. ``"A_pool_1"`` or ``"A-B_conv"``."""
+    return f"{row}_{stage.replace(' ', '_')}"
+
+
+# ---------------------------------------------------------------- writing a set
+
+
+@dataclass
+class _Writer:
+    """The state of one export while its steps run in the temporary folder."""
+
+    job: ExportJob
+    options: FigureSetOptions
+    folder: Path
+    cancelled: Callable[[], bool]
+    data: FigureData | None = None
+    panels: dict[str, dict[str, Panel]] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+    sweep: np.ndarray | None = None
+    frames: list[np.ndarray] = field(default_factory=list)
+
+    def path(self, name: str) -> Path:
+        self.files.append(name)
+        return self.folder / name
+
+    def has(self, fmt: str) -> bool:
+        return fmt in self.options.formats
+
+
+def _plan(job: ExportJob, options: FigureSetOptions,
+          stage_names: dict[str, list[str]]) -> list[tuple[str, Callable]]:
+    """The steps of an export as (progress message, function of the _Writer).
+
+    `stage_names` gives each row's stages (row -> names): predicted before the
+    pipeline runs, the real ones after (fewer when pooling stops early).
+    """
+    steps: list[tuple[str, Callable]] = [("computing stages", _compute)]
+    if {"png", "svg"} & set(options.formats):
+        for row, names in stage_names.items():
+            steps += [(f"writing {row} {name}", lambda w, r=row, n=name: _write_panel(w, r, n))
+                      for name in names]
+        steps.append(("writing the composite sheet", _write_sheet))
+    if "npz" in options.formats:
+        steps.append(("writing stages.npz", _write_stages))
+    if {"csv", "json"} & set(options.formats):
+        steps.append(("writing metrics", _write_metrics))
+    if options.animate_shifts:
+        steps.append((f"sweeping shifts 0..{options.animate_shifts}", _sweep))
+        for s in range(options.animate_shifts + 1):
+            steps.append((f"rendering shift {s}", lambda w, s=s: _render_frame(w, s)))
+        steps.append(("writing sweep.gif and sweep.mp4", _write_animation))
+        steps.append(("writing the sweep plot", _write_sweep_plot))
+    steps.append(("writing manifest.json", _write_manifest))
+    return steps
+
+
+def _expected_names(job: ExportJob) -> dict[str, list[str]]:
+    """Stage names per row if every pooling level fits (the count before running)."""
+    spec = job.spec
+    names = ["input"] + (["conv"] if spec.convolve else [])
+    names += [f"pool {level}" for level in range(1, spec.levels + 1)]
+    rows = [ROW_A] + ([ROW_B, ROW_DIFF] if job.b is not None else [])
+    return {row: names for row in rows}
+
+
+def _actual_names(w: _Writer) -> dict[str, list[str]]:
+    return {row: list(panels) for row, panels in w.panels.items()}
+
+
+def _compute(w: _Writer) -> None:
+    w.data = compute_figure_data(w.job, w.options.top_k)
+    w.panels = figure_panels(w.data)
+
+
+def _write_panel(w: _Writer, row: str, name: str) -> None:
+    panel = w.panels[row][name]
+    stem = f"panels/{panel_file_stem(row, name)}"
+    (w.folder / "panels").mkdir(exist_ok=True)
+    _write_drawing(w, stem, draw.panel_drawing(panel, w.options.width))
+
+
+def _write_sheet(w: _Writer) -> None:
+    drawing = draw.sheet_drawing(sheet_rows(w.data, w.panels), w.options.width,
+                                    _caption(w.job))
+    _write_drawing(w, "sheet", drawing)
+
+
+def _write_drawing(w: _Writer, stem: str, drawing: draw.Drawing) -> None:
+    """Write `drawing` as stem.png and/or stem.svg, as the formats ask."""
+    if w.has("png"):
+        draw.write_png(w.path(f"{stem}.png"), draw.render(drawing, w.options.background))
+    if w.has("svg"):
+        draw.write_svg(w.path(f"{stem}.svg"), drawing, w.options.background)
+
+
+def _write_stages(w: _Writer) -> None:
+    report.write_npz(w.path("stages.npz"), report.stage_arrays(w.data.results))
+
+
+def _metrics_document(data: FigureData) -> dict:
+    records = {row: [report.stage_metrics(s, row) for s in result]
+               for row, result in data.results.items()}
+    comparison = None if data.comparisons is None else report.comparison_metrics(data.comparisons)
+    return report.metrics_document(records, comparison)
+
+
+def _write_metrics(w: _Writer) -> None:
+    document = _metrics_document(w.data)
+    if w.has("json"):
+        report.write_json(w.path("metrics.json"), document)
+    if w.has("csv"):
+        report.write_csv(w.path("metrics.csv"), *report.metrics_table(document, w.options.top_k))
+
+
+def _sweep(w: _Writer) -> None:
+    shifts = range(w.options.animate_shifts + 1)
+    try:
+        w.sweep = shift_sweep(w.job.a.array, w.job.spec, shifts, axis="x", wrap=True,
+                              align=False, cancel=w.cancelled)
+    except SweepCancelled as exc:
+        raise ExportCancelled("figure set export cancelled during the shift sweep") from exc
+
+
+def _render_frame(w: _Writer, shift: int) -> None:
+    top_k = w.options.top_k
+    base = w.data.results[ROW_A]
+    moved = run_pipeline(translate(w.job.a.array, 0, shift), w.job.spec, top_k=top_k)
+    ranges = stage_ranges([base, moved])
+    rows = [SheetRow("A", list(_stage_panels(base, top_k, ranges).values())),
+            SheetRow(f"x+{shift}",
+                     [_stage_panels(moved, top_k, ranges).get(n) for n in base.names])]
+    last = base.names[-1]
+    caption = (f"A moved right by {shift} px (circular) | {last}: distance "
+               f"{w.sweep[shift, -1]:.3f} | {describe_spec(w.job.spec)}")
+    drawing = draw.sheet_drawing(rows, w.options.width, caption)
+    frame = draw.qimage_to_bgr(draw.render(drawing, "white"))
+    if w.frames and frame.shape != w.frames[0].shape:
+        raise RuntimeError(f"frame {shift} is {frame.shape}, frame 0 {w.frames[0].shape}; "
+                           "a circular shift should keep every stage's shape.")
+    w.frames.append(frame)
+
+
+def _write_animation(w: _Writer) -> None:
+    # Codecs want even sizes: pad with white.
+    h, wd = w.frames[0].shape[:2]
+    frames = [cv2.copyMakeBorder(f, 0, h % 2, 0, wd % 2, cv2.BORDER_CONSTANT,
+                                 value=(255, 255, 255)) for f in w.frames]
+    animation = cv2.Animation()
+    animation.frames = frames
+    animation.durations = [int(1000 / ANIMATION_FPS)] * len(frames)
+    animation.loop_count = 0
+    gif = w.path("sweep.gif")
+    if not cv2.imwriteanimation(str(gif), animation):
+        raise OSError(f"{gif}: OpenCV could not write the GIF animation.")
+    mp4 = w.path("sweep.mp4")
+    size = (frames[0].shape[1], frames[0].shape[0])
+    writer = cv2.VideoWriter(str(mp4), cv2.VideoWriter_fourcc(*"mp4v"), ANIMATION_FPS, size)
+    if not writer.isOpened():
+        raise OSError(f"{mp4}: OpenCV could not open an mp4v video writer.")
+    try:
+        for frame in frames:
+            writer.write(frame)
+    finally:
+        writer.release()
+
+
+def _write_sweep_plot(w: _Writer) -> None:
+    names = w.data.results[ROW_A].names
+    shifts = list(range(w.options.animate_shifts + 1))
+    plot = draw.SweepPlot(
+        shifts, names, w.sweep,
+        "How much each stage changes as the input moves right",
+        "shift along x (pixels, circular)", "distance to the unshifted map")
+    _write_drawing(w, "sweep_plot", draw.plot_drawing(plot, w.options.width))
+    if w.has("csv"):
+        report.write_csv(w.path("sweep.csv"), *report.sweep_table(shifts, names, w.sweep, "x"))
+
+
+def _input_record(image: ImageInput) -> dict:
+    return {"source": image.label,
+            "path": None if image.path is None else str(image.path.resolve()),
+            "sha256": None if image.path is None else report.file_sha256(image.path),
+            "shape": list(image.array.shape),
+            "array_sha256": report.array_sha256(image.array)}
+
+
+def _write_manifest(w: _Writer) -> None:
+    job = w.job
+    inputs = {ROW_A: _input_record(job.a)}
+    if job.b is not None:
+        inputs[ROW_B] = _input_record(job.b)
+    manifest = report.build_manifest(
+        spec=job.spec, inputs=inputs,
+        transform=None if job.transform is None else job.transform.to_dict(),
+        command=job.command, options=w.options.to_dict(),
+        files=[*w.files, "manifest.json"], results=w.data.results)
+    manifest["rendering"] = dict(draw.COLORMAPS)
+    if w.options.animate_shifts:
+        manifest["animation"] = {"shifts": list(range(w.options.animate_shifts + 1)),
+                                 "axis": "x", "wrap": True, "fps": ANIMATION_FPS,
+                                 "distance": "engine.shift_sweep in place (align=False): "
+                                             "||f(shift x) - f(x)|| / max(||.||, ||.||)"}
+    report.write_json(w.path("manifest.json"), manifest)
+
+
+def write_figure_set(out_dir: str | os.PathLike, job: ExportJob,
+                     options: FigureSetOptions | None = None, *, force: bool = False,
+                     progress: ProgressCallback | None = None,
+                     cancel: Callable[[], bool] | threading.Event | None = None) -> Path:
+    """Write a figure set into the folder `out_dir` in one go.
+
+    Parameters
+    ----------
+    out_dir : path
+        The folder to create (missing parents are created). It may exist if it is
+        empty; a non-empty one is replaced only with `force`.
+    job : ExportJob
+        What to show.
+    options : FigureSetOptions, optional
+        Formats, width, background, top-k, animation; the defaults otherwise.
+    force : bool
+        Replace an existing non-empty folder.
+    progress : callable, optional
+        ``progress(step, total, message)`` before each step (1-based), on the calling
+        thread, e.g. ``(3, 13, "writing A conv")``.
+    cancel : callable or threading.Event, optional
+        Checked between steps (and between shifts of a sweep); when it returns True (or
+        the event is set) the export stops.
+
+    Returns
+    -------
+    Path
+        The folder written (absolute).
+
+    Raises
+    ------
+    ExportTargetError
+        Before anything is written: `out_dir` is a file, not empty without `force`, or
+        its parent is not a writable folder.
+    ExportCancelled
+        When `cancel` asked; nothing is left behind and an existing folder is untouched.
+    ValueError
+        If the pipeline cannot run on the images.
+    OSError
+        If writing fails; nothing is left behind, an existing folder is untouched.
+    RuntimeError
+        If no QGuiApplication (or QApplication) exists.
+    """
+    _require_gui_application()
+    options = options or FigureSetOptions()
+    cancelled = cancel_check(cancel)
+    target = check_target(out_dir, force)
+    steps = _plan(job, options, _expected_names(job))
+    # The set is built in a plain subfolder (mkdtemp's own folder is private, 0700) so it
+    # gets the usual permissions when it is moved into place.
+    tmp_root = Path(tempfile.mkdtemp(prefix=f"{target.name}.tmp-", dir=target.parent))
+    tmp = tmp_root / target.name
+    try:
+        tmp.mkdir()
+        writer = _Writer(job, options, tmp, cancelled)
+        i = 0
+        while i < len(steps):
+            message, step = steps[i]
+            if cancelled():
+                raise ExportCancelled("figure set export cancelled")
+            if progress is not None:
+                progress(i + 1, len(steps), message)
+            step(writer)
+            if step is _compute:  # now the real stage names are known
+                steps = _plan(job, options, _actual_names(writer))
+            i += 1
+        if cancelled():
+            raise ExportCancelled("figure set export cancelled")
+        _move_into_place(tmp, target)
+    finally:
+        shutil.rmtree(tmp_root, ignore_errors=True)  # empty after a successful move
+    return target
+
+
+def check_target(out_dir: str | os.PathLike, force: bool) -> Path:
+    """Return `out_dir` as an absolute path if a set may be written there, creating
+    missing parent folders.
+
+    Raises
+    ------
+    ExportTargetError
+        If it is a file, a non-empty folder without `force`, or its parent cannot be
+        created or written.
+    """
+    target = Path(out_dir).expanduser().absolute()
+    if target.exists() or target.is_symlink():
+        if not target.is_dir():
+            raise ExportTargetError(f"{target}: exists and is not a folder; choose a folder "
+                                    "name for --out.")
+        if any(target.iterdir()) and not force:
+            raise ExportTargetError(f"{target}: the folder is not empty; choose a new or empty "
+                                    "folder, or replace it with --force.")
+    parent = target.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExportTargetError(f"{parent}: cannot create the folder ({exc.strerror or exc}); "
+                                "choose another --out.") from exc
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ExportTargetError(f"{parent}: the folder is not writable; choose another --out.")
+    return target
+
+
+def _move_into_place(tmp: Path, target: Path) -> None:
+    """Rename the finished set `tmp` to `target`; an existing `target` is set aside first,
+    put back if the rename fails, and deleted once the new set is in place."""
+    if not target.exists():
+        os.rename(tmp, target)
+        return
+    aside_root = Path(tempfile.mkdtemp(prefix=f"{target.name}.old-", dir=target.parent))
+    aside = aside_root / target.name
+    os.rename(target, aside)
+    try:
+        os.rename(tmp, target)
+    except BaseException:
+        os.rename(aside, target)
+        aside_root.rmdir()
+        raise
+    try:
+        shutil.rmtree(aside_root)
+    except OSError as exc:
+        warnings.warn(f"the new figure set is in {target}, but the old one could not be "
+                      f"deleted from {aside_root} ({exc}); delete it by hand.", stacklevel=3)
+
+
+def _require_gui_application() -> None:
+    if QGuiApplication.instance() is None:
+        raise RuntimeError("drawing figures needs a QGuiApplication (or QApplication); "
+                           "create one first (the export command does).")
+

@@ -1,0 +1,128 @@
+"""Editing the input with the mouse: the Input panel's image item is the canvas.
+
+Gestures (tool "auto", the default):
+
+- left press on a lit (non-zero) pixel, then drag: move that pixel;
+- left press on a dark pixel, then drag: paint with the brush value;
+- Shift + left drag: always paint; right drag: erase (paint 0);
+- middle drag and the wheel pan and zoom the (linked) views as usual.
+
+Tool "paint" always paints, tool "move" only ever moves. One drag is one undo step.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+
+from gui.canvas.model import CanvasModel
+
+TOOLS = ("auto", "paint", "move")
+
+
+class CanvasItem(pg.ImageItem):
+    """An ImageItem that turns mouse presses and drags into edits of a :class:`CanvasModel`.
+
+    Attributes
+    ----------
+    tool : str
+        One of ``TOOLS``.
+    brush_value : float
+        Value painted by the left button.
+    brush_size : int
+        Side of the square brush, in pixels.
+
+    Signals
+    -------
+    stroke_finished()
+        A drag ended (the edit is one undo step).
+    """
+
+    stroke_finished = Signal()
+
+    def __init__(self, model: CanvasModel) -> None:
+        super().__init__()
+        self.model = model
+        self.tool = "auto"
+        self.brush_value = 1.0
+        self.brush_size = 1
+        self._last: tuple[float, float] | None = None
+        self._value = 0.0
+        self._mode: str | None = None  # "paint" or "move" during a drag
+        self.setAcceptedMouseButtons(Qt.MouseButton.LeftButton | Qt.MouseButton.RightButton)
+
+    @staticmethod
+    def _pixel(pos) -> tuple[float, float]:
+        # Item coordinates are pixel units: x is the column, y the row.
+        return pos.y(), pos.x()
+
+    def mousePressEvent(self, ev) -> None:  # noqa: N802 - Qt override
+        if self._mode is not None:  # a second button during a drag: ignore it
+            ev.accept()
+            return
+        button = ev.button()
+        if button not in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
+            ev.ignore()
+            return
+        r, c = self._pixel(ev.pos())
+        row, col = math.floor(r), math.floor(c)
+        h, w = self.model.shape
+        if not (0 <= row < h and 0 <= col < w):
+            ev.ignore()
+            return
+        ev.accept()
+        shift = bool(ev.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        if button == Qt.MouseButton.RightButton:
+            self._start_paint(r, c, 0.0)
+        elif self.tool == "paint" or (self.tool == "auto" and (shift or
+                                                              not self.model.is_lit(row, col))):
+            self._start_paint(r, c, self.brush_value)
+        elif self.model.is_lit(row, col):
+            self._mode = "move"
+            self.model.begin_move(row, col)
+        else:
+            self._mode = "none"
+
+    def _start_paint(self, r: float, c: float, value: float) -> None:
+        self._mode = "paint"
+        self._value = value
+        self._last = (r, c)
+        self.model.begin_stroke()
+        self.model.paint_line(r, c, r, c, value, self.brush_size)
+
+    def mouseMoveEvent(self, ev) -> None:  # noqa: N802 - Qt override
+        if self._mode is None:
+            ev.ignore()
+            return
+        ev.accept()
+        r, c = self._pixel(ev.pos())
+        if self._mode == "paint":
+            r0, c0 = self._last if self._last is not None else (r, c)
+            self.model.paint_line(r0, c0, r, c, self._value, self.brush_size)
+            self._last = (r, c)
+        elif self._mode == "move":
+            self.model.move_to(math.floor(r), math.floor(c))
+
+    def mouseReleaseEvent(self, ev) -> None:  # noqa: N802 - Qt override
+        if self._mode is None:
+            ev.ignore()
+            return
+        ev.accept()
+        if ev.buttons() != Qt.MouseButton.NoButton:
+            return
+        self.finish_stroke()
+
+    def finish_stroke(self) -> None:
+        """End the current drag, if any (also called when the view loses the mouse)."""
+        if self._mode is None:
+            return
+        self._mode = None
+        self._last = None
+        self.model.end_stroke()
+        self.stroke_finished.emit()
+
+    def ungrabMouseEvent(self, ev) -> None:  # noqa: N802 - Qt override
+        self.finish_stroke()
+        super().ungrabMouseEvent(ev)

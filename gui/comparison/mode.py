@@ -1,0 +1,279 @@
+"""Comparison mode, the shift sweep and the examples, attached to the main window.
+
+:class:`CompareMode` builds the Compare, Metrics, Plot and Shift sweep docks, the
+comparison rows under row A, View > Compare, File > Open as B… and File > Examples.
+The window asks it for the pipeline job (:meth:`CompareMode.pipeline_job`: the
+comparison job while comparing, so A and B are computed and drawn together, latest
+request winning as for a single row), draws row A from
+:meth:`CompareMode.view_of_a` and hands it the result to draw the rest
+(:meth:`CompareMode.draw`).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PySide6.QtCore import QObject, QSignalBlocker, Qt, QTimer
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from engine import EXAMPLES, load_image
+from gui.comparison.job import ComparisonView, compute_comparison_view
+from gui.comparison.rows import AreaSync, CompareRows, HoverEcho, SceneFit
+from gui.docks.compare import CompareControls
+from gui.docks.metrics import MetricsPanel
+from gui.docks.metrics_plot import ComparePlot
+from gui.docks.sweep import SweepPanel
+from gui.panels.views import PipelineView
+from gui.window.examples_menu import example_inputs, fill_examples_menu
+
+if TYPE_CHECKING:
+    from gui.window.main_window import MainWindow
+
+LOAD_B = "load-b"
+COMPARE_SHORTCUT = "Ctrl+B"
+METRICS_HEIGHT = 200  # pixels for the Metrics / plot / sweep docks when comparison starts
+
+
+def load_named(path: str) -> tuple[str, np.ndarray]:
+    """The load job for B: the path and the grey float32 image."""
+    return path, load_image(path)
+
+
+def failure_reason(path: str, message: str) -> str:
+    """The reason in a worker's ``"Type: text"`` message, without the path it repeats."""
+    reason = message.split(": ", 1)[1] if ": " in message else message
+    return reason[len(path) + 2:] if reason.startswith(path + ": ") else reason
+
+
+class CompareMode(QObject):
+    """Everything comparison mode adds to `window`.
+
+    Attributes
+    ----------
+    controls : CompareControls
+    metrics : MetricsPanel
+    plot : ComparePlot
+    sweep : SweepPanel
+    rows : CompareRows
+    compare_action : QAction
+        View > Compare (checkable, Ctrl+B).
+    """
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.controls = CompareControls()
+        self.metrics = MetricsPanel()
+        self.plot = ComparePlot()
+        self.sweep = SweepPanel(window.runner, self._sweep_source)
+        self.rows = CompareRows(self)
+        self.view: ComparisonView | None = None
+        self._loading_b = ""
+
+        right = Qt.DockWidgetArea.RightDockWidgetArea
+        self.compare_dock = window.add_dock(self.controls, "Compare", right)
+        window.tabifyDockWidget(window.controls_dock, self.compare_dock)
+        bottom = Qt.DockWidgetArea.BottomDockWidgetArea
+        self.metrics_dock = window.add_dock(self.metrics, "Metrics", bottom)
+        self.plot_dock = window.add_dock(self.plot, "Metrics plot", bottom)
+        self.sweep_dock = window.add_dock(self.sweep, "Shift sweep", bottom)
+        window.tabifyDockWidget(self.metrics_dock, self.plot_dock)
+        window.tabifyDockWidget(self.plot_dock, self.sweep_dock)
+        window.controls_dock.raise_()
+        for dock in (self.metrics_dock, self.plot_dock, self.sweep_dock):
+            dock.setVisible(False)
+        self._legend_a = window.row.legend.text()
+        for row in self.rows.rows:
+            window.add_row(row)
+        for row in window.rows:  # rows share the height equally
+            window.rows_layout.setStretchFactor(row, 1)
+        self.area_sync = AreaSync([window.row, *self.rows.rows], self)
+        self.scene_fit = SceneFit([window.row, *self.rows.rows], self)
+        self.hover_echo = HoverEcho([window.row, *self.rows.rows], self)
+        for name in ("fit", "zoom-in", "zoom-out"):
+            window.actions_by_name[name].triggered.connect(self._follow_a)
+
+        self.compare_action = window.add_action(
+            "view", "compare", "&Compare A with B", self.set_active, COMPARE_SHORTCUT,
+            "Show row B (a transform of A or another photo), the differences and the metrics",
+            checkable=True)
+        file_menu = window.menus["file"]
+        first = file_menu.actions()[1] if len(file_menu.actions()) > 1 else None
+        self.open_b_action = window.add_action("file", "open-b", "Open as &B…", self.choose_b,
+                                            "Ctrl+Shift+O", "Open another photo as input B")
+        self.examples_menu = window.menus["file"].addMenu("&Examples")
+        if first is not None:  # next to Open, not after Quit
+            file_menu.insertAction(first, self.open_b_action)
+            file_menu.insertMenu(first, self.examples_menu)
+        self.example_actions = fill_examples_menu(self.examples_menu, self.load_example)
+
+        for dock in (self.metrics_dock, self.plot_dock):
+            dock.visibilityChanged.connect(
+                lambda visible: visible and QTimer.singleShot(0, self._show_metrics))
+        self.controls.toggled.connect(self.compare_action.setChecked)
+        self.controls.changed.connect(self._on_setup_changed)
+        self.controls.rows_changed.connect(self._on_rows_changed)
+        self.controls.open_b_requested.connect(self.choose_b)
+        self.sweep.message.connect(lambda text: window.statusBar().showMessage(text, 10_000))
+        self.rows.b.hovered.connect(self._on_hover_b)
+        window.runner.finished.connect(self._on_job_finished)
+        window.runner.failed.connect(self._on_job_failed)
+
+    # -- mode -----------------------------------------------------------------------------------
+    @property
+    def active(self) -> bool:
+        """True while comparing."""
+        return self.rows.active
+
+    def set_active(self, on: bool) -> None:
+        """Switch comparison mode on or off (the action, the checkbox and the rows follow)."""
+        on = bool(on)
+        with QSignalBlocker(self.controls.enabled):
+            self.controls.enabled.setChecked(on)
+        with QSignalBlocker(self.compare_action):
+            self.compare_action.setChecked(on)
+        if on == self.rows.active:
+            return
+        self.rows.set_active(on)
+        row_a = self.window.row
+        row_a.set_wrap(not on)  # stacked rows line up stage by stage
+        row_a.legend.setWordWrap(not on)  # a wrapping label would take the rows' height
+        if on:
+            for dock in (self.metrics_dock, self.plot_dock, self.sweep_dock):
+                dock.setVisible(True)
+            self.metrics_dock.raise_()
+            # the docks below take what the table needs, the rows keep the rest
+            QTimer.singleShot(0, lambda: self.window.resizeDocks(
+                [self.metrics_dock], [METRICS_HEIGHT], Qt.Orientation.Vertical))
+        else:
+            self.window.row.legend.setText(self._legend_a)
+            self.view = None
+            self.metrics.clear()
+            self.plot.clear()
+        self.window.schedule_compute()
+
+    def pipeline_job(self) -> tuple[Callable, tuple] | None:
+        """The comparison job function and its extra arguments (after image, spec, top-k
+        and shared levels) while comparing; None otherwise."""
+        if not self.active:
+            return None
+        return compute_comparison_view, (self.controls.setup(),)
+
+    @staticmethod
+    def view_of_a(view: PipelineView | ComparisonView) -> PipelineView:
+        """What row A draws from a pipeline job's view (a comparison's run of A)."""
+        return view.a if isinstance(view, ComparisonView) else view
+
+    def draw(self, view: PipelineView | ComparisonView, request_id: int) -> None:
+        """Draw B, the difference rows, the metrics and the plot of a comparison job's
+        view (row A is the window's); other views are ignored."""
+        if not isinstance(view, ComparisonView) or not self.active:
+            return
+        self.view = view
+        self.window.row.legend.setText("A = the input (the canvas; drag or paint here)")
+        QTimer.singleShot(0, self.scene_fit.refit)
+        self.rows.show_view(view, request_id)
+        self._show_metrics()
+
+    def _show_metrics(self) -> None:
+        """Fill the metrics table and the plot, each only while it can be seen (a drag
+        redraws them for every result); a dock brought to the front catches up."""
+        if self.view is None:
+            return
+        comparison = self.view.comparison
+        if self.metrics.isVisible() and self.metrics.comparison is not comparison:
+            self.metrics.show_comparison(comparison, self.view.setup.description)
+        if self.plot.isVisible() and self.plot.comparison is not comparison:
+            self.plot.show_comparison(comparison)
+
+    def _follow_a(self) -> None:
+        QTimer.singleShot(0, lambda: self.area_sync.follow(self.window.row))
+
+    def _on_setup_changed(self) -> None:
+        if self.active:
+            self.window.schedule_compute()
+
+    def _on_rows_changed(self) -> None:
+        self.rows.set_difference_rows(self.controls.signed_row.isChecked(),
+                                      self.controls.magnitude_row.isChecked())
+        if self.active:  # only the rows shown are computed
+            self.window.schedule_compute()
+
+    def _on_hover_b(self, index: int, row: int, col: int) -> None:
+        result = self.rows.b.result
+        if index < 0 or result is None:
+            return
+        stage = result.stages[index]
+        value = float(stage.array[row, col])
+        self.window.hover_label.setText(
+            f"B: {stage.title}   row {row}, col {col}   value {value:.4g}")
+
+    # -- B from a file --------------------------------------------------------------------------
+    def open_b(self, path: str | Path) -> int:
+        """Load `path` as B off the GUI thread; on failure a message box names the file and
+        the reason and the previous B stays. Returns the request id."""
+        self._loading_b = str(path)
+        self.window.statusBar().showMessage(f"Opening {path} as B…")
+        return self.window.runner.submit(LOAD_B, load_named, str(path))
+
+    def choose_b(self) -> None:
+        """Ask for an image file and open it as B."""
+        recent = self.window.recent.paths()
+        start = str(Path(recent[0]).parent) if recent else ""
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open image as B", start,
+                                              _image_filter())
+        if path:
+            self.open_b(path)
+
+    def _on_job_finished(self, channel: str, request_id: int, payload: object) -> None:
+        if channel != LOAD_B:
+            return
+        path, image = payload
+        self.controls.set_image_b(image, path)
+        self.window.statusBar().showMessage(f"Opened {path} as B", 5000)
+        self.set_active(True)
+
+    def _on_job_failed(self, channel: str, request_id: int, message: str) -> None:
+        if channel != LOAD_B:
+            return
+        path = self._loading_b
+        reason = failure_reason(path, message)
+        print(f"shiftlab: cannot open {path} as B: {reason}", file=sys.stderr)
+        self.window.statusBar().showMessage(f"Could not open {path} as B", 8000)
+        QMessageBox.warning(self.window, "Cannot open image B",
+                            f"Could not open\n{path}\n\n{reason}")
+
+    # -- examples -------------------------------------------------------------------------------
+    def load_example(self, name: str) -> None:
+        """Load example `name`: A into the canvas (undoable), its spec into the controls,
+        B as the example says, comparison on."""
+        inputs = example_inputs(EXAMPLES[name])
+        window = self.window
+        window.model.set_image(inputs.image_a, source=f"example {name}", copy=False)
+        window.pipeline_controls.set_spec(inputs.spec)
+        setup = inputs.setup
+        with QSignalBlocker(self.controls.mirror_kernel):
+            self.controls.mirror_kernel.setChecked(False)
+        if setup.image_b is not None:
+            self.controls.set_image_b(setup.image_b, setup.source_b)
+        else:
+            self.controls.set_transform(setup.transform)
+        window._update_title()
+        self.set_active(True)
+        window.row.fit()
+        window.statusBar().showMessage(EXAMPLES[name].description, 15_000)
+
+    # -- sweep ----------------------------------------------------------------------------------
+    def _sweep_source(self) -> tuple[np.ndarray, object]:
+        spec = self.window.pipeline_controls.spec()
+        return self.window.model.image.copy(), spec
+
+
+def _image_filter() -> str:
+    from gui.window.main_window import IMAGE_FILTER
+
+    return IMAGE_FILTER

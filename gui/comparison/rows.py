@@ -1,0 +1,185 @@
+"""The comparison rows under row A: B, and optionally A − B and |A − B|, all linked to A.
+
+:class:`CompareRows` owns three :class:`~gui.pipeline_row.PipelineRow` widgets (one
+line each, so stacked rows line up stage by stage) and draws a
+:class:`~gui.compare_render.ComparisonView` into them. Row B's panel titles carry
+each stage's distance, peak displacement and equivariance error; each row's
+bottom line says what it shows.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject, QTimer, Signal
+
+from gui.comparison.job import ComparisonView
+from gui.docks.metrics import stage_summary
+from gui.panels.pipeline_row import PipelineRow
+
+DIVERGING = "CET-D1"  # blue < 0 (white) < red
+ROW_STYLE = "color: #e8eaed; background: #2b2c30; padding: 2px 8px; font-weight: bold;"
+
+
+class SceneFit(QObject):
+    """Makes each row's panel layout fill its widget again after the widget was resized.
+
+    Rows that are shown, hidden and resized as the comparison rows come and go can keep
+    a panel layout of their earlier, larger size (its lower part then lies outside the
+    widget); setting the layout's geometry to the widget's range again, once the resize
+    has settled, repairs that.
+    """
+
+    def __init__(self, rows: list[PipelineRow], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.rows = list(rows)
+        for row in self.rows:
+            row.graphics.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() in (QEvent.Type.Resize, QEvent.Type.Show):
+            QTimer.singleShot(0, self.refit)
+        return False
+
+    def refit(self) -> None:
+        """Fit every visible row's panel layout to its widget."""
+        for row in self.rows:
+            graphics = row.graphics
+            if row.isVisible() and graphics.ci.geometry() != graphics.range:
+                graphics.ci.setGeometry(graphics.range)
+
+
+class AreaSync(QObject):
+    """Keeps stacked rows showing the same input area: a zoom or pan in any row (or
+    :meth:`follow`) shows that row's area in every other row.
+
+    Rows in separate graphics scenes are not linked view to view: pyqtgraph aligns linked
+    views by their scene positions, which differ between scenes, and aspect-locked views
+    of slightly different sizes then push each other's ranges around.
+    """
+
+    def __init__(self, rows: list[PipelineRow], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.rows: list[PipelineRow] = []
+        for row in rows:
+            self.add(row)
+
+    def add(self, row: PipelineRow) -> None:
+        """Include `row`; its first panel's views must already exist."""
+        view = row.panels[0].view
+        view.setXLink(None)
+        view.setYLink(None)
+        self.rows.append(row)
+        for panel in row.panels:
+            panel.view.sigRangeChangedManually.connect(
+                lambda *_, r=row: QTimer.singleShot(0, lambda: self.follow(r)))
+
+    def follow(self, source: PipelineRow) -> None:
+        """Show `source`'s current area in every other visible row."""
+        area = source.panels[0].view.viewRect()
+        for row in self.rows:
+            if row is not source and row.isVisible():
+                row.show_area(area)
+
+
+class HoverEcho(QObject):
+    """Outlines the cells related to the hovered cell in every row whose stages have the
+    same shapes as the hovered row's (A, B of a shift or mirror, the difference rows)."""
+
+    def __init__(self, rows: list[PipelineRow], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.rows = list(rows)
+        for row in self.rows:
+            row.hovered.connect(lambda i, r, c, source=row: self.echo(source, i, r, c))
+
+    def echo(self, source: PipelineRow, index: int, row: int, col: int) -> None:
+        """Show (index < 0: clear) the cells related to `source`'s cell in the other rows."""
+        related = None
+        if index >= 0 and source.result is not None:
+            related = source.result.related_cells(index, row, col)
+            shapes = [s.shape for s in source.result.stages]
+        for other in self.rows:
+            if other is source or not other.isVisible():
+                continue
+            same = (related is not None and other.result is not None
+                    and [s.shape for s in other.result.stages][:len(shapes)] == shapes)
+            other.show_related(related if same else None)
+
+
+class CompareRows(QObject):
+    """Rows B, A − B and |A − B|; the window adds :attr:`rows` to its layout.
+
+    Every row has the same title and bottom lines, so stacked panels are the same size
+    and show the input area at the same scale.
+
+    Signals
+    -------
+    drawn(int)
+        A comparison was drawn into the rows; the argument is its request id.
+    """
+
+    drawn = Signal(int)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.b = PipelineRow(wrap=False)
+        self.signed = PipelineRow(input_lut=DIVERGING, stage_lut=DIVERGING, wrap=False)
+        self.magnitude = PipelineRow(input_lut="inferno", stage_lut="inferno", wrap=False)
+        self.rows = [self.b, self.signed, self.magnitude]
+        for row, text in zip(self.rows, ("B", "A − B (signed: blue < 0 < red)",
+                                         "|A − B| (boxes: largest differences)"), strict=True):
+            row.legend.setText(text)
+            row.legend.setStyleSheet(ROW_STYLE)
+            row.legend.setWordWrap(False)  # wrapping labels upset the rows' equal heights
+            row.graphics.setAcceptDrops(False)
+            row.setVisible(False)
+        self.active = False
+        self.show_signed = False
+        self.show_magnitude = False
+        self.view: ComparisonView | None = None
+        self.request_id = 0
+
+    def set_active(self, on: bool) -> None:
+        """Show (or hide) the comparison rows."""
+        self.active = on
+        self._update_visibility()
+
+    def set_difference_rows(self, signed: bool, magnitude: bool) -> None:
+        """Choose which difference rows are shown while comparing (they are drawn from
+        the next comparison that prepared them)."""
+        self.show_signed, self.show_magnitude = signed, magnitude
+        self._update_visibility()
+
+    def _update_visibility(self) -> None:
+        self.b.setVisible(self.active)
+        self.signed.setVisible(self.active and self.show_signed)
+        self.magnitude.setVisible(self.active and self.show_magnitude)
+
+    def show_view(self, view: ComparisonView, request_id: int = 0) -> None:
+        """Draw B with its per-stage metrics in the titles, and the shown difference rows."""
+        self.view = view
+        self.request_id = request_id
+        comparison = view.comparison
+        self.b.show_view(view.b, request_id)
+        self.b.legend.setText(f"B = {view.setup.description}")
+        by_name = {c.name: c for c in comparison.stages}
+        for panel, stage in zip(self.b.panels, view.b.result.stages, strict=False):
+            comp = by_name.get(stage.name)
+            if comp is None:
+                panel.set_title(stage.title, "not in A")
+                continue
+            stride = comparison.a[stage.name].stride
+            panel.set_title(*stage_summary(comp, comparison.transform, stride))
+        self._draw_differences(view, request_id)
+        self.drawn.emit(request_id)
+
+    def _draw_differences(self, view: ComparisonView, request_id: int) -> None:
+        for row, shown, data, prefix in ((self.signed, self.show_signed, view.signed, "A − B"),
+                                         (self.magnitude, self.show_magnitude, view.magnitude,
+                                          "|A − B|")):
+            if not shown or data is None:
+                continue
+            row.show_view(data, request_id)
+            for panel, stage, (_lo, hi) in zip(row.panels, data.result.stages, data.levels,
+                                              strict=True):
+                # two lines, as rows A and B: equal titles keep the linked views equal
+                bound = f"± {hi:.3g}" if prefix == "A − B" else f"0 … {hi:.3g}"
+                panel.set_title(f"{prefix} {stage.name}", bound)

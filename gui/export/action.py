@@ -1,0 +1,300 @@
+"""File > Export figure set… and Edit > Copy figure, run off the GUI thread.
+
+A window wires them in with a few lines::
+
+    self.exporter = FigureExporter(self, self.runner, self.statusBar(), self.export_job,
+                                   self.settings)
+    self.exporter.install_actions(self.menus["file"], self.menus["edit"],
+                                  file_before=self.actions_by_name["quit"])
+
+where ``export_job()`` returns the :class:`~gui.export.ExportJob` of what the window
+shows, usually :func:`gui.export_jobs.window_export_job` of the canvas, its source, the
+spec and the comparison setup (it copies the images, so later edits never reach the
+export). The export runs as a job on the runner's "export" channel, the copied figure
+on "copy-figure"; a progress bar with a Cancel button sits in the status bar meanwhile.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QAction, QImage, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QStatusBar,
+    QWidget,
+)
+
+from figures import ExportJob, FigureSetOptions, render_composite
+from gui.export.dialog import ExportDialog, remember, remembered_folder, remembered_options
+from gui.export.jobs import ExportOutcome, StepText, export_figure_set
+from gui.window.settings import AppSettings
+from gui.worker import JobRunner
+
+EXPORT = "export"
+COPY_FIGURE = "copy-figure"
+#: How long (ms) the status bar shows the outcome of an export or a copy.
+MESSAGE_MS = 15_000
+
+
+class ExportProgress(QWidget):
+    """A step label, a progress bar and a Cancel button, for the status bar."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.label = QLabel("")
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 1000)
+        self.bar.setMaximumWidth(160)
+        self.bar.setTextVisible(False)
+        self.cancel = QPushButton("Cancel")
+        self.cancel.setToolTip("Stop the export; nothing is written")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.label)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.cancel)
+        self.hide()
+
+    def start(self, folder: Path) -> None:
+        """Show the widget for an export into `folder`, at zero."""
+        self.bar.setValue(0)
+        self.label.setText(f"Exporting to {folder.name}…")
+        self.cancel.setEnabled(True)
+        self.show()
+
+    def set_progress(self, fraction: float, message: str) -> None:
+        """Show `fraction` (0..1) done and the current step."""
+        self.bar.setValue(round(fraction * self.bar.maximum()))
+        if message:
+            self.label.setText(f"Export: {message}")
+
+
+class FigureExporter(QObject):
+    """Export figure sets and copy the composite figure for a window, off its GUI thread.
+
+    Parameters
+    ----------
+    window : QWidget
+        Parent of the dialogs; the actions are added to it so their shortcuts work.
+    runner : JobRunner
+        The window's job runner; channels "export" and "copy-figure" are used.
+    status_bar : QStatusBar
+        Where the progress widget and the outcome messages go.
+    snapshot : callable
+        Returns the :class:`~gui.export.ExportJob` of what the window shows now (its
+        ``command`` is filled in here), or None when there is nothing to export; may
+        raise ValueError (e.g. an unfinished kernel), which is reported.
+    settings : AppSettings, optional
+        Where the dialog's choices are remembered.
+
+    Signals
+    -------
+    exported(str, int)
+        A set was written: its folder and the number of files.
+    export_failed(str)
+        An export could not start or failed; the message says why.
+    export_cancelled(str)
+        An export was cancelled (nothing written) or not started; the folder.
+    figure_copied(QImage)
+        The composite figure is on the clipboard.
+    """
+
+    exported = Signal(str, int)
+    export_failed = Signal(str)
+    export_cancelled = Signal(str)
+    figure_copied = Signal(QImage)
+
+    def __init__(self, window: QWidget, runner: JobRunner, status_bar: QStatusBar,
+                 snapshot: Callable[[], ExportJob | None],
+                 settings: AppSettings | None = None) -> None:
+        super().__init__(window)
+        self.window = window
+        self.runner = runner
+        self.status_bar = status_bar
+        self.snapshot = snapshot
+        self.settings = settings or AppSettings()
+        self.progress_widget = ExportProgress(status_bar)
+        status_bar.addPermanentWidget(self.progress_widget)
+        self.progress_widget.cancel.clicked.connect(self.cancel_export)
+        self.export_action = QAction("&Export figure set…", window)
+        self.export_action.setShortcut(QKeySequence("Ctrl+E"))
+        self.export_action.setStatusTip("Write every panel, the composite sheet, the data and "
+                                        "a manifest into a folder")
+        self.export_action.triggered.connect(self.export_dialog)
+        self.copy_action = QAction("Copy &figure", window)
+        self.copy_action.setShortcut(QKeySequence("Ctrl+Shift+C"))
+        self.copy_action.setStatusTip("Copy the composite sheet of every stage as an image")
+        self.copy_action.triggered.connect(self.copy_figure)
+        self._export_id = 0  # the export request running now, 0 if none
+        self._export_folder = Path()
+        self._stop: threading.Event | None = None
+        self._step = StepText()
+        runner.finished.connect(self._on_finished)
+        runner.failed.connect(self._on_failed)
+        runner.progress.connect(self._on_progress)
+        runner.settled.connect(self._on_settled)
+
+    # -- wiring ---------------------------------------------------------------------------------
+    def install_actions(self, file_menu: QMenu, edit_menu: QMenu,
+                        file_before: QAction | None = None) -> tuple[QAction, QAction]:
+        """Add "Export figure set…" to `file_menu` (before `file_before` if given) and
+        "Copy figure" to `edit_menu`, and both to the window for their shortcuts.
+
+        Returns
+        -------
+        (QAction, QAction)
+            The export and the copy action.
+        """
+        if file_before is not None:
+            file_menu.insertAction(file_before, self.export_action)
+        else:
+            file_menu.addAction(self.export_action)
+        edit_menu.addAction(self.copy_action)
+        self.window.addAction(self.export_action)
+        self.window.addAction(self.copy_action)
+        return self.export_action, self.copy_action
+
+    def is_exporting(self) -> bool:
+        """True while an export runs."""
+        return self._export_id != 0
+
+    # -- export ---------------------------------------------------------------------------------
+    def export_dialog(self) -> int:
+        """Ask for a folder and options, then export; return the request id (0 if nothing
+        was started: dialog cancelled, replace declined, nothing to export)."""
+        if self.is_exporting():
+            self.status_bar.showMessage("An export is already running; cancel it first.",
+                                        MESSAGE_MS)
+            return 0
+        dialog = ExportDialog(remembered_folder(self.settings),
+                              remembered_options(self.settings), self.window)
+        if not dialog.exec():
+            return 0
+        folder, options = dialog.folder(), dialog.options()
+        remember(self.settings, folder, options)
+        return self.export_to(folder, options)
+
+    def export_to(self, folder: str | Path, options: FigureSetOptions) -> int:
+        """Export the window's current state into `folder` in the background.
+
+        A non-empty `folder` is replaced only if the person confirms. Return the request
+        id, or 0 if nothing was started (the reason is in the status bar).
+        """
+        folder = Path(folder).expanduser().absolute()
+        if self.is_exporting():
+            self.status_bar.showMessage("An export is already running; cancel it first.",
+                                        MESSAGE_MS)
+            return 0
+        if folder.exists() and not folder.is_dir():
+            self._fail(f"{folder} is a file; choose a folder name for the figure set.")
+            return 0
+        force = folder.is_dir() and any(folder.iterdir())
+        if force and not self._confirm_replace(folder):
+            self.status_bar.showMessage(f"Not exported: {folder} was left as it is.",
+                                        MESSAGE_MS)
+            self.export_cancelled.emit(str(folder))
+            return 0
+        job = self._snapshot()
+        if job is None:
+            return 0
+        self._stop = threading.Event()
+        self._step.set("")
+        self._export_folder = folder
+        self._export_id = self.runner.submit(EXPORT, export_figure_set, folder, job, options,
+                                             force, self._stop, self._step)
+        self.export_action.setEnabled(False)
+        self.progress_widget.start(folder)
+        return self._export_id
+
+    def cancel_export(self) -> None:
+        """Stop the running export; it leaves nothing behind."""
+        if self._stop is not None:
+            self._stop.set()
+            self.progress_widget.cancel.setEnabled(False)
+            self.progress_widget.label.setText("Cancelling the export…")
+
+    def _confirm_replace(self, folder: Path) -> bool:
+        count = sum(1 for _ in folder.iterdir())
+        answer = QMessageBox.question(
+            self.window, "Replace folder?",
+            f"{folder}\nis not empty ({count} item{'s' if count != 1 else ''}).\n\n"
+            "Replace everything in it with the new figure set?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _snapshot(self) -> ExportJob | None:
+        try:
+            job = self.snapshot()
+        except ValueError as exc:
+            self._fail(f"Nothing to export: {exc}")
+            return None
+        if job is None:
+            self._fail("Nothing to export: there is no image.")
+        return job
+
+    def _fail(self, message: str) -> None:
+        self.status_bar.showMessage(message, MESSAGE_MS)
+        self.export_failed.emit(message)
+
+    # -- copy figure ----------------------------------------------------------------------------
+    def copy_figure(self) -> int:
+        """Render the composite sheet (at the remembered export width, background and
+        top-k) off the GUI thread and put it on the clipboard; return the request id
+        (0 if there is nothing to copy)."""
+        job = self._snapshot()
+        if job is None:
+            return 0
+        options = remembered_options(self.settings)
+        self.status_bar.showMessage("Rendering the figure…")
+        return self.runner.submit(COPY_FIGURE, render_composite, job, options.width,
+                                  background=options.background, top_k=options.top_k)
+
+    # -- results (GUI thread) -------------------------------------------------------------------
+    def _on_progress(self, channel: str, request_id: int, fraction: float) -> None:
+        if channel == EXPORT and request_id == self._export_id:
+            self.progress_widget.set_progress(fraction, self._step.get())
+
+    def _on_finished(self, channel: str, request_id: int, result: object) -> None:
+        if channel == COPY_FIGURE:
+            QApplication.clipboard().setImage(result)
+            self.status_bar.showMessage(
+                f"Figure copied ({result.width()} x {result.height()} px).", MESSAGE_MS)
+            self.figure_copied.emit(result)
+        elif channel == EXPORT and request_id == self._export_id:
+            outcome: ExportOutcome = result
+            if outcome.cancelled:
+                self.status_bar.showMessage(
+                    f"Export cancelled; nothing was written to {outcome.folder}.", MESSAGE_MS)
+                self.export_cancelled.emit(str(outcome.folder))
+            else:
+                n = len(outcome.files)
+                self.status_bar.showMessage(
+                    f"Figure set written to {outcome.folder} ({n} files).", MESSAGE_MS)
+                self.exported.emit(str(outcome.folder), n)
+
+    def _on_failed(self, channel: str, request_id: int, message: str) -> None:
+        if channel == COPY_FIGURE:
+            self.status_bar.showMessage(f"Could not copy the figure: {message}", MESSAGE_MS)
+        elif channel == EXPORT and request_id == self._export_id:
+            text = (f"The figure set could not be written to {self._export_folder}; "
+                    f"nothing was left behind.\n\n{message}")
+            self._fail(f"Export failed: {message}")
+            QMessageBox.warning(self.window, "Export failed", text)
+
+    def _on_settled(self, channel: str, request_id: int) -> None:
+        if channel == EXPORT and request_id == self._export_id:
+            self._export_id = 0
+            self._stop = None
+            self.progress_widget.hide()
+            self.export_action.setEnabled(True)

@@ -1,0 +1,318 @@
+"""A row of linked stage panels: Input, Convolution, Pool 1 ... Pool n.
+
+:class:`PipelineRow` is a self-contained widget: give it :class:`~gui.render.PipelineView`
+objects to draw, listen to :attr:`PipelineRow.hovered` for the cell under the
+pointer, and call :meth:`PipelineRow.show_related` to outline related cells. All
+panels share input-pixel coordinates and linked views, so zooming one zooms all;
+:meth:`PipelineRow.link_to` links a second row (for example a comparison row) the same way.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from engine import PipelineResult
+from gui.panels.stage_panel import (
+    FIELD_COLOR,
+    HOVER_COLOR,
+    MAX_COLOR,
+    TOPK_COLOR,
+    StagePanel,
+    colormap_lut,
+)
+from gui.panels.views import PipelineView
+
+LEGEND = (
+    f"<span style='color:{MAX_COLOR}'>&#9633;</span> largest cell &nbsp;&nbsp; "
+    f"<span style='color:{TOPK_COLOR}'>&#9675;</span> next largest (top-k) &nbsp;&nbsp; "
+    f"<span style='color:{FIELD_COLOR}'>&#9482;&#9482;</span> input pixels that feed the "
+    "deepest maximum &nbsp;&nbsp; "
+    f"<span style='color:{HOVER_COLOR}'>&#9633;</span> cells related to the hovered cell"
+)
+
+
+class TitleLabel(pg.LabelItem):
+    """A panel title that never sets a minimum width from its text (pyqtgraph's labels do,
+    on every resize): panels on one line keep equal widths and stay inside the widget."""
+
+    def updateMin(self) -> None:  # noqa: N802 - pyqtgraph override
+        super().updateMin()
+        height = self.minimumHeight()
+        self.setMinimumWidth(0)
+        self._sizeHint[Qt.SizeHint.MinimumSize] = (0, height)
+        self.updateGeometry()
+
+
+class PipelineRow(QWidget):
+    """Linked panels for the stages of one pipeline result.
+
+    Parameters
+    ----------
+    input_item : pg.ImageItem, optional
+        The image item of the Input panel (the editable canvas in the main window).
+        When given, the Input panel's pixels come from :meth:`show_input`, not from
+        results, so edits appear before the pipeline has run.
+    input_lut, stage_lut : str
+        Colormap names for the input and for the other stages.
+    wrap : bool
+        Spread the panels over several lines when that makes them larger (the default);
+        False keeps them on one line (for stacking rows to compare them).
+
+    Signals
+    -------
+    hovered(int, int, int)
+        Stage index, row and col of the cell under the pointer; (-1, -1, -1) when none.
+    drawn(int)
+        A result was drawn; the argument is its request id.
+    """
+
+    hovered = Signal(int, int, int)
+    drawn = Signal(int)
+
+    def __init__(self, input_item: pg.ImageItem | None = None, input_lut: str = "grey",
+                 stage_lut: str = "viridis", wrap: bool = True,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground("#202124")
+        self.graphics.ci.setSpacing(4)
+        self.legend = QLabel(LEGEND)
+        self.legend.setWordWrap(True)
+        self.legend.setToolTip("Wheel: zoom. Middle drag: pan. Every panel follows.")
+        self.legend.setStyleSheet("color: #c8c8c8; background: #202124; padding: 3px 8px;")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.graphics, 1)
+        layout.addWidget(self.legend)
+        self.input_lut = colormap_lut(input_lut)
+        self.stage_lut = colormap_lut(stage_lut)
+        self._live_input = input_item is not None
+        self.wrap = wrap
+        self._columns = 0
+        self.panels: list[StagePanel] = []
+        self.view: PipelineView | None = None
+        self.request_id = 0
+        self._hover: tuple[int, int, int] = (-1, -1, -1)
+        self._fitted_shape: tuple[int, int] | None = None
+        self._area: QRectF | None = None  # what the views show, in input coordinates
+        self._add_panel(input_item or pg.ImageItem())
+        self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
+
+    # -- structure ------------------------------------------------------------------------------
+    @property
+    def result(self) -> PipelineResult | None:
+        """The result drawn last, or None before the first."""
+        return self.view.result if self.view is not None else None
+
+    @property
+    def input_panel(self) -> StagePanel:
+        """The first panel."""
+        return self.panels[0]
+
+    def _add_panel(self, item: pg.ImageItem) -> StagePanel:
+        label = TitleLabel("")
+        # Titles must not widen their column: every panel gets the same width.
+        label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        view = pg.ViewBox()
+        panel = StagePanel(label, view, item)
+        if self.panels:
+            panel.view.setXLink(self.panels[0].view)
+            panel.view.setYLink(self.panels[0].view)
+        view.sigRangeChangedManually.connect(lambda *_: self._on_user_range(view))
+        self.panels.append(panel)
+        self._place(panel, len(self.panels) - 1, self._columns or len(self.panels))
+        return panel
+
+    def _place(self, panel: StagePanel, index: int, columns: int) -> None:
+        r, c = divmod(index, columns)
+        self.graphics.ci.addItem(panel.label, row=2 * r, col=c)
+        self.graphics.ci.addItem(panel.view, row=2 * r + 1, col=c)
+
+    def _sync_panels(self, count: int) -> None:
+        changed = len(self.panels) != count
+        while len(self.panels) < count:
+            self._add_panel(pg.ImageItem())
+        while len(self.panels) > count:
+            panel = self.panels.pop()
+            self.graphics.removeItem(panel.label)
+            self.graphics.removeItem(panel.view)
+        if changed:
+            self._arrange(force=True)
+
+    def best_columns(self) -> int:
+        """How many panels per line make them largest in the current widget size.
+
+        A row built with ``wrap=False`` keeps every panel on one line.
+        """
+        n = len(self.panels)
+        if not self.wrap or n <= 1:
+            return max(1, n)
+        h, w = self._fitted_shape or (1, 1)
+        width, height = max(1, self.graphics.width()), max(1, self.graphics.height())
+        title = 40  # pixels of title above each panel
+
+        def side(cols: int) -> float:
+            lines = -(-n // cols)
+            cell_w, cell_h = width / cols, height / lines - title
+            return min(cell_w / w, cell_h / h)
+
+        return max(range(1, n + 1), key=side)
+
+    def _arrange(self, force: bool = False, refit: bool = False) -> None:
+        """Lay the panels out in the best number of columns (again if `force`); fit the
+        views to the input when the columns change or `refit` asks for it."""
+        columns = self.best_columns()
+        if columns == self._columns and not force:
+            return
+        self._columns = columns
+        for panel in self.panels:
+            for item in (panel.label, panel.view):
+                if item in self.graphics.ci.items:
+                    self.graphics.ci.removeItem(item)
+        for i, panel in enumerate(self.panels):
+            self._place(panel, i, columns)
+        grid = self.graphics.ci.layout
+        for c in range(grid.columnCount()):
+            grid.setColumnStretchFactor(c, 1 if c < columns else 0)
+        if refit or self._area is None:
+            self.fit()
+        self._reapply_area()
+
+    def _reapply_area(self) -> None:
+        # Views that are resized or re-placed keep a locked aspect by widening their range;
+        # showing the remembered area again, once the layout has settled, undoes that.
+        QTimer.singleShot(0, self._apply_area)
+
+    def _apply_area(self) -> None:
+        if self._area is not None:
+            self.panels[0].view.setRange(self._area, padding=0)
+
+    def _on_user_range(self, view: pg.ViewBox) -> None:
+        self._area = view.viewRect()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._arrange()
+        self._reapply_area()
+
+    def set_wrap(self, on: bool) -> None:
+        """Spread the panels over several lines (True) or keep them on one line (False)."""
+        if on != self.wrap:
+            self.wrap = on
+            self._arrange(force=True)
+
+    def link_to(self, other: PipelineRow) -> None:
+        """Link this row's views to `other`'s, so zooming and panning either moves both."""
+        self.panels[0].view.setXLink(other.panels[0].view)
+        self.panels[0].view.setYLink(other.panels[0].view)
+
+    # -- drawing --------------------------------------------------------------------------------
+    def show_input(self, image: np.ndarray, rect: tuple[int, int, int, int] | None = None) -> None:
+        """Draw uint8 `image` in the Input panel (the live canvas); `rect` is the changed part.
+
+        Only meaningful for a row built with `input_item`.
+        """
+        panel = self.input_panel
+        h, w = image.shape
+        panel.rect = QRectF(0, 0, w, h)
+        if rect is None or panel.image_item.image is None \
+                or panel.image_item.image.shape != image.shape:
+            panel._drawn = None
+            panel.set_image(image, self.input_lut)
+        else:
+            panel.image_item.updateImage(image)
+        if self._fitted_shape != (h, w):
+            self._fitted_shape = (h, w)
+            self._arrange(force=True, refit=True)
+
+    def show_view(self, view: PipelineView, request_id: int = 0) -> None:
+        """Draw every stage of `view`, its maxima and the receptive field of the deepest maximum.
+
+        Emits :attr:`drawn` with `request_id` when done.
+        """
+        self.view = view
+        self.request_id = request_id
+        stages = view.result.stages
+        self._sync_panels(len(stages))
+        for i, (panel, stage, image, levels) in enumerate(
+                zip(self.panels, stages, view.images, view.levels, strict=True)):
+            live = i == 0 and self._live_input  # the canvas draws its own pixels
+            panel.show_stage(stage, None if live else image,
+                             self.input_lut if i == 0 else self.stage_lut, levels)
+        deepest = stages[-1]
+        if len(stages) > 1 and deepest.maxima:
+            r, c, _ = deepest.maxima[0]
+            self.input_panel.show_field(deepest.receptive_field(r, c))
+        else:
+            self.input_panel.show_field(None)
+        if self._fitted_shape != stages[0].shape:
+            self._fitted_shape = stages[0].shape
+            self._arrange(force=True, refit=True)
+        if self._hover[0] >= 0:
+            self._emit_hover(*self._hover, force=True)
+        self.drawn.emit(request_id)
+
+    def fit(self) -> None:
+        """Show the whole input in every (linked) panel."""
+        if self._fitted_shape is not None:
+            h, w = self._fitted_shape
+            pad = 0.02 * max(h, w)
+            self.show_area(QRectF(-pad, -pad, w + 2 * pad, h + 2 * pad))
+
+    def zoom(self, factor: float) -> None:
+        """Scale the shown area by `factor` around its centre (below 1 zooms in)."""
+        area = self.panels[0].view.viewRect()
+        c = area.center()
+        w, h = area.width() * factor, area.height() * factor
+        self.show_area(QRectF(c.x() - w / 2, c.y() - h / 2, w, h))
+
+    def show_area(self, rect: QRectF) -> None:
+        """Show (at least) the input-coordinate rectangle `rect` in every (linked) panel,
+        and keep showing it when the panels are resized or re-arranged."""
+        self._area = QRectF(rect)
+        self._apply_area()
+
+    def show_related(self, related: dict[int, tuple[int, int, int, int]] | None) -> None:
+        """Outline, per stage index, a half-open cell range ``(r0, c0, r1, c1)``; None clears."""
+        for i, panel in enumerate(self.panels):
+            panel.show_hover(None if related is None else related.get(i))
+
+    # -- hover ----------------------------------------------------------------------------------
+    def cell_under(self, scene_pos: QPointF) -> tuple[int, int, int]:
+        """Return (stage index, row, col) under a scene position, or (-1, -1, -1)."""
+        for i, panel in enumerate(self.panels):
+            if panel.view.sceneBoundingRect().contains(scene_pos):
+                p = panel.view.mapSceneToView(scene_pos)
+                cell = panel.cell_at(p.x(), p.y())
+                if cell is not None:
+                    return i, cell[0], cell[1]
+                break
+        return -1, -1, -1
+
+    def _on_mouse_moved(self, scene_pos: QPointF) -> None:
+        self._emit_hover(*self.cell_under(scene_pos))
+
+    def _emit_hover(self, index: int, row: int, col: int, force: bool = False) -> None:
+        result = self.result
+        if result is not None and index >= len(result.stages):
+            index, row, col = -1, -1, -1
+        if result is not None and index >= 0:
+            rows, cols = result.stages[index].shape
+            if not (row < rows and col < cols):
+                index, row, col = -1, -1, -1
+        if (index, row, col) == self._hover and not force:
+            return
+        self._hover = (index, row, col)
+        if index < 0 or result is None:
+            self.show_related(None)
+        else:
+            self.show_related(result.related_cells(index, row, col))
+        self.hovered.emit(index, row, col)
+
+    def leaveEvent(self, event) -> None:  # noqa: N802 - Qt override
+        self._emit_hover(-1, -1, -1)
+        super().leaveEvent(event)

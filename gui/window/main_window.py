@@ -1,0 +1,609 @@
+"""The main window: an editable input, the linked pipeline panels, the controls dock.
+
+Structure, for extending it:
+
+- :attr:`MainWindow.rows_layout` holds the :class:`~gui.pipeline_row.PipelineRow`
+  widgets (one now, :attr:`MainWindow.row`); add another row with
+  :meth:`MainWindow.add_row` (its views are linked to the first row's).
+- :meth:`MainWindow.add_dock` adds a dock and lists it in the View menu.
+- :meth:`MainWindow.add_action` adds a menu entry with shortcuts; :attr:`MainWindow.menus`
+  maps "file", "edit", "transform", "pipeline", "view", "help" to the menus and
+  :attr:`MainWindow.actions_by_name` holds every action ("open", "undo", "quit" ...).
+- :attr:`MainWindow.runner` (a :class:`~gui.worker.JobRunner`) runs any job off the
+  GUI thread on a named channel; the pipeline uses "pipeline", file loading "load".
+- :attr:`MainWindow.compare` (a :class:`~gui.compare_mode.CompareMode`) adds comparison
+  mode, the shift sweep ("sweep" channel) and File > Examples; while comparing, the
+  pipeline job is the comparison job and its result draws rows A and B together.
+- The input is :attr:`MainWindow.model` (a :class:`~gui.canvas_model.CanvasModel`:
+  ``changed`` on every edit); the pipeline controls are
+  :attr:`MainWindow.pipeline_controls` (``spec()``, ``top_k()``, ``changed``); every
+  drawn result emits ``row.drawn(request_id)`` and is ``row.result`` afterwards.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine import InputTransform, PipelineSpec, load_image
+from engine.display import to_uint8
+from figures import ExportJob
+from gui.canvas.item import CanvasItem
+from gui.canvas.model import CanvasModel, demo_image
+from gui.canvas.snapshots import SnapshotPool
+from gui.comparison.mode import CompareMode
+from gui.docks.controls import CanvasControls, PipelineControls
+from gui.export.action import FigureExporter
+from gui.export.jobs import window_export_job
+from gui.panels.pipeline_row import PipelineRow
+from gui.panels.views import PipelineView, compute_view
+from gui.window.dialogs import ShiftDialog
+from gui.window.recent_files import RecentFiles
+from gui.window.settings import AppSettings
+from gui.worker import JobRunner
+
+PIPELINE = "pipeline"
+LOAD = "load"
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp);;All files (*)"
+#: The article's first example: pooling only, two levels, on a 10 x 10 canvas.
+DEMO_SPEC = PipelineSpec(convolve=False, levels=2)
+
+
+def timed_view(image: np.ndarray, spec: PipelineSpec, top_k: int,
+               shared: bool) -> tuple[PipelineView, float]:
+    """The pipeline job: :func:`compute_view` and its duration in milliseconds."""
+    t0 = time.perf_counter()
+    view = compute_view(image, spec, top_k, shared)
+    return view, (time.perf_counter() - t0) * 1000.0
+
+
+class MainWindow(QMainWindow):
+    """ShiftLab's main window.
+
+    Signals
+    -------
+    image_opened(str)
+        A file was loaded into the canvas.
+    open_failed(str, str)
+        A file could not be loaded: path and reason.
+    """
+
+    image_opened = Signal(str)
+    open_failed = Signal(str, str)
+
+    def __init__(self, settings: AppSettings | None = None) -> None:
+        super().__init__()
+        self.settings = settings or AppSettings()
+        self.recent = RecentFiles(self.settings)
+        self.runner = JobRunner(self)
+        self.snapshots = SnapshotPool()
+        self.model = CanvasModel(demo_image())
+        self.canvas_item = CanvasItem(self.model)
+        self.row = PipelineRow(self.canvas_item)
+        for widget in (self.row.graphics, self.row.graphics.viewport()):
+            widget.setAcceptDrops(False)  # drops over the panels go to the window
+        self.rows: list[PipelineRow] = [self.row]
+        self._display: np.ndarray | None = None
+        self._compute_scheduled = False
+        self._in_flight = 0  # id of the pipeline job submitted and not yet settled
+        self._dirty = False  # the image or controls changed while a job was in flight
+        self._closing = False
+        self._prepared: LoadedImage | None = None
+        self.menus: dict[str, QMenu] = {}
+        self.actions_by_name: dict[str, QAction] = {}
+
+        central = QWidget()
+        self.rows_layout = QVBoxLayout(central)
+        self.rows_layout.setContentsMargins(0, 0, 0, 0)
+        self.rows_layout.addWidget(self.row)
+        self.setCentralWidget(central)
+
+        self.pipeline_controls = PipelineControls()
+        self.canvas_controls = CanvasControls()
+        controls = QWidget()
+        layout = QVBoxLayout(controls)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.canvas_controls)
+        layout.addWidget(self.pipeline_controls)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(controls)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(controls.sizeHint().width() + 24)
+        self.controls_dock = self.add_dock(scroll, "Controls")
+
+        # `hover_label` describes the hovered cell (hidden while a short message shows;
+        # hovering clears such a message). The last computation problem, or why pooling
+        # stopped early, stays in `notice_label` until a run succeeds.
+        self.hover_label = QLabel("")
+        self.notice_label = QLabel("")
+        self.notice_label.setStyleSheet("color: #c5221f;")
+        self.image_label = QLabel("")
+        self.time_label = QLabel("")
+        self.statusBar().addWidget(self.hover_label, 1)
+        self.statusBar().addPermanentWidget(self.notice_label)
+        self.statusBar().addPermanentWidget(self.image_label)
+        self.statusBar().addPermanentWidget(self.time_label)
+
+        self._build_menus()
+        self._connect()
+        # comparison mode: rows B, A - B, |A - B|, the Compare, Metrics, plot and sweep
+        # docks, View > Compare, File > Open as B… and File > Examples
+        self.compare = CompareMode(self)
+        # File > Export figure set… (Ctrl+E) and Edit > Copy figure (Ctrl+Shift+C)
+        self.exporter = FigureExporter(self, self.runner, self.statusBar(), self.export_job,
+                                       self.settings)
+        self.exporter.install_actions(self.menus["file"], self.menus["edit"],
+                                      file_before=self.actions_by_name["quit"])
+        self._restore_settings()
+        self.setAcceptDrops(True)
+        self._update_title()
+        self._on_model_changed(None)
+        self.statusBar().showMessage(
+            "Drag the lit pixel and watch the pooled maps follow · F1: mouse and keys", 10000)
+
+    # -- construction ---------------------------------------------------------------------------
+    def add_dock(self, widget: QWidget, title: str,
+                 area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea) -> QDockWidget:
+        """Add `widget` as a dock titled `title`, with a toggle in the View menu."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock-{title.lower().replace(' ', '-')}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        if "view" in self.menus:
+            self.menus["view"].addAction(dock.toggleViewAction())
+        return dock
+
+    def add_row(self, row: PipelineRow) -> None:
+        """Add another pipeline row under the existing ones, its views linked to the first."""
+        row.link_to(self.row)
+        self.rows.append(row)
+        self.rows_layout.addWidget(row)
+
+    def add_action(self, menu: str, name: str, text: str, slot, shortcut=None,
+                   tip: str = "", checkable: bool = False) -> QAction:
+        """Add an action to ``menus[menu]`` and ``actions_by_name[name]``.
+
+        `shortcut` is a key sequence (text or standard key) or a list of them; `slot`
+        receives ``triggered`` (or ``toggled(bool)`` when `checkable`). The shortcut
+        works anywhere in the window. Returns the action.
+        """
+        action = QAction(text, self)
+        if shortcut is not None:
+            keys = shortcut if isinstance(shortcut, list) else [shortcut]
+            action.setShortcuts([QKeySequence(k) for k in keys])
+        action.setStatusTip(tip or text.replace("&", "").rstrip("."))
+        action.setCheckable(checkable)
+        (action.toggled if checkable else action.triggered).connect(slot)
+        self.menus[menu].addAction(action)
+        self.addAction(action)  # shortcuts work even while the menu bar is hidden
+        self.actions_by_name[name] = action
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        for key, title in (("file", "&File"), ("edit", "&Edit"), ("transform", "&Transform"),
+                           ("pipeline", "&Pipeline"), ("view", "&View"), ("help", "&Help")):
+            self.menus[key] = bar.addMenu(title)
+        S = QKeySequence.StandardKey  # noqa: N806
+        a = self.add_action
+        a("file", "open", "&Open image…", self.choose_file, S.Open, "Open a photo as the input")
+        self.recent_menu = self.menus["file"].addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        a("file", "demo", "&Demo (one pixel, pooling only)", self.show_demo, "Ctrl+D",
+          "The article's first example: drag the lit pixel and watch the pooled maps")
+        self.menus["file"].addSeparator()
+        a("file", "quit", "&Quit", self.close, S.Quit)
+
+        a("edit", "undo", "&Undo", self.model.undo, S.Undo)
+        a("edit", "redo", "&Redo", self.model.redo, [QKeySequence("Ctrl+Shift+Z"),
+                                                     QKeySequence("Ctrl+Y")])
+        self.menus["edit"].addSeparator()
+        a("edit", "clear", "&Clear canvas", self.model.clear, "Ctrl+Backspace")
+        a("edit", "invert", "&Invert", self.model.invert, "Ctrl+I", "Replace each value v by 1-v")
+        a("edit", "random", "&Random pixels", lambda: self.model.randomize(0.1), "Ctrl+Shift+R")
+
+        a("transform", "mirror", "&Mirror left-right", lambda: self.model.mirror(1), "Ctrl+M")
+        a("transform", "flip", "&Flip up-down", lambda: self.model.mirror(0), "Ctrl+Shift+M")
+        a("transform", "rotate", "&Rotate 90° counter-clockwise", lambda: self.model.rotate90(1),
+          "Ctrl+R")
+        a("transform", "shift", "&Shift by…", self.choose_shift, "Ctrl+T",
+          "Shift the input by (dx, dy), with or without wrap-around")
+        self.menus["transform"].addSeparator()
+        for name, text, key, dy, dx in (("left", "Nudge left", "Left", 0, -1),
+                                        ("right", "Nudge right", "Right", 0, 1),
+                                        ("up", "Nudge up", "Up", -1, 0),
+                                        ("down", "Nudge down", "Down", 1, 0)):
+            a("transform", f"nudge-{name}", text,
+              lambda _c=False, dy=dy, dx=dx: self.nudge(dy, dx), key,
+              f"{text} by one pixel (wrap-around as set in the Canvas controls)")
+        self.wrap_action = a("transform", "wrap", "&Wrap around", self._set_wrap, "W",
+                             "Nudges and shifts move pixels out of one side into the other",
+                             checkable=True)
+
+        pc = self.pipeline_controls
+        self.convolve_action = a("pipeline", "convolve", "&Convolution", pc.convolve.setChecked,
+                                 "Ctrl+K", "Convolve (and activate) before pooling",
+                                 checkable=True)
+        a("pipeline", "more-levels", "&More pooling levels", lambda: pc.levels.stepBy(1), "]")
+        a("pipeline", "fewer-levels", "&Fewer pooling levels", lambda: pc.levels.stepBy(-1),
+          "[")
+        a("pipeline", "next-pool", "Next pooling &mode", self._next_pool_mode, "Ctrl+P",
+          "Cycle max, avg, blurmax (MaxBlurPool), blur (BlurPool)")
+
+        a("view", "fit", "&Fit to window", self.row.fit, ["Ctrl+0", "Home"])
+        a("view", "zoom-in", "Zoom &in", lambda: self.row.zoom(1 / 1.25), [S.ZoomIn, "Ctrl+="])
+        a("view", "zoom-out", "Zoom &out", lambda: self.row.zoom(1.25), S.ZoomOut)
+        self.shared_action = a("view", "shared", "&Shared colour levels",
+                               self.pipeline_controls.shared.setChecked, "L", checkable=True)
+        self.menus["view"].addSeparator()
+        self.menus["view"].addAction(self.controls_dock.toggleViewAction())
+
+        a("help", "gestures", "&Mouse and keys", self.show_help, S.HelpContents)
+        a("help", "about", "&About ShiftLab", self.show_about)
+
+    def _connect(self) -> None:
+        self.model.changed.connect(self._on_model_changed)
+        self.model.history_changed.connect(self._update_history_actions)
+        self.runner.finished.connect(self._on_job_finished)
+        self.runner.failed.connect(self._on_job_failed)
+        self.runner.settled.connect(self._on_job_settled)
+        self.row.hovered.connect(self._on_hover)
+        self.pipeline_controls.changed.connect(self._on_controls_changed)
+        cc = self.canvas_controls
+        cc.size_requested.connect(self._resize_canvas)
+        cc.clear.clicked.connect(self.model.clear)
+        cc.invert.clicked.connect(self.model.invert)
+        cc.random.clicked.connect(lambda: self.model.randomize(0.1))
+        cc.tool.currentTextChanged.connect(lambda t: setattr(self.canvas_item, "tool", t))
+        cc.brush_value.valueChanged.connect(
+            lambda v: setattr(self.canvas_item, "brush_value", float(v)))
+        cc.brush_size.valueChanged.connect(
+            lambda v: setattr(self.canvas_item, "brush_size", int(v)))
+        cc.wrap.toggled.connect(self.wrap_action.setChecked)
+        self.pipeline_controls.shared.toggled.connect(self.shared_action.setChecked)
+        self.pipeline_controls.convolve.toggled.connect(self.convolve_action.setChecked)
+        self._update_history_actions()
+
+    def _restore_settings(self) -> None:
+        s = self.settings
+        blocker = QSignalBlocker(self.pipeline_controls)
+        self.pipeline_controls.set_spec(s.spec(DEMO_SPEC))
+        self.pipeline_controls.top_k_box.setValue(s.int_value("display/top_k", 3))
+        self.pipeline_controls.shared.setChecked(s.bool_value("display/shared_levels", False))
+        del blocker
+        self.convolve_action.setChecked(self.pipeline_controls.convolve.isChecked())
+        self.shared_action.setChecked(self.pipeline_controls.shared.isChecked())
+        self.canvas_controls.wrap.setChecked(s.bool_value("canvas/wrap", False))
+        self.canvas_controls.tool.setCurrentText(str(s.qsettings.value("canvas/tool", "auto")))
+        self._restore_compare_settings()
+        geometry = s.geometry("window/geometry")
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(1360, 780)
+        state = s.geometry("window/state")
+        if state is not None:
+            self.restoreState(state)
+
+    def _compare_boxes(self) -> dict[str, QCheckBox]:
+        controls = self.compare.controls
+        return {"mirror_kernel": controls.mirror_kernel, "signed_row": controls.signed_row,
+                "magnitude_row": controls.magnitude_row}
+
+    def _restore_compare_settings(self) -> None:
+        """The last comparison setup (B's transform and rows); comparison itself starts off,
+        so the window always opens on the single-row demo."""
+        s = self.settings
+        try:
+            transform = InputTransform(**json.loads(str(s.qsettings.value("compare/transform"))))
+        except (TypeError, ValueError):
+            transform = None  # nothing remembered yet, or from an older layout
+        if transform is not None:
+            self.compare.controls.set_transform(transform)
+        for key, box in self._compare_boxes().items():
+            box.setChecked(s.bool_value(f"compare/{key}", box.isChecked()))
+
+    def save_settings(self) -> None:
+        """Remember the pipeline, display options and window layout."""
+        s = self.settings
+        try:
+            s.set_spec(self.pipeline_controls.spec())
+        except ValueError:
+            pass  # an unfinished kernel grid is not remembered; the last good spec stays
+        s.set_value("display/top_k", self.pipeline_controls.top_k())
+        s.set_value("display/shared_levels", self.pipeline_controls.shared_levels())
+        s.set_value("canvas/wrap", self.canvas_controls.wrap.isChecked())
+        s.set_value("canvas/tool", self.canvas_item.tool)
+        controls = self.compare.controls
+        s.set_value("compare/transform", json.dumps(dataclasses.asdict(controls.transform())))
+        for key, box in self._compare_boxes().items():
+            s.set_value(f"compare/{key}", box.isChecked())
+        s.set_value("window/geometry", self.saveGeometry())
+        s.set_value("window/state", self.saveState())
+        s.sync()
+
+    # -- computing -----------------------------------------------------------------------------
+    def _on_model_changed(self, rect) -> None:
+        self.snapshots.changed(rect)
+        img = self.model.image
+        prepared = self._prepared if self._prepared is not None \
+            and self._prepared.image is img else None
+        if prepared is not None:
+            self.snapshots.donate(prepared.snapshot)
+        if rect is None or self._display is None or self._display.shape != img.shape:
+            self._display = prepared.display if prepared is not None else to_uint8(img, 0.0, 1.0)
+            self.row.show_input(self._display)
+            self._update_image_label()
+        else:
+            top, left, bottom, right = rect
+            self._display[top:bottom, left:right] = to_uint8(img[top:bottom, left:right], 0.0, 1.0)
+            self.row.show_input(self._display, rect)
+        self.schedule_compute()
+
+    def schedule_compute(self) -> None:
+        """Recompute soon: once control returns to the event loop, or, while a job is
+        running, as soon as it ends. Bursts of edits (a drag) thus cost one snapshot per
+        job, not one per mouse event; the newest state is always computed last."""
+        if self._in_flight:
+            self._dirty = True
+        elif not self._compute_scheduled:
+            self._compute_scheduled = True
+            QTimer.singleShot(0, self.request_compute)
+
+    def _on_job_settled(self, channel: str, request_id: int) -> None:
+        if channel == PIPELINE:
+            self.snapshots.release(request_id)
+        if channel == PIPELINE and request_id == self._in_flight:
+            self._in_flight = 0
+            if self._dirty:
+                self._dirty = False
+                self.schedule_compute()
+
+    def request_compute(self) -> int:
+        """Submit the pipeline for the current image and controls; return the request id
+        (0 if the controls hold an invalid spec, which is reported in the status bar)."""
+        self._compute_scheduled = False
+        if self._closing:
+            return 0
+        try:
+            spec = self.pipeline_controls.spec()
+        except ValueError as exc:
+            self._set_notice(f"Invalid pipeline: {exc}")
+            return 0
+        self._dirty = False
+        image = self.snapshots.copy_of(self.model.image)  # the worker reads a frozen copy
+        # while comparing, one job computes A and B so both rows show the same edit
+        job, extra = self.compare.pipeline_job() or (timed_view, ())
+        self._in_flight = self.runner.submit(PIPELINE, job, image, spec,
+                                             self.pipeline_controls.top_k(),
+                                             self.pipeline_controls.shared_levels(), *extra)
+        self.snapshots.assign(self._in_flight)
+        return self._in_flight
+
+    def up_to_date(self) -> bool:
+        """True when the newest pipeline request has been drawn and none is scheduled."""
+        return (not self._compute_scheduled and not self._dirty
+                and self.row.request_id == self.runner.latest(PIPELINE) > 0)
+
+    def _on_controls_changed(self) -> None:
+        self.schedule_compute()
+
+    def _on_job_finished(self, channel: str, request_id: int, payload: object) -> None:
+        if channel == PIPELINE:
+            view, ms = payload
+            row_view = self.compare.view_of_a(view)
+            self.row.show_view(row_view, request_id)
+            self.time_label.setText(f"{ms:.0f} ms")
+            reason = row_view.result.stop_reason
+            self._set_notice(reason.capitalize() if reason else "")
+            self.compare.draw(view, request_id)
+        elif channel == LOAD:
+            loaded: LoadedImage = payload
+            path = loaded.path
+            # The job also prepared the Input panel's pixels and the worker's first snapshot,
+            # so taking over a 12-megapixel photo costs the GUI thread no full pass.
+            self._prepared = loaded
+            self.model.set_image(loaded.image, source=path, copy=False)
+            self._prepared = None
+            self.recent.add(path)
+            self._update_title()
+            self.row.fit()
+            self.statusBar().showMessage(f"Opened {path}", 5000)
+            self.image_opened.emit(path)
+
+    def export_job(self) -> ExportJob:
+        """What Export figure set and Copy figure show: the canvas (copied), its source, the
+        current spec and, while comparing, B and how it relates to A."""
+        setup = self.compare.controls.setup() if self.compare.active else None
+        return window_export_job(self.model.image, self.model.source,
+                                 self.pipeline_controls.spec(), setup)
+
+    def _on_job_failed(self, channel: str, request_id: int, message: str) -> None:
+        if channel == LOAD:
+            path = self._loading
+            reason = message.split(": ", 1)[1] if ": " in message else message
+            reason = reason[len(path) + 2:] if reason.startswith(path + ": ") else reason
+            print(f"shiftlab: cannot open {path}: {reason}", file=sys.stderr)
+            self.recent.remove(path)
+            self.open_failed.emit(path, reason)
+            QMessageBox.warning(self, "Cannot open image", f"Could not open\n{path}\n\n{reason}")
+            return
+        if channel == PIPELINE:  # other channels report their own failures
+            self._set_notice(f"Computation failed: {message}")
+
+    def _set_notice(self, text: str) -> None:
+        """Show `text` (a problem, or why pooling stopped) until the next successful run."""
+        self.notice_label.setText(text)
+        self.notice_label.setToolTip(text)
+
+    # -- files ----------------------------------------------------------------------------------
+    def open_file(self, path: str | Path) -> int:
+        """Load `path` off the GUI thread; on success it replaces the canvas (undoable) and
+        :attr:`image_opened` is emitted, on failure a message box names the file and the
+        reason, :attr:`open_failed` is emitted and the current image stays.
+
+        Returns the load request id.
+        """
+        self._loading = str(path)
+        self.statusBar().showMessage(f"Opening {path}…")
+        return self.runner.submit(LOAD, _load, str(path))
+
+    def choose_file(self) -> None:
+        """Ask for an image file and open it."""
+        start = str(Path(self.recent.paths()[0]).parent) if self.recent.paths() else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Open image", start, IMAGE_FILTER)
+        if path:
+            self.open_file(path)
+
+    def _fill_recent(self) -> None:
+        self.recent.fill_menu(self.recent_menu, self.open_file)
+
+    def show_demo(self) -> None:
+        """Return to the article's first example: one lit pixel, pooling only (undoable)."""
+        self.model.set_image(demo_image(), source="demo", copy=False)
+        self.pipeline_controls.set_spec(DEMO_SPEC)
+        self._update_title()
+        self.row.fit()
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
+        if any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802 - Qt override
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt override
+        files = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if files:
+            event.acceptProposedAction()
+            self.open_file(files[0])
+        else:
+            event.ignore()
+
+    # -- edits ----------------------------------------------------------------------------------
+    def nudge(self, dy: int, dx: int) -> None:
+        """Move the whole input by one step (wrap-around as the Wrap option says)."""
+        self.model.nudge(dy, dx, self.canvas_controls.wrap.isChecked())
+
+    def choose_shift(self) -> None:
+        """Ask for (dx, dy, wrap) and shift the input."""
+        dialog = ShiftDialog(self.canvas_controls.wrap.isChecked(), parent=self)
+        if dialog.exec():
+            dy, dx, wrap = dialog.values()
+            self.model.nudge(dy, dx, wrap)
+
+    def _next_pool_mode(self) -> None:
+        box = self.pipeline_controls.pool_mode
+        box.setCurrentIndex((box.currentIndex() + 1) % box.count())
+
+    def _set_wrap(self, on: bool) -> None:
+        self.canvas_controls.wrap.setChecked(on)
+
+    def _resize_canvas(self, rows: int, cols: int) -> None:
+        if self.model.shape != (rows, cols):
+            self.model.resize(rows, cols)
+            self.model.source = "canvas"
+            self._update_title()
+
+    def _update_history_actions(self) -> None:
+        self.actions_by_name["undo"].setEnabled(self.model.can_undo())
+        self.actions_by_name["redo"].setEnabled(self.model.can_redo())
+
+    # -- status ---------------------------------------------------------------------------------
+    def _update_title(self) -> None:
+        source = self.model.source
+        name = Path(source).name if source not in ("demo", "canvas", "image") else source
+        self.setWindowTitle(f"ShiftLab — {name}")
+
+    def _update_image_label(self) -> None:
+        h, w = self.model.shape
+        self.image_label.setText(f"input {h} x {w}")
+        self.canvas_controls.set_size(h, w)
+
+    def _on_hover(self, index: int, row: int, col: int) -> None:
+        result = self.row.result
+        if index < 0 or result is None:
+            self.hover_label.setText("")
+            return
+        stage = result.stages[index]
+        value = float(stage.array[row, col])
+        h, w = self.model.shape
+        if index == 0 and row < h and col < w:  # the canvas may be ahead of the result
+            value = float(self.model.image[row, col])
+        self.statusBar().clearMessage()  # a short message would hide the label
+        self.hover_label.setText(f"{stage.title}   row {row}, col {col}   value {value:.4g}")
+
+    def show_help(self) -> None:
+        """Explain the mouse gestures and keys."""
+        QMessageBox.information(self, "Mouse and keys", HELP_TEXT)
+
+    def show_about(self) -> None:
+        """Say what ShiftLab is."""
+        QMessageBox.about(self, "About ShiftLab",
+                          "ShiftLab shows how convolution moves features with the input "
+                          "(equivariance) and how repeated pooling pulls them together "
+                          "(approximate invariance).")
+
+    # -- closing --------------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        if not self._closing:
+            self._closing = True
+            self.save_settings()
+            self.runner.shutdown()
+        super().closeEvent(event)
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    """What the load job hands over: the image, its uint8 pixels for the Input panel and a
+    copy for the pipeline's first snapshot."""
+
+    path: str
+    image: np.ndarray
+    display: np.ndarray
+    snapshot: np.ndarray
+
+
+def _load(path: str) -> LoadedImage:
+    """The load job: read `path` (grey float32) and prepare what the GUI needs from it."""
+    image = load_image(path)
+    return LoadedImage(path, image, to_uint8(image, 0.0, 1.0), image.copy())
+
+
+HELP_TEXT = """\
+Left drag on a lit pixel: move it. Left drag on a dark pixel: paint.
+Shift + left drag: paint. Right drag: erase.
+Middle drag: pan. Wheel: zoom. Every panel follows.
+Hover any cell: its related cells are outlined in every panel.
+
+Arrow keys: nudge the input by one pixel (W toggles wrap-around).
+Ctrl+M mirror, Ctrl+Shift+M flip, Ctrl+R rotate, Ctrl+T shift by…
+Ctrl+Z undo, Ctrl+Shift+Z redo, Ctrl+O open, Ctrl+D demo.
+Ctrl+K convolution on/off, ] and [ more/fewer pooling levels, Ctrl+P next pooling mode.
+Ctrl++ / Ctrl+- zoom, Ctrl+0 fit, L shared colour levels.
+Ctrl+B compare A with B, Ctrl+Shift+O open a photo as B, File > Examples: the article's cases.
+Ctrl+E export a figure set, Ctrl+Shift+C copy the composite figure.
+
+Red box: the largest cell of each stage; orange rings: the next largest.
+Dashed green box on the input: the receptive field of the deepest level's maximum."""

@@ -1,0 +1,58 @@
+"""The list of recently opened files, kept in the settings and shown as a menu."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtWidgets import QMenu
+
+from gui.window.settings import AppSettings
+
+KEY = "files/recent"
+MAX_RECENT = 10
+
+
+class RecentFiles:
+    """Most recent first, without duplicates, at most `limit` entries."""
+
+    def __init__(self, settings: AppSettings, limit: int = MAX_RECENT) -> None:
+        self.settings = settings
+        self.limit = limit
+
+    def paths(self) -> list[str]:
+        """The remembered paths, most recent first."""
+        value = self.settings.qsettings.value(KEY, [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def add(self, path: str) -> None:
+        """Put `path` (made absolute) first."""
+        path = str(Path(path).resolve())
+        items = [p for p in self.paths() if p != path]
+        self.settings.set_value(KEY, [path, *items][: self.limit])
+
+    def remove(self, path: str) -> None:
+        """Forget `path` (for example after it failed to open)."""
+        path = str(Path(path).resolve())
+        self.settings.set_value(KEY, [p for p in self.paths() if p != path])
+
+    def clear(self) -> None:
+        """Forget every path."""
+        self.settings.set_value(KEY, [])
+
+    def fill_menu(self, menu: QMenu, open_path: Callable[[str], None]) -> None:
+        """Rebuild `menu` with one entry per path (Ctrl+1 .. Ctrl+9) and a Clear entry."""
+        menu.clear()
+        paths = self.paths()
+        for i, path in enumerate(paths):
+            action = menu.addAction(f"&{i + 1} {Path(path).name}" if i < 9 else Path(path).name)
+            action.setToolTip(path)
+            action.setStatusTip(path)
+            action.triggered.connect(lambda _checked=False, p=path: open_path(p))
+        if not paths:
+            menu.addAction("(none)").setEnabled(False)
+        menu.addSeparator()
+        menu.addAction("Clear recent files",
+                       lambda: (self.clear(), self.fill_menu(menu, open_path)))

@@ -1,0 +1,161 @@
+"""The Shift sweep dock: curves equal engine.shift_sweep, progress, cancel, no thread left."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from engine import PipelineSpec, shift_sweep
+from gui.docks.sweep import SweepPanel
+from gui.worker import JobRunner
+
+
+@pytest.fixture
+def panel(qtbot):
+    """A sweep panel on its own runner; the input and spec are set per test."""
+    runner = JobRunner()
+    state = {"image": None, "spec": None}
+    panel = SweepPanel(runner, lambda: (state["image"].copy(), state["spec"]))
+    panel.state = state
+    panel.messages = []
+    panel.message.connect(panel.messages.append)
+    qtbot.addWidget(panel)
+    panel.show()
+    yield panel
+    runner.shutdown()
+
+
+def curves(panel) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    return {name: curve.getData() for name, curve in panel.curves.items()}
+
+
+@pytest.mark.parametrize("direction, axis, border, wrap, reference, align", [
+    ("horizontal (right)", "x", 0, True, 0, False),
+    ("diagonal", "diagonal", 1, False, 1, True),
+])
+def test_a_small_sweep_plots_what_the_engine_measures(panel, qtbot, direction, axis, border,
+                                                      wrap, reference, align):
+    image = np.random.default_rng(3).random((48, 40)).astype(np.float32)
+    spec = PipelineSpec(levels=3, pool_mode="max")
+    panel.state.update(image=image, spec=spec)
+    panel.direction.setCurrentText(direction)
+    panel.border.setCurrentIndex(border)
+    panel.reference.setCurrentIndex(reference)
+    panel.max_shift.setValue(8)
+    with qtbot.waitSignal(panel.finished, timeout=20_000):
+        qtbot.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
+    expected = shift_sweep(image, spec, range(9), axis=axis, wrap=wrap, align=align)
+    got = curves(panel)
+    assert list(got) == ["input", "conv", "pool 1", "pool 2", "pool 3"]
+    for j, (x, y) in enumerate(got.values()):
+        np.testing.assert_array_equal(x, np.arange(9))
+        np.testing.assert_allclose(y, expected[:, j], rtol=0, atol=1e-12)
+    assert [item[1].text for item in panel.legend.items] == list(got)
+    assert "done" in panel.messages[-1] and not panel.running
+    assert panel.progress.value() == 0 and not panel.cancel_button.isEnabled()
+
+
+def test_cancel_stops_a_long_sweep_and_keeps_the_old_curves(panel, qtbot):
+    small = np.random.default_rng(0).random((32, 32)).astype(np.float32)
+    panel.state.update(image=small, spec=PipelineSpec(levels=2))
+    panel.max_shift.setValue(4)
+    with qtbot.waitSignal(panel.finished, timeout=20_000):
+        panel.run()
+    before = curves(panel)
+
+    panel.state.update(image=np.random.default_rng(1).random((512, 512)).astype(np.float32),
+                       spec=PipelineSpec(levels=6))
+    panel.max_shift.setValue(64)
+    seen: list[int] = []
+    panel.progress.valueChanged.connect(seen.append)
+    qtbot.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
+    assert panel.running and panel.cancel_button.isEnabled()
+    qtbot.waitUntil(lambda: panel.progress.value() >= 2 * 1000 // 65, timeout=30_000)
+    qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not panel.running, timeout=20_000)
+    assert "cancelled" in panel.messages[-1]
+    assert panel.progress.value() == 0 and not panel.cancel_button.isEnabled()
+    increasing = [v for v in seen if v > 0]
+    assert len(increasing) >= 2 and increasing == sorted(increasing) and max(seen) < 1000
+    after = curves(panel)
+    assert list(after) == list(before)
+    for name in before:
+        for got, want in zip(after[name], before[name], strict=True):
+            np.testing.assert_array_equal(got, want)
+    assert panel.runner.shutdown(10_000)
+
+
+def test_a_newer_sweep_replaces_a_running_one(panel, qtbot):
+    panel.state.update(image=np.random.default_rng(2).random((256, 256)).astype(np.float32),
+                       spec=PipelineSpec(levels=4))
+    panel.max_shift.setValue(64)
+    results = []
+    panel.finished.connect(results.append)
+    panel.run()
+    qtbot.waitUntil(lambda: panel.progress.value() > 0, timeout=30_000)
+    small = np.random.default_rng(4).random((24, 24)).astype(np.float32)
+    panel.state.update(image=small, spec=PipelineSpec(convolve=False, levels=2))
+    panel.max_shift.setValue(3)
+    panel.run()
+    qtbot.waitUntil(lambda: not panel.running, timeout=30_000)
+    qtbot.wait(100)
+    assert len(results) == 1
+    np.testing.assert_allclose(results[0].distances,
+                               shift_sweep(small, PipelineSpec(convolve=False, levels=2),
+                                           range(4)))
+    assert list(panel.curves) == ["input", "pool 1", "pool 2"]
+
+
+def test_an_invalid_spec_goes_to_the_message(panel):
+    def broken():
+        raise ValueError("kernel must be 2-D")
+
+    panel.source = broken
+    assert panel.run() == 0
+    assert panel.messages == ["Cannot sweep: kernel must be 2-D"]
+
+
+def test_an_engine_error_goes_to_the_message(panel, qtbot):
+    panel.state.update(image=np.ones((2, 2), np.float32), spec=PipelineSpec())  # 3x3 kernel
+    panel.max_shift.setValue(2)
+    panel.run()
+    qtbot.waitUntil(lambda: not panel.running, timeout=20_000)
+    assert panel.messages[-1].startswith("Shift sweep failed: ValueError")
+    assert "kernel" in panel.messages[-1]
+
+
+def test_the_window_sweeps_its_input_with_its_controls(window, qtbot):
+    """The dock in the window: the canvas and the Controls' spec (blurmax here) are swept,
+    messages reach the status bar, the pipeline keeps running meanwhile."""
+    image = np.random.default_rng(8).random((40, 40)).astype(np.float32)
+    window.model.set_image(image)
+    window.pipeline_controls.set_spec(PipelineSpec(levels=3, pool_mode="blurmax"))
+    sweep = window.compare.sweep
+    sweep.max_shift.setValue(8)
+    sweep.reference.setCurrentIndex(1)
+    with qtbot.waitSignal(sweep.finished, timeout=20_000):
+        qtbot.mouseClick(sweep.run_button, Qt.MouseButton.LeftButton)
+    expected = shift_sweep(image, PipelineSpec(levels=3, pool_mode="blurmax"), range(9),
+                           align=True)
+    for j, (_x, y) in enumerate(curves(sweep).values()):
+        np.testing.assert_allclose(y, expected[:, j], rtol=0, atol=1e-12)
+    assert "Shift sweep done" in window.statusBar().currentMessage()
+    qtbot.waitUntil(window.up_to_date, timeout=10_000)
+    assert window.row.result.names == ["input", "conv", "pool 1", "pool 2", "pool 3"]
+
+
+def test_closing_the_window_during_a_sweep_stops_it(qtbot):
+    from gui.window.main_window import MainWindow
+
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    win.model.set_image(np.random.default_rng(9).random((512, 512)).astype(np.float32))
+    win.pipeline_controls.set_spec(PipelineSpec(levels=6))
+    win.compare.sweep.max_shift.setValue(64)
+    win.compare.sweep.run()
+    qtbot.waitUntil(lambda: win.compare.sweep.progress.value() > 0, timeout=30_000)
+    threads = list(win.runner._threads.values())
+    win.close()
+    assert threads and not any(t.isRunning() for t in threads)
