@@ -10,20 +10,16 @@ from pathlib import Path
 
 import numpy as np
 
+from resources import PHOTO_NAMES, photo_path
+
 from ._checks import as_image
 from .image_io import load_image
 from .pipeline import PipelineSpec
 from .transforms import mirror, translate
 
-#: Folder of the sample photographs (see resources/LICENSES.md for their sources).
-PHOTO_DIR = Path(__file__).resolve().parents[1] / "resources" / "photos"
-
-#: Sample photograph name -> file. All are CC0 photographs from scikit-image's data.
-SAMPLE_PHOTOS: dict[str, Path] = {
-    "coffee": PHOTO_DIR / "coffee.png",
-    "chelsea": PHOTO_DIR / "chelsea.png",
-    "camera": PHOTO_DIR / "camera.png",
-}
+#: Sample photograph name -> file, read as package data (so an installed wheel has them).
+#: All are CC0 photographs from scikit-image's data (see resources/LICENSES.md).
+SAMPLE_PHOTOS: dict[str, Path] = {name: photo_path(name) for name in PHOTO_NAMES}
 
 
 def sample_photo(name: str) -> np.ndarray:
