@@ -12,8 +12,8 @@ from .comparison import (
     TRANSFORM_KINDS,
     Comparison,
     InputTransform,
-    compare_inputs,
     equivariance_error,
+    stride_text,
 )
 from .conv import ACTIVATIONS, PADDINGS, activate, conv2d, relu
 from .examples import EXAMPLES, SAMPLE_PHOTOS, Example, load_example, sample_photo
@@ -22,6 +22,19 @@ from .kernels import KERNELS, parse_kernel_text
 from .maxima import find_maxima
 from .pipeline import PipelineResult, PipelineSpec, Stage, run_pipeline
 from .pool import POOL_MODES, binomial_taps, blur_kernel, pool2d, pool_pyramid
+from .session import Session, SessionError, load_session, save_session
+from .state import (
+    CompareSetup,
+    ImageSource,
+    InputImage,
+    StateError,
+    StateRun,
+    ViewState,
+    compare_inputs,
+    difference_result,
+    example_state,
+    run_state,
+)
 from .sweep import SWEEP_AXES, SweepCancelled, shift_sweep
 from .transforms import (
     first_asymmetric_stage,
@@ -35,6 +48,20 @@ from .transforms import (
 
 __all__ = [
     "ACTIVATIONS",
+    "CompareSetup",
+    "ImageSource",
+    "InputImage",
+    "Session",
+    "SessionError",
+    "StateError",
+    "load_session",
+    "save_session",
+    "StateRun",
+    "ViewState",
+    "difference_result",
+    "example_state",
+    "run_state",
+    "stride_text",
     "Comparison",
     "InputTransform",
     "TRANSFORM_KINDS",

@@ -37,6 +37,9 @@ class StageComparison:
     equivariance_error : float or None
         Filled in when B is a translation of A and the error was measured
         (see :func:`equivariance_error`); None otherwise or where it is undefined.
+    error_note : str or None
+        Why `equivariance_error` is None, in a few words (``"another image"``,
+        ``"shift not a multiple of S = 4"``, ``"shapes differ"``); None when it is set.
     """
 
     name: str
@@ -48,6 +51,7 @@ class StageComparison:
     shape_b: tuple[int, int]
     compared_shape: tuple[int, int]
     equivariance_error: float | None = None
+    error_note: str | None = None
 
     @property
     def partial(self) -> bool:
@@ -107,7 +111,8 @@ def _peak(arr: np.ndarray) -> tuple[int, int]:
 
 
 def compare_results(a: PipelineResult, b: PipelineResult, *,
-                    equivariance_errors: Sequence[float | None] | None = None
+                    equivariance_errors: Sequence[float | None] | None = None,
+                    error_notes: Sequence[str | None] | None = None
                     ) -> list[StageComparison]:
     """Compare two runs stage by stage.
 
@@ -119,6 +124,9 @@ def compare_results(a: PipelineResult, b: PipelineResult, *,
     equivariance_errors : sequence of float or None, optional
         One value per stage of `a` (as :func:`equivariance_error` returns them),
         copied into the entries of the stages compared.
+    error_notes : sequence of str or None, optional
+        One per stage of `a`: why its error is undefined (see
+        :attr:`StageComparison.error_note`).
 
     Returns
     -------
@@ -157,5 +165,6 @@ def compare_results(a: PipelineResult, b: PipelineResult, *,
             compared_shape=(rows, cols),
             equivariance_error=None if equivariance_errors is None
             else equivariance_errors[index],
+            error_note=None if error_notes is None else error_notes[index],
         ))
     return out

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._checks import as_image, choice, positive_int
+from ._checks import as_image, choice
 from .compare import StageComparison, compare_results, l2_norm, relative_difference
 from .pipeline import PipelineResult, PipelineSpec, run_pipeline
 from .transforms import (
@@ -20,7 +20,6 @@ from .transforms import (
     check_integer,
     first_asymmetric_stage,
     mirror,
-    mirror_kernel,
     mirror_note,
     rotate90,
     translate_unchecked,
@@ -168,79 +167,45 @@ def transform_errors(a: PipelineResult, b: PipelineResult,
 
     None where the transform does not act on the stage (see
     :meth:`InputTransform.on_stage`), where `b` lacks the stage, or where the shapes
-    differ. With ``f(x) = 0`` the larger norm is used, as in
-    :func:`engine.equivariance_error`, whose values this reproduces for a circular shift.
+    differ (:func:`transform_error_notes` says which). With ``f(x) = 0`` the larger norm
+    is used, as in :func:`engine.equivariance_error`, whose values this reproduces for a
+    circular shift.
     """
-    errors: list[float | None] = []
+    return [error for error, _ in transform_error_notes(a, b, transform)]
+
+
+def transform_error_notes(a: PipelineResult, b: PipelineResult, transform: InputTransform
+                          ) -> list[tuple[float | None, str | None]]:
+    """Per stage of `a`: the transform error of :func:`transform_errors` and, where it is
+    undefined, why (``"another image"``, ``"shift not a multiple of S = 4"``,
+    ``"not in B"``, ``"shapes differ"``)."""
+    out: list[tuple[float | None, str | None]] = []
     names_b = set(b.names)
     for stage in a.stages:
-        expected = transform.on_stage(stage.array, stage.stride)
-        if expected is None or stage.name not in names_b \
-                or b[stage.name].shape != expected.shape:
-            errors.append(None)
+        if transform.kind == "other":
+            out.append((None, "another image"))
             continue
-        reference = l2_norm(stage.array)
-        errors.append(relative_difference(b[stage.name].array, expected, reference))
-    return errors
+        expected = transform.on_stage(stage.array, stage.stride)
+        if expected is None:
+            out.append((None, f"shift not a multiple of S = {stride_text(stage.stride)}"))
+        elif stage.name not in names_b:
+            out.append((None, "not in B"))
+        elif b[stage.name].shape != expected.shape:
+            out.append((None, "shapes differ"))
+        else:
+            reference = l2_norm(stage.array)
+            out.append((relative_difference(b[stage.name].array, expected, reference), None))
+    return out
 
 
-def compare_inputs(image_a: np.ndarray, image_b: np.ndarray | None = None,
-                   spec: PipelineSpec | None = None, *,
-                   transform: InputTransform | None = None,
-                   mirror_kernel_too: bool = False, top_k: int = 5) -> Comparison:
-    """Run A and B through `spec` and compare them stage by stage.
+def stride_text(stride: tuple[int, int]) -> str:
+    """A stage's stride as people say it: ``"4"`` when both directions agree, else
+    ``"(2, 4)"``.
 
-    Parameters
-    ----------
-    image_a : (H, W) array
-        Input A; not modified.
-    image_b : (H, W) array, optional
-        Input B; made from A by `transform` when omitted.
-    spec : PipelineSpec, optional
-        The pipeline (the article's when None).
-    transform : InputTransform, optional
-        How B relates to A (default: mirror left-right); kind "other" when B is
-        another image.
-    mirror_kernel_too : bool
-        For a mirror or flip, run B with the kernel mirrored the same way: then the
-        convolution commutes with the mirror, which the transform errors show.
-    top_k : int
-        Maxima recorded per stage.
-
-    Returns
-    -------
-    Comparison
-
-    Raises
-    ------
-    ValueError
-        For bad images or arguments, kind "other" without image B, or a spec that
-        cannot run on an input.
-
-    Examples
-    --------
-    >>> a = np.zeros((10, 10)); a[2, 2] = 1
-    >>> c = compare_inputs(a, transform=InputTransform("shift", dy=5, dx=5),
-    ...                    spec=PipelineSpec(convolve=False, levels=3))
-    >>> [s.displacement for s in c.stages]
-    [(5, 5), (2, 2), (1, 1), (0, 0)]
+    >>> stride_text((4, 4)), stride_text((2, 4))
+    ('4', '(2, 4)')
     """
-    spec = PipelineSpec() if spec is None else spec
-    transform = InputTransform() if transform is None else transform
-    if not isinstance(transform, InputTransform):
-        raise ValueError(f"transform must be an InputTransform; got {type(transform).__name__}.")
-    mirror_kernel_too = check_flag(mirror_kernel_too, "mirror_kernel_too")
-    top_k = positive_int(top_k, "top_k")
-    a = as_image(image_a, "image_a")
-    b = transform.apply(a) if image_b is None else as_image(image_b, "image_b")
-    axis = transform.mirror_axis
-    mirrored = mirror_kernel_too and axis is not None and spec.convolve
-    spec_b = spec.replace(kernel=mirror_kernel(spec.kernel_array, axis)) if mirrored else spec
-    result_a = run_pipeline(a, spec, top_k=top_k)
-    result_b = run_pipeline(b, spec_b, top_k=top_k)
-    stages, differences = compare_runs(result_a, result_b, transform)
-    return Comparison(result_a, result_b, transform, stages, differences,
-                      _note(spec, transform, a.shape, mirrored), mirrored)
+    return str(stride[0]) if stride[0] == stride[1] else f"({stride[0]}, {stride[1]})"
 
 
 def compare_runs(a: PipelineResult, b: PipelineResult, transform: InputTransform | None
@@ -254,8 +219,11 @@ def compare_runs(a: PipelineResult, b: PipelineResult, transform: InputTransform
     (list of StageComparison, dict)
         As :attr:`Comparison.stages` and :attr:`Comparison.differences`.
     """
-    errors = None if transform is None else transform_errors(a, b, transform)
-    stages = compare_results(a, b, equivariance_errors=errors)
+    errors = notes = None
+    if transform is not None:
+        pairs = transform_error_notes(a, b, transform)
+        errors, notes = [e for e, _ in pairs], [n for _, n in pairs]
+    stages = compare_results(a, b, equivariance_errors=errors, error_notes=notes)
     differences = {}
     for comp in stages:
         rows, cols = comp.compared_shape
@@ -263,8 +231,12 @@ def compare_runs(a: PipelineResult, b: PipelineResult, transform: InputTransform
     return stages, differences
 
 
-def _note(spec: PipelineSpec, transform: InputTransform, shape: tuple[int, int],
-          mirrored: bool) -> str | None:
+def comparison_note(spec: PipelineSpec, transform: InputTransform, shape: tuple[int, int],
+                    mirrored: bool) -> str | None:
+    """A plain-language remark on a comparison: for a mirror or flip, what the kernel's
+    symmetry does (:func:`engine.mirror_note`) or, with the kernel `mirrored` too, that
+    the mirror commutes and from which stage the windows stop sitting symmetrically;
+    None for other transforms."""
     axis = transform.mirror_axis
     if axis is None:
         return None

@@ -13,9 +13,9 @@ import numpy as np
 from resources import PHOTO_NAMES, photo_path
 
 from ._checks import as_image
+from .comparison import InputTransform
 from .image_io import load_image
 from .pipeline import PipelineSpec
-from .transforms import mirror, translate
 
 #: Sample photograph name -> file, read as package data (so an installed wheel has them).
 #: All are CC0 photographs from scikit-image's data (see resources/LICENSES.md).
@@ -44,12 +44,12 @@ def _read_photo(name: str) -> np.ndarray:
     return arr
 
 
-ImageSource = np.ndarray | Callable[[], np.ndarray]
+PixelSource = np.ndarray | Callable[[], np.ndarray]
 
 
 @dataclass(frozen=True)
 class Example:
-    """A ready-made comparison: two inputs and the pipeline both go through.
+    """A ready-made comparison: input A, what B is, and the pipeline both go through.
 
     Attributes
     ----------
@@ -59,34 +59,56 @@ class Example:
         A short label for menus.
     description : str
         What to look at and why, in a few plain sentences.
-    image_a, image_b : array or callable returning one
-        The inputs (callables are called on :meth:`load`, so photos are read lazily).
+    image_a : array or callable returning one
+        Input A (callables are called on :meth:`load`, so photos are read lazily).
     spec : PipelineSpec
         The pipeline both inputs run through.
-    transform : str
-        How B relates to A, in words.
-    shift : (int, int) or None
-        ``(dy, dx)`` when B is A circularly shifted (then equivariance can be measured).
-    mirror_axis : int or None
-        The axis when B is A mirrored (see ``engine.mirror_note``).
+    b : InputTransform, array or callable returning one
+        B as a transform of A (then editing A moves B along), or another image.
     """
 
     name: str
     title: str
     description: str
-    image_a: ImageSource
-    image_b: ImageSource
+    image_a: PixelSource
     spec: PipelineSpec
-    transform: str
-    shift: tuple[int, int] | None = None
-    mirror_axis: int | None = None
+    b: InputTransform | PixelSource
+
+    @property
+    def b_transform(self) -> InputTransform:
+        """How B relates to A (kind "other" when B is an image of its own)."""
+        return self.b if isinstance(self.b, InputTransform) else InputTransform("other")
+
+    @property
+    def transform(self) -> str:
+        """How B relates to A, in words."""
+        if isinstance(self.b, InputTransform):
+            return self.b.description
+        return _OTHER_WORDS.get(self.name, "another image")
+
+    @property
+    def shift(self) -> tuple[int, int] | None:
+        """``(dy, dx)`` when B is A circularly shifted (then equivariance can be measured)."""
+        t = self.b_transform
+        return t.shift if t.wrap else None
+
+    @property
+    def mirror_axis(self) -> int | None:
+        """The axis when B is A mirrored (see ``engine.mirror_note``)."""
+        return self.b_transform.mirror_axis
 
     def load(self) -> tuple[np.ndarray, np.ndarray]:
         """Return ``(a, b)`` as new float32 (H, W) arrays."""
-        return _materialise(self.image_a, "image_a"), _materialise(self.image_b, "image_b")
+        a = _materialise(self.image_a, "image_a")
+        if isinstance(self.b, InputTransform):
+            return a, self.b.apply(a)
+        return a, _materialise(self.b, "image_b")
 
 
-def _materialise(source: ImageSource, name: str) -> np.ndarray:
+_OTHER_WORDS = {"pixel": "the pixel moved by (5, 5)", "two-photos": "another photo"}
+
+
+def _materialise(source: PixelSource, name: str) -> np.ndarray:
     arr = source() if callable(source) else source
     out = as_image(arr, name)
     return out.copy() if out is arr else out
@@ -115,9 +137,8 @@ EXAMPLES: dict[str, Example] = {
             "each pooling level the peaks are 2, then 1, then 0 cells apart: pooling pulls "
             "them into the same place."),
         image_a=lambda: _pixel_image(2, 2),
-        image_b=lambda: _pixel_image(7, 7),
         spec=PipelineSpec(convolve=False, pool_mode="max", pool_size=2, levels=3),
-        transform="the pixel moved by (5, 5)",
+        b=lambda: _pixel_image(7, 7),
     ),
     "mirror": Example(
         name="mirror",
@@ -128,10 +149,8 @@ EXAMPLES: dict[str, Example] = {
             "vertical Sobel kernel changes sign under it, so after ReLU the mirrored photo "
             "lights up the opposite edges."),
         image_a=_coffee,
-        image_b=lambda: mirror(sample_photo("coffee"), axis=1),
         spec=ARTICLE_SPEC,
-        transform="mirrored left-right",
-        mirror_axis=1,
+        b=InputTransform("mirror"),
     ),
     "two-photos": Example(
         name="two-photos",
@@ -141,9 +160,8 @@ EXAMPLES: dict[str, Example] = {
             "same pipeline. Different content gives different maps at every depth; the maps "
             "differ in size, so they are compared over their common top-left part."),
         image_a=_coffee,
-        image_b=lambda: sample_photo("chelsea"),
         spec=ARTICLE_SPEC,
-        transform="another photo",
+        b=lambda: sample_photo("chelsea"),
     ),
     "shift": Example(
         name="shift",
@@ -154,10 +172,8 @@ EXAMPLES: dict[str, Example] = {
             "maps differ more than the inputs do, and the difference fades only slowly with "
             "depth. Switch pooling to blurmax (anti-aliased) and it fades much faster."),
         image_a=_coffee,
-        image_b=lambda: translate(sample_photo("coffee"), 0, 1),
         spec=ARTICLE_SPEC,
-        transform="moved right by 1 pixel (circular)",
-        shift=(0, 1),
+        b=InputTransform("shift", dy=0, dx=1, wrap=True),
     ),
 }
 
