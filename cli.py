@@ -20,19 +20,22 @@ from engine import (
     KERNELS,
     PADDINGS,
     POOL_MODES,
+    CompareSetup,
+    ImageSource,
+    InputImage,
+    InputTransform,
     PipelineSpec,
-    load_image,
-    mirror,
+    ViewState,
+    example_state,
+    load_session,
     parse_kernel_text,
-    translate,
 )
+from engine.session import SUFFIX as SESSION_SUFFIX
 from figures.command import EXAMPLE_PREFIX, reproducing_command
 from figures.figure_set import (
     FORMATS,
     ExportJob,
     FigureSetOptions,
-    ImageInput,
-    Transform,
     check_target,
     write_figure_set,
 )
@@ -40,11 +43,13 @@ from figures.figure_set import (
 PROG = "shiftlab export"
 
 EPILOG = f"""\
-INPUT is an image file (PNG, JPEG, BMP, TIFF, WebP; read as grey) or example:NAME for a
-built-in example ({", ".join(EXAMPLES)}), which brings its own image B and pipeline;
-options given explicitly override the example's.
+INPUT is an image file (PNG, JPEG, BMP, TIFF, WebP; read as grey), example:NAME for a
+built-in example ({", ".join(EXAMPLES)}), which brings its own image B and pipeline, or
+a session file (*{SESSION_SUFFIX}, as File > Save session and every figure set write),
+which brings everything the window showed; options given explicitly override theirs.
 
-Without --mirror/--flip/--shift/--compare (and for a file input) the set shows one row.
+Without --mirror/--flip/--shift/--rotate/--compare (and for a file input) the set shows
+one row.
 With one of them it is a comparison: rows A, B and A-B, and metrics with each stage's
 distance, peak displacement and (for a circular --shift) equivariance error.
 
@@ -104,7 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG, description="Write a figure set (panels, composite sheet, stage data, "
         "metrics and a manifest) for one image or a comparison, without a window.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("input", metavar="INPUT", help="image file, or example:NAME")
+    parser.add_argument("input", metavar="INPUT",
+                        help=f"image file, example:NAME, or a session file (*{SESSION_SUFFIX})")
     parser.add_argument("--out", required=True, metavar="DIR", type=Path,
                         help="the folder to write (created; must be new or empty)")
     parser.add_argument("--force", action="store_true",
@@ -117,6 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--flip", action="store_true", help="B = A mirrored up-down")
     what.add_argument("--shift", nargs=2, type=int, metavar=("DY", "DX"),
                       help="B = A moved down DY and right DX pixels (circular)")
+    what.add_argument("--rotate", type=int, choices=(1, 2, 3), metavar="TURNS",
+                      help="B = A rotated by TURNS quarter turns counter-clockwise (1, 2, 3)")
     what.add_argument("--compare", metavar="OTHER", type=Path, help="B = another image file")
     b.add_argument("--no-wrap", action="store_true",
                    help="with --shift: uncovered pixels become 0 instead of wrapping around")
@@ -184,48 +192,42 @@ def _spec_overrides(args: argparse.Namespace) -> dict:
     return changes
 
 
-def load_inputs(args: argparse.Namespace
-                 ) -> tuple[ImageInput, ImageInput | None, Transform | None, PipelineSpec]:
-    """Return image A, image B, how B relates to A, and the base spec (before overrides),
-    from parsed command-line arguments.
+def load_state(args: argparse.Namespace) -> ViewState:
+    """Return the state to export from parsed command-line arguments: INPUT (an image
+    file, ``example:NAME`` or a session file) with the B and pipeline options applied.
 
     Raises
     ------
     InputError
-        For an unknown example or an unreadable image.
+        For an unknown example.
+    engine.ImageLoadError, engine.SessionError
+        For an unreadable image or session (a ValueError naming the file).
     """
-    b: ImageInput | None = None
-    transform: Transform | None = None
-    if args.input.startswith(EXAMPLE_PREFIX):
-        name = args.input[len(EXAMPLE_PREFIX):]
+    source = args.input
+    if source.startswith(EXAMPLE_PREFIX):
+        name = source[len(EXAMPLE_PREFIX):]
         if name not in EXAMPLES:
-            raise InputError(f"{args.input}: no such example; use one of: "
+            raise InputError(f"{source}: no such example; use one of: "
                              + ", ".join(EXAMPLE_PREFIX + n for n in EXAMPLES) + ".")
-        example = EXAMPLES[name]
-        arr_a, arr_b = example.load()
-        a = ImageInput(arr_a, args.input)
-        b = ImageInput(arr_b, f"{args.input} B")
-        transform = Transform("example", example.transform, example.shift)
-        base = example.spec
+        state = example_state(name)
+    elif source.endswith(SESSION_SUFFIX):
+        state = load_session(source).state
     else:
-        a = ImageInput(load_image(args.input), args.input, Path(args.input))
-        base = PipelineSpec()
+        state = ViewState(InputImage.load(ImageSource.of_file(source)), PipelineSpec())
+    transform = None
     if args.mirror or args.flip:
-        axis = 1 if args.mirror else 0
-        kind, words = ("mirror", "mirrored left-right") if args.mirror else \
-            ("flip", "mirrored up-down")
-        b = ImageInput(mirror(a.array, axis=axis), f"{a.label} {words}")
-        transform = Transform(kind, words, mirror_kernel=args.mirror_kernel)
+        transform = InputTransform("mirror" if args.mirror else "flip")
     elif args.shift is not None:
-        dy, dx = args.shift
-        wrap = not args.no_wrap
-        words = f"moved by ({dy}, {dx}) px, {'circular' if wrap else 'zero-filled'}"
-        b = ImageInput(translate(a.array, dy, dx, wrap=wrap), f"{a.label} {words}")
-        transform = Transform("shift", words, (dy, dx), wrap)
+        transform = InputTransform("shift", dy=args.shift[0], dx=args.shift[1],
+                                   wrap=not args.no_wrap)
+    elif args.rotate is not None:
+        transform = InputTransform("rotate", turns=args.rotate)
+    if transform is not None:
+        state = state.replace(compare=CompareSetup(transform, mirror_kernel=args.mirror_kernel))
     elif args.compare is not None:
-        b = ImageInput(load_image(args.compare), str(args.compare), args.compare)
-        transform = Transform("compare", "another image")
-    return a, b, transform, base
+        other = InputImage.load(ImageSource.of_file(args.compare))
+        state = state.replace(compare=CompareSetup(InputTransform("other"), other))
+    return state.replace(spec=state.spec.replace(**_spec_overrides(args)))
 
 
 def _attach_kernel_values(argv: list[str]) -> list[str]:
@@ -285,14 +287,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     _quiet_opencv()
     try:
         check_target(args.out, args.force)  # fail before reading images or starting Qt
-        a, b, transform, base = load_inputs(args)
-        spec = base.replace(**_spec_overrides(args))
+        state = load_state(args)
         options = FigureSetOptions(formats=args.formats, width=args.width,
                                    background=args.background, top_k=args.top_k,
                                    animate_shifts=args.animate_shifts)
-        command = reproducing_command(args.input, args.out, spec, options, transform,
-                                      args.compare)
-        job = ExportJob(a, spec, b, transform, tuple(command))
+        job = ExportJob(state, tuple(reproducing_command(state, args.out, options)))
         app = _gui_application()  # noqa: F841 (kept alive while drawing)
         target = write_figure_set(args.out, job, options, force=args.force,
                                   progress=None if args.quiet else _print_progress)

@@ -1,40 +1,38 @@
-"""Exporting figure sets: panels, composite sheet, data files and manifest, in one folder.
+"""Figure sets: panels, composite sheet, data files, session and manifest, in one folder.
 
-For the window (File > Export, from a worker thread; a QApplication exists)::
+Headless: QtGui and QtSvg draw on images, never on widgets, so the window may write a set
+from a worker thread and the command line without a display (a QGuiApplication must
+exist)::
 
-    job = ExportJob(ImageInput(a, "photo.jpg", Path("photo.jpg")), spec,
-                    ImageInput(b, "photo.jpg mirrored"), Transform("mirror", "mirrored left-right"),
-                    command=tuple(reproducing_command("photo.jpg", out, spec, options,
-                                                      Transform("mirror", "..."))))
-    write_figure_set(out, job, FigureSetOptions(width=1200), force=False,
-                     progress=relay_to_gui_thread, cancel=stop_event)
+    state = engine.example_state("mirror")
+    options = FigureSetOptions(width=1200)
+    job = ExportJob(state, tuple(reproducing_command(state, out, options)))
+    write_figure_set(out, job, options, force=False, progress=report, cancel=stop_event)
 
 and for "Copy figure": ``render_composite(compute_figure_data(job, results=runs), width)``.
-The headless command is :func:`gui.export.cli.main` (``python main.py export ...``).
+The command line (``shiftlab export ...``) is :mod:`cli`.
 """
 
 from figures.command import reproducing_command
 from figures.figure_set import (
+    SESSION_FILE,
     ExportCancelled,
     ExportJob,
     ExportTargetError,
     FigureData,
     FigureSetOptions,
-    ImageInput,
-    Transform,
     compute_figure_data,
     render_composite,
     write_figure_set,
 )
 
 __all__ = [
+    "SESSION_FILE",
     "ExportCancelled",
     "ExportJob",
     "ExportTargetError",
     "FigureData",
     "FigureSetOptions",
-    "ImageInput",
-    "Transform",
     "compute_figure_data",
     "render_composite",
     "reproducing_command",

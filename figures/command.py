@@ -1,7 +1,9 @@
-"""The export command line that writes a figure set again, built from what the set shows.
+"""The export command line that writes a figure set again, built from the state it shows.
 
-Only strings are built here (no argument parsing): the window records the command in
-a figure set's manifest without importing the command-line module.
+Only strings are built here (no argument parsing): the window records the command in a
+figure set's manifest without importing the command-line module. A state the options
+cannot say (a drawn or edited canvas, another image that is not a file) is written
+again from the set's own session file: ``shiftlab export DIR/session.shiftlab``.
 """
 
 from __future__ import annotations
@@ -9,10 +11,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from engine import PipelineSpec
-from figures.figure_set import FigureSetOptions, Transform
+from engine import CompareSetup, PipelineSpec, ViewState
+from engine.state import EXAMPLE_PREFIX, example_state
+from figures.figure_set import SESSION_FILE, FigureSetOptions
 
-EXAMPLE_PREFIX = "example:"
+__all__ = ["EXAMPLE_PREFIX", "compare_arguments", "reproducing_command", "spec_arguments"]
 
 
 def spec_arguments(spec: PipelineSpec) -> list[str]:
@@ -32,46 +35,59 @@ def spec_arguments(spec: PipelineSpec) -> list[str]:
     return args + ["--levels", str(spec.levels), "--blur-size", str(spec.blur_size)]
 
 
-def transform_arguments(transform: Transform | None, other: Path | None = None) -> list[str]:
-    """Return the export-command options that make image B as `transform` says (none for an
-    example's own pair or no B). `other` is the file of a ``"compare"`` transform.
+def compare_arguments(setup: CompareSetup | None, base: CompareSetup | None = None
+                      ) -> list[str] | None:
+    """Return the export-command options that make B as `setup` says, or None when no
+    option can (B another image that is not an unedited file).
 
-    Raises
-    ------
-    ValueError
-        For a ``"compare"`` transform without `other`, or an unknown kind.
+    `base` is what the input brings by itself (an example's own B): when `setup` is
+    that, no option is needed; no option turns an example's comparison off (None then).
     """
-    if transform is None or transform.kind == "example":
-        return []
-    if transform.kind in ("mirror", "flip"):
-        return [f"--{transform.kind}"] + (["--mirror-kernel"] if transform.mirror_kernel else [])
-    if transform.kind == "shift":
-        dy, dx = transform.shift
-        return ["--shift", str(dy), str(dx)] + ([] if transform.wrap else ["--no-wrap"])
-    if transform.kind == "compare":
-        if other is None:
-            raise ValueError("a 'compare' transform needs the other image's file as `other`.")
-        return ["--compare", str(Path(other).absolute())]
-    raise ValueError(f"unknown transform kind {transform.kind!r}; use mirror, flip, shift, "
-                     "compare or example.")
+    if setup is None:
+        return [] if base is None else None
+    t = setup.transform
+    if t.kind == "other":
+        image = setup.image_b
+        if base is not None and base.image_b is not None and image.reloadable \
+                and image.source == base.image_b.source:
+            return []
+        if image.reloadable and image.source.kind == "file":
+            return ["--compare", image.source.path]
+        return None
+    if t.kind in ("mirror", "flip"):
+        return [f"--{t.kind}"] + (["--mirror-kernel"] if setup.mirror_kernel else [])
+    if t.kind == "shift":
+        return ["--shift", str(t.dy), str(t.dx)] + ([] if t.wrap else ["--no-wrap"])
+    return ["--rotate", str(t.turns % 4)]
 
 
-def reproducing_command(source: str | os.PathLike, out_dir: str | os.PathLike,
-                        spec: PipelineSpec, options: FigureSetOptions,
-                        transform: Transform | None = None, other: Path | None = None
-                        ) -> list[str]:
-    """Return the export command that writes this set again (absolute paths, every pipeline
-    field explicit, no --force), starting ``["shiftlab", "export", ...]``.
-
-    `source` is an image file or ``"example:NAME"``; `other` the file of a ``"compare"``.
-    """
-    source = str(source)
-    if not source.startswith(EXAMPLE_PREFIX):
-        source = str(Path(source).absolute())
-    argv = ["shiftlab", "export", source, "--out", str(Path(out_dir).absolute())]
-    argv += transform_arguments(transform, other) + spec_arguments(spec)
-    argv += ["--formats", ",".join(options.formats), "--width", str(options.width),
-             "--background", options.background, "--top-k", str(options.top_k)]
+def option_arguments(options: FigureSetOptions) -> list[str]:
+    """Return the output options of `options`."""
+    argv = ["--formats", ",".join(options.formats), "--width", str(options.width),
+            "--background", options.background, "--top-k", str(options.top_k)]
     if options.animate_shifts:
         argv += ["--animate-shifts", str(options.animate_shifts)]
     return argv
+
+
+def reproducing_command(state: ViewState, out_dir: str | os.PathLike,
+                        options: FigureSetOptions) -> list[str]:
+    """Return the export command that writes this set again (absolute paths, every pipeline
+    field explicit, no --force), starting ``["shiftlab", "export", ...]``.
+
+    Input A is named by its file or ``example:NAME`` when it is exactly what that gives
+    and B can be said with options; otherwise the command reads the set's own session
+    file (``OUT/session.shiftlab``), which holds the pixels.
+    """
+    out = str(Path(out_dir).absolute())
+    source = state.a.source
+    b_args = None
+    if state.a.reloadable:
+        base = example_state(source.example).compare if source.kind == "example" else None
+        b_args = compare_arguments(state.compare, base)
+    if b_args is None:
+        return ["shiftlab", "export", str(Path(out) / SESSION_FILE), "--out", out,
+                *spec_arguments(state.spec), *option_arguments(options)]
+    name = source.path if source.kind == "file" else EXAMPLE_PREFIX + source.example
+    return ["shiftlab", "export", name, "--out", out, *b_args, *spec_arguments(state.spec),
+            *option_arguments(options)]

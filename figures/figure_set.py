@@ -36,24 +36,28 @@ import numpy as np
 from PySide6.QtGui import QGuiApplication, QImage
 
 from engine import (
-    InputTransform,
+    InputImage,
     PipelineResult,
     PipelineSpec,
     StageComparison,
+    ViewState,
     find_maxima,
-    mirror_kernel,
     report,
     run_pipeline,
+    run_state,
+    save_session,
     shift_sweep,
     translate,
 )
-from engine.comparison import compare_runs
 from engine.display import stage_ranges
 from engine.sweep import SweepCancelled, cancel_check
 from figures import drawing as draw
 from figures.drawing import Panel, SheetRow
 
 FORMATS = ("png", "svg", "npz", "csv", "json")
+#: The session file every set carries: ``shiftlab export SET/session.shiftlab`` writes the
+#: same arrays again, and ``shiftlab SET/session.shiftlab`` opens the window as exported.
+SESSION_FILE = "session.shiftlab"
 ROW_A, ROW_B, ROW_DIFF = "A", "B", "A-B"
 #: Frames per second of the shift animation.
 ANIMATION_FPS = 2
@@ -126,117 +130,38 @@ def _check_int(value: object, name: str, minimum: int) -> None:
         raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}.")
 
 
-@dataclass(frozen=True)
-class ImageInput:
-    """One input image and where it came from.
-
-    `array` is copied (float32, read-only) at construction, so later edits of the
-    caller's array never reach an export running on another thread.
-
-    Attributes
-    ----------
-    array : (H, W) array
-    label : str
-        How it is named in titles and the manifest: a file name, ``"example:pixel"`` ...
-    path : Path or None
-        The file it was read from; its SHA-256 goes into the manifest.
-    """
-
-    array: np.ndarray = field(repr=False)
-    label: str
-    path: Path | None = None
-
-    def __post_init__(self) -> None:
-        arr = np.array(self.array, dtype=np.float32, copy=True)
-        if arr.ndim != 2 or arr.size == 0:
-            raise ValueError(f"array of {self.label!r} must be a non-empty 2-D image; "
-                             f"got shape {arr.shape}.")
-        arr.setflags(write=False)
-        object.__setattr__(self, "array", arr)
-        if self.path is not None:
-            object.__setattr__(self, "path", Path(self.path))
-
-
-@dataclass(frozen=True)
-class Transform:
-    """How image B was made from image A (recorded in the manifest).
-
-    Attributes
-    ----------
-    kind : str
-        ``"mirror"`` (left-right), ``"flip"`` (up-down), ``"shift"``, ``"compare"``
-        (another image) or ``"example"`` (a built-in example's pair).
-    description : str
-        In words, e.g. ``"mirrored left-right"``.
-    shift : (int, int) or None
-        ``(dy, dx)`` when B is A translated; with `wrap` the equivariance error is measured.
-    wrap : bool
-        Whether the translation was circular.
-    mirror_kernel : bool
-        For a mirror or flip: B runs with the kernel mirrored the same way, so the
-        convolution commutes with the mirror.
-    """
-
-    kind: str
-    description: str
-    shift: tuple[int, int] | None = None
-    wrap: bool = True
-    mirror_kernel: bool = False
-
-    def to_dict(self) -> dict:
-        """The transform as JSON-ready values."""
-        out = {"kind": self.kind, "description": self.description,
-               "shift": None if self.shift is None else list(self.shift), "wrap": self.wrap}
-        if self.mirror_kernel:
-            out["mirror_kernel"] = True
-        return out
-
-    @property
-    def mirror_axis(self) -> int | None:
-        """1 for a left-right mirror, 0 for an up-down flip, None otherwise."""
-        return {"mirror": 1, "flip": 0}.get(self.kind)
-
-    def measured(self) -> InputTransform | None:
-        """The engine transform whose error ``||f(T x) - T' f(x)|| / ||f(x)||`` the set
-        reports (mirror, flip, shift), or None when B is not a transform of A."""
-        if self.kind in ("mirror", "flip"):
-            return InputTransform(self.kind)
-        if self.kind == "shift" and self.shift is not None:
-            return InputTransform("shift", dy=self.shift[0], dx=self.shift[1], wrap=self.wrap)
-        return None
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ExportJob:
-    """Everything a figure set shows: image A, optionally image B, and the pipeline.
+    """Everything a figure set shows: a state (input A, the pipeline, what B is) and the
+    command that writes the set again.
 
     Attributes
     ----------
-    a : ImageInput
-    spec : PipelineSpec
-    b : ImageInput or None
-        With B the set is a comparison: rows A, B and A - B.
-    transform : Transform or None
-        How B relates to A.
+    state : ViewState
+        With a comparison the set shows rows A, B and A - B.
     command : tuple of str
-        The command line that writes this set again (``figures.command.reproducing_command``);
-        empty when there is none (an image drawn in the window).
+        The command line that writes this set again (see
+        :func:`figures.command.reproducing_command`); empty when there is none.
     """
 
-    a: ImageInput
-    spec: PipelineSpec
-    b: ImageInput | None = None
-    transform: Transform | None = None
+    state: ViewState
     command: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.state, ViewState):
+            raise ValueError(f"state must be an engine.ViewState; got "
+                             f"{type(self.state).__name__}.")
+        object.__setattr__(self, "command", tuple(str(a) for a in self.command))
+
     @property
-    def spec_b(self) -> PipelineSpec:
-        """The pipeline of row B: `spec`, with the kernel mirrored when the transform asks."""
-        t = self.transform
-        axis = None if t is None or not t.mirror_kernel else t.mirror_axis
-        if axis is None or not self.spec.convolve:
-            return self.spec
-        return self.spec.replace(kernel=mirror_kernel(self.spec.kernel_array, axis))
+    def spec(self) -> PipelineSpec:
+        """The pipeline of row A."""
+        return self.state.spec
+
+    @property
+    def comparing(self) -> bool:
+        """True when the set shows B."""
+        return self.state.compare is not None
 
 
 @dataclass(frozen=True)
@@ -265,7 +190,8 @@ class FigureData:
 
 def compute_figure_data(job: ExportJob, top_k: int = 5, *,
                         results: dict[str, PipelineResult] | None = None) -> FigureData:
-    """Run the pipeline on A (and B), compare them and take the differences.
+    """Run the pipeline on A (and B), compare them and take the differences
+    (:func:`engine.run_state`).
 
     Parameters
     ----------
@@ -273,8 +199,8 @@ def compute_figure_data(job: ExportJob, top_k: int = 5, *,
     top_k : int
         Maxima recorded per stage.
     results : dict, optional
-        ``{"A": ..., "B": ...}`` runs already made of ``job.spec`` on the job's images
-        (the window has them), used instead of running the pipeline again.
+        ``{"A": ..., "B": ...}`` runs already made of the job's state (the window has
+        them), used instead of running the pipeline again.
 
     Raises
     ------
@@ -282,21 +208,11 @@ def compute_figure_data(job: ExportJob, top_k: int = 5, *,
         If the spec cannot run on an image (e.g. a kernel larger than the image), or a
         given result was made with another spec. Rows not given are computed.
     """
-    given = dict(results or {})
-    specs = {ROW_A: job.spec, ROW_B: job.spec_b}
-    for row, result in given.items():
-        if result.spec != specs.get(row):
-            raise ValueError(f"results[{row!r}] was made with another spec than the job's; "
-                             "pass runs of job.spec (job.spec_b for B) or none.")
-    rows = {ROW_A: job.a} | ({ROW_B: job.b} if job.b is not None else {})
-    results = {row: given[row] if row in given else
-               run_pipeline(image.array, specs[row], top_k=top_k) for row, image in rows.items()}
-    comparisons = None
-    differences: dict[str, np.ndarray] = {}
-    if job.b is not None:
-        measured = None if job.transform is None else job.transform.measured()
-        comparisons, differences = compare_runs(results[ROW_A], results[ROW_B], measured)
-    return FigureData(job, top_k, results, comparisons, differences)
+    run = run_state(job.state, results=results, top_k=top_k)
+    comparison = run.comparison
+    return FigureData(job, top_k, run.results,
+                      None if comparison is None else comparison.stages,
+                      {} if comparison is None else comparison.differences)
 
 
 def describe_spec(spec: PipelineSpec) -> str:
@@ -316,13 +232,7 @@ def describe_spec(spec: PipelineSpec) -> str:
 
 
 def _caption(job: ExportJob) -> str:
-    text = job.a.label
-    if job.b is not None:
-        how = f" ({job.transform.description})" if job.transform else ""
-        text += f" vs {job.b.label}{how}"
-        if job.spec_b != job.spec:
-            text += ", B with the kernel mirrored too"
-    return f"{text} | {describe_spec(job.spec)}"
+    return f"{job.state.caption} | {describe_spec(job.spec)}"
 
 
 def _stage_panels(result: PipelineResult, top_k: int,
@@ -349,7 +259,7 @@ def figure_panels(data: FigureData) -> dict[str, dict[str, Panel]]:
     ranges = stage_ranges(list(data.results.values()))
     rows = {row: _stage_panels(result, data.top_k, ranges)
             for row, result in data.results.items()}
-    if data.job.b is not None:
+    if data.job.comparing:
         rows[ROW_DIFF] = _diff_panels(data)
     return rows
 
@@ -446,6 +356,7 @@ def _plan(job: ExportJob, options: FigureSetOptions,
             steps.append((f"rendering shift {s}", lambda w, s=s: _render_frame(w, s)))
         steps.append(("writing sweep.gif and sweep.mp4", _write_animation))
         steps.append(("writing the sweep plot", _write_sweep_plot))
+    steps.append((f"writing {SESSION_FILE}", _write_session))
     steps.append(("writing manifest.json", _write_manifest))
     return steps
 
@@ -455,7 +366,7 @@ def _expected_names(job: ExportJob) -> dict[str, list[str]]:
     spec = job.spec
     names = ["input"] + (["conv"] if spec.convolve else [])
     names += [f"pool {level}" for level in range(1, spec.levels + 1)]
-    rows = [ROW_A] + ([ROW_B, ROW_DIFF] if job.b is not None else [])
+    rows = [ROW_A] + ([ROW_B, ROW_DIFF] if job.comparing else [])
     return {row: names for row in rows}
 
 
@@ -511,7 +422,7 @@ def _write_metrics(w: _Writer) -> None:
 def _sweep(w: _Writer) -> None:
     shifts = range(w.options.animate_shifts + 1)
     try:
-        w.sweep = shift_sweep(w.job.a.array, w.job.spec, shifts, axis="x", wrap=True,
+        w.sweep = shift_sweep(w.job.state.a.pixels, w.job.spec, shifts, axis="x", wrap=True,
                               align=False, cancel=w.cancelled)
     except SweepCancelled as exc:
         raise ExportCancelled("figure set export cancelled during the shift sweep") from exc
@@ -520,7 +431,7 @@ def _sweep(w: _Writer) -> None:
 def _render_frame(w: _Writer, shift: int) -> None:
     top_k = w.options.top_k
     base = w.data.results[ROW_A]
-    moved = run_pipeline(translate(w.job.a.array, 0, shift), w.job.spec, top_k=top_k)
+    moved = run_pipeline(translate(w.job.state.a.pixels, 0, shift), w.job.spec, top_k=top_k)
     ranges = stage_ranges([base, moved])
     rows = [SheetRow("A", list(_stage_panels(base, top_k, ranges).values())),
             SheetRow(f"x+{shift}",
@@ -572,24 +483,49 @@ def _write_sweep_plot(w: _Writer) -> None:
         report.write_csv(w.path("sweep.csv"), *report.sweep_table(shifts, names, w.sweep, "x"))
 
 
-def _input_record(image: ImageInput) -> dict:
-    return {"source": image.label,
-            "path": None if image.path is None else str(image.path.resolve()),
-            "sha256": None if image.path is None else report.file_sha256(image.path),
-            "shape": list(image.array.shape),
-            "array_sha256": report.array_sha256(image.array)}
+def _input_record(image: InputImage) -> dict:
+    source = image.source
+    exact = image.reloadable  # the source gives exactly these pixels
+    return {"source": image.label, **source.to_dict(),
+            "sha256": source.sha256 if exact and source.kind == "file" else None,
+            "shape": list(image.shape), "array_sha256": report.array_sha256(image.pixels)}
+
+
+def _inputs(state: ViewState) -> dict[str, dict]:
+    inputs = {ROW_A: _input_record(state.a)}
+    if state.compare is not None:
+        if state.compare.image_b is not None:
+            inputs[ROW_B] = _input_record(state.compare.image_b)
+        else:
+            b = state.image_b()
+            inputs[ROW_B] = {"source": f"A {state.compare.description}", "kind": "transform",
+                             "shape": list(b.shape),
+                             "array_sha256": report.array_sha256(b)}
+    return inputs
+
+
+def _transform_record(state: ViewState) -> dict | None:
+    if state.compare is None:
+        return None
+    setup = state.compare
+    t = setup.transform
+    return {"kind": t.kind, "description": setup.description,
+            "shift": list(t.shift) if t.shift is not None else None, "wrap": t.wrap,
+            "turns": t.turns if t.kind == "rotate" else None,
+            "mirror_kernel": setup.kernel_mirrored(state.spec)}
+
+
+def _write_session(w: _Writer) -> None:
+    save_session(w.path(SESSION_FILE), w.job.state)
 
 
 def _write_manifest(w: _Writer) -> None:
     job = w.job
-    inputs = {ROW_A: _input_record(job.a)}
-    if job.b is not None:
-        inputs[ROW_B] = _input_record(job.b)
     manifest = report.build_manifest(
-        spec=job.spec, inputs=inputs,
-        transform=None if job.transform is None else job.transform.to_dict(),
+        spec=job.spec, inputs=_inputs(job.state), transform=_transform_record(job.state),
         command=job.command, options=w.options.to_dict(),
         files=[*w.files, "manifest.json"], results=w.data.results)
+    manifest["session"] = SESSION_FILE
     manifest["rendering"] = dict(draw.COLORMAPS)
     if w.options.animate_shifts:
         manifest["animation"] = {"shifts": list(range(w.options.animate_shifts + 1)),

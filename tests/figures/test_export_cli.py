@@ -18,9 +18,20 @@ import numpy as np
 import pytest
 
 import cli
-from engine import EXAMPLES, PipelineSpec, load_image, run_pipeline, translate
+from engine import (
+    EXAMPLES,
+    CompareSetup,
+    ImageSource,
+    InputImage,
+    InputTransform,
+    PipelineSpec,
+    ViewState,
+    load_image,
+    run_pipeline,
+    translate,
+)
 from figures.command import reproducing_command
-from figures.figure_set import FigureSetOptions, Transform
+from figures.figure_set import FigureSetOptions
 
 REPO = Path(__file__).resolve().parents[2]
 WIDTH = 300
@@ -74,7 +85,7 @@ def test_example_set_holds_every_file(example_sets, name):
     ref = _reference(name)
     files = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
     expected = {"sheet.png", "sheet.svg", "stages.npz", "metrics.csv", "metrics.json",
-                "manifest.json"}
+                "manifest.json", "session.shiftlab"}
     for row in ("A", "B", "A-B"):
         for stage in ref["A"]:
             stem = f"panels/{row}_{stage.name.replace(' ', '_')}"
@@ -154,7 +165,7 @@ def test_manifest_command_reproduces_the_set(example_sets, tmp_path):
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["spec"] == EXAMPLES["mirror"].spec.to_dict()
     assert manifest["kernel"]["values"] == [[-1.0, 0.0, 1.0]] * 3
-    assert manifest["transform"]["kind"] == "example"
+    assert manifest["transform"]["kind"] == "mirror"
     assert manifest["inputs"]["A"]["source"] == "example:mirror"
     argv = manifest["command"]["argv"]
     assert argv[:2] == ["shiftlab", "export"]
@@ -179,7 +190,7 @@ def test_photo_shift_with_options_and_animation(tmp_path):
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["inputs"]["A"]["sha256"] == hashlib.sha256(photo.read_bytes()).hexdigest()
     assert manifest["transform"] == {"kind": "shift", "description": manifest["transform"][
-        "description"], "shift": [0, 2], "wrap": True}
+        "description"], "shift": [0, 2], "wrap": True, "turns": None, "mirror_kernel": False}
     assert manifest["spec"]["kernel"] == [[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]
     assert manifest["spec"]["padding"] == "circular" and manifest["spec"]["levels"] == 2
 
@@ -288,13 +299,17 @@ def test_unwritable_output_exits_1(tmp_path, capsys):
 def test_reproducing_command_gives_back_the_same_spec_and_options(spec, tmp_path):
     options = FigureSetOptions(formats=("svg", "json"), width=640, background="transparent",
                                top_k=7, animate_shifts=3)
-    other = tmp_path / "other.png"
-    argv = reproducing_command("photo.png", tmp_path / "set", spec, options,
-                                   Transform("compare", "another image"), other)
+    photo, other = tmp_path / "photo.png", tmp_path / "other.png"
+    _photo_file(photo, 20, 20)
+    _photo_file(other, 20, 20, seed=2)
+    state = ViewState(InputImage.load(ImageSource.of_file(photo)), spec,
+                      CompareSetup(InputTransform("other"),
+                                   InputImage.load(ImageSource.of_file(other))))
+    argv = reproducing_command(state, tmp_path / "set", options)
     assert argv[:2] == ["shiftlab", "export"]
     args = cli.build_parser().parse_args(cli._attach_kernel_values(argv[2:]))
     assert PipelineSpec().replace(**cli._spec_overrides(args)) == spec
-    assert Path(args.input) == Path("photo.png").absolute()
+    assert Path(args.input) == photo
     assert args.out == tmp_path / "set" and args.compare == other
     assert (args.formats, args.width, args.background, args.top_k, args.animate_shifts) == \
         (options.formats, 640, "transparent", 7, 3)
@@ -345,3 +360,61 @@ def test_mirror_with_the_kernel_mirrored_too_commutes_and_reproduces(tmp_path):
 def test_mirror_kernel_without_a_mirror_is_a_usage_error(tmp_path):
     done = run_export("example:pixel", "--mirror-kernel", "--out", tmp_path / "x")
     assert done.returncode == 2 and "--mirror-kernel" in done.stderr
+
+
+def _same_npz(first: Path, second: Path) -> None:
+    with np.load(first) as old, np.load(second) as new:
+        assert old.files == new.files
+        for key in old.files:
+            np.testing.assert_array_equal(old[key], new[key], err_msg=key)
+
+
+@pytest.mark.parametrize("name", EXAMPLE_NAMES)
+def test_a_set_s_session_writes_the_same_arrays_again(example_sets, tmp_path, name):
+    folder, _ = example_sets[name]
+    done = run_export(folder / "session.shiftlab", "--out", tmp_path / "again", "-q")
+    assert done.returncode == 0, done.stderr
+    _same_npz(folder / "stages.npz", tmp_path / "again" / "stages.npz")
+
+
+def test_an_edited_canvas_with_a_rotation_has_a_command_and_transform_errors(qapp, tmp_path):
+    from engine import save_session
+    from figures import ExportJob, write_figure_set
+
+    rng = np.random.default_rng(4)
+    state = ViewState(InputImage(rng.random((24, 18)).astype(np.float32)),
+                      PipelineSpec(kernel="laplacian", levels=2),
+                      CompareSetup(InputTransform("rotate", turns=1)))
+    options = FigureSetOptions(formats=("npz", "json"), width=200)
+    first = tmp_path / "first"
+    job = ExportJob(state, tuple(reproducing_command(state, first, options)))
+    write_figure_set(first, job, options)
+    manifest = json.loads((first / "manifest.json").read_text(encoding="utf-8"))
+    argv = manifest["command"]["argv"]
+    assert argv[2] == str(first / "session.shiftlab")  # a drawn canvas needs its session
+    assert manifest["transform"]["kind"] == "rotate" and manifest["transform"]["turns"] == 1
+    metrics = json.loads((first / "metrics.json").read_text(encoding="utf-8"))
+    errors = [c["equivariance_error"] for c in metrics["comparison"]]
+    assert errors[0] == 0.0 and all(e is not None for e in errors)
+    args = argv[2:]
+    args[args.index("--out") + 1] = str(tmp_path / "again")
+    done = run_export(*args, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    _same_npz(first / "stages.npz", tmp_path / "again" / "stages.npz")
+    # a rotation of a file input is said with --rotate
+    photo = _photo_file(tmp_path / "photo.png")
+    done = run_export(photo, "--rotate", 1, "--out", tmp_path / "rot", "-q")
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads((tmp_path / "rot" / "manifest.json").read_text(encoding="utf-8"))
+    assert "--rotate" in manifest["command"]["argv"]
+    save_session(tmp_path / "s.shiftlab", state)
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args([str(photo), "--out", "x", "--rotate", "4"])
+
+
+def test_a_damaged_session_input_is_one_line_and_exit_1(tmp_path):
+    bad = tmp_path / "bad.shiftlab"
+    bad.write_bytes(b"PK\x03\x04 not really")
+    done = run_export(bad, "--out", tmp_path / "out")
+    assert done.returncode == 1 and not (tmp_path / "out").exists()
+    assert done.stderr.count("\n") == 1 and "bad.shiftlab" in done.stderr

@@ -12,14 +12,20 @@ import numpy as np
 import pytest
 
 import figures.figure_set as figure_set
-from engine import PipelineSpec, mirror, report, run_pipeline
+from engine import (
+    CompareSetup,
+    InputImage,
+    InputTransform,
+    PipelineSpec,
+    ViewState,
+    report,
+    run_pipeline,
+)
 from figures.figure_set import (
     ExportCancelled,
     ExportJob,
     ExportTargetError,
     FigureSetOptions,
-    ImageInput,
-    Transform,
     compute_figure_data,
     render_composite,
     write_figure_set,
@@ -31,9 +37,7 @@ OPTIONS = FigureSetOptions(width=160)
 
 def _job() -> ExportJob:
     img = np.random.default_rng(5).random((20, 26)).astype(np.float32)
-    return ExportJob(ImageInput(img, "noise"), SPEC,
-                     ImageInput(mirror(img, axis=1), "noise mirrored"),
-                     Transform("mirror", "mirrored left-right"))
+    return ExportJob(ViewState(InputImage(img), SPEC, CompareSetup(InputTransform("mirror"))))
 
 
 def _snapshot(folder: Path) -> dict[str, bytes]:
@@ -175,7 +179,8 @@ def test_from_a_worker_thread_the_data_equals_the_pipeline(qapp, tmp_path):
     thread.start()
     thread.join(60)
     assert not thread.is_alive() and "error" not in out, out.get("error")
-    expected = {"A": run_pipeline(job.a.array, SPEC), "B": run_pipeline(job.b.array, SPEC)}
+    expected = {"A": run_pipeline(job.state.a.pixels, SPEC),
+                "B": run_pipeline(job.state.image_b(), SPEC)}
     with np.load(out["path"] / "stages.npz") as data:
         assert sorted(data.files) == sorted(f"{r}/{s.name}" for r in "AB" for s in expected[r])
         for row, result in expected.items():
@@ -185,9 +190,9 @@ def test_from_a_worker_thread_the_data_equals_the_pipeline(qapp, tmp_path):
 
 def test_the_job_keeps_its_own_copy_of_the_images(qapp):
     img = np.zeros((10, 10), np.float32)
-    job = ExportJob(ImageInput(img, "x"), PipelineSpec(convolve=False, levels=1))
+    job = ExportJob(ViewState(InputImage(img), PipelineSpec(convolve=False, levels=1)))
     img[3, 3] = 1.0
-    assert job.a.array.max() == 0.0 and not job.a.array.flags.writeable
+    assert job.state.a.pixels.max() == 0.0 and not job.state.a.pixels.flags.writeable
 
 
 def test_render_composite_from_a_job_or_its_data(qapp):
@@ -195,20 +200,22 @@ def test_render_composite_from_a_job_or_its_data(qapp):
     image = render_composite(job, 500)
     assert image.width() == 500 and image.height() > 100
     assert render_composite(compute_figure_data(job), 500) == image
-    ready = {"A": run_pipeline(job.a.array, SPEC), "B": run_pipeline(job.b.array, SPEC)}
+    ready = {"A": run_pipeline(job.state.a.pixels, SPEC),
+             "B": run_pipeline(job.state.image_b(), SPEC)}
     data = compute_figure_data(job, results=ready)
     assert data.results["A"] is ready["A"] and data.results["B"] is ready["B"]
     assert render_composite(data, 500) == image
     with pytest.raises(ValueError, match="another spec"):
-        compute_figure_data(job, results={"A": run_pipeline(job.a.array, PipelineSpec())})
+        compute_figure_data(job, results={"A": run_pipeline(job.state.a.pixels,
+                                                            PipelineSpec())})
 
 
 def test_b_with_fewer_stages_leaves_gaps_and_compares_the_overlap(qapp, tmp_path):
     a = np.random.default_rng(7).random((64, 64)).astype(np.float32)
     b = np.random.default_rng(8).random((16, 20)).astype(np.float32)
     spec = PipelineSpec(convolve=False, levels=5)
-    job = ExportJob(ImageInput(a, "big"), spec, ImageInput(b, "small"),
-                    Transform("compare", "another image"))
+    job = ExportJob(ViewState(InputImage(a), spec,
+                              CompareSetup(InputTransform("other"), InputImage(b))))
     out = write_figure_set(tmp_path / "set", job, FigureSetOptions(width=200))
     panels = {p.name for p in (out / "panels").iterdir()}
     assert "A_pool_5.png" in panels and "B_pool_4.png" in panels
@@ -236,15 +243,15 @@ def test_options_name_the_bad_field(changes, message):
 
 def test_formats_limit_the_files(qapp, tmp_path):
     out = write_figure_set(tmp_path / "set", _job(), FigureSetOptions(formats=("json",)))
-    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "metrics.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "metrics.json",
+                                                     "session.shiftlab"]
 
 
 def test_rows_a_and_b_share_one_colour_range_per_stage_as_in_the_window():
     a = np.random.default_rng(11).random((30, 40)).astype(np.float32)
     b = a * 0.5
-    job = figure_set.ExportJob(figure_set.ImageInput(a, "a"), PipelineSpec(levels=2),
-                               figure_set.ImageInput(b, "b"),
-                               figure_set.Transform("compare", "another image"))
+    job = figure_set.ExportJob(ViewState(InputImage(a), PipelineSpec(levels=2),
+                                         CompareSetup(InputTransform("other"), InputImage(b))))
     panels = figure_set.figure_panels(figure_set.compute_figure_data(job))
     for s in run_pipeline(a, job.spec):
         s_b = run_pipeline(b, job.spec)[s.name]
