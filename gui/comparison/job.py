@@ -1,6 +1,7 @@
 """The comparison job: run A and B through the pipeline, compare them, prepare four rows to draw.
 
-:func:`compute_comparison_view` runs on the worker. It calls
+:func:`compute_comparison_view` runs on the worker (submitted as a
+:class:`ComparisonRequest`, on the pipeline's lane). It calls
 :func:`engine.compare_inputs` and turns the two runs and their differences into
 :class:`~gui.render.PipelineView` objects the :class:`~gui.pipeline_row.PipelineRow`
 widgets draw as they are: rows A and B share one colour range per stage (so a
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
@@ -25,7 +27,8 @@ from engine import (
     find_maxima,
 )
 from engine.display import drawable, stage_ranges, to_uint8, value_range
-from gui.panels.views import PipelineView
+from gui.panels.views import PIPELINE, PipelineView
+from gui.worker import JobContext, Request
 
 
 @dataclass(frozen=True, eq=False)
@@ -137,3 +140,43 @@ def compute_comparison_view(image: np.ndarray, spec: PipelineSpec, top_k: int,
     view = ComparisonView(comparison, setup, _view(comparison.a, ranges, shared_levels),
                           _view(comparison.b, ranges, shared_levels), signed, magnitude)
     return view, (time.perf_counter() - t0) * 1000.0
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ComparisonRequest(Request[tuple[ComparisonView, float]]):
+    """The pipeline job while comparing: :func:`compute_comparison_view` of a frozen canvas
+    snapshot (A) and `setup` (B). It runs on the pipeline's lane, so the latest of a
+    pipeline and a comparison request wins.
+
+    Attributes
+    ----------
+    image : (H, W) array
+        A read-only snapshot of the canvas.
+    spec : PipelineSpec
+    top_k : int
+    shared_levels : bool
+    setup : CompareSetup
+    """
+
+    lane: ClassVar[str] = PIPELINE
+    image: np.ndarray
+    spec: PipelineSpec
+    top_k: int
+    shared_levels: bool
+    setup: CompareSetup
+
+    def run(self, context: JobContext) -> tuple[ComparisonView, float]:
+        """Compare A with B and prepare every row.
+
+        Returns
+        -------
+        (ComparisonView, float)
+            The view and the time it took in milliseconds.
+
+        Raises
+        ------
+        ValueError
+            From :func:`engine.compare_inputs`.
+        """
+        return compute_comparison_view(self.image, self.spec, self.top_k,
+                                       self.shared_levels, self.setup)

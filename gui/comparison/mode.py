@@ -2,9 +2,9 @@
 
 :class:`CompareMode` builds the Compare, Metrics, Plot and Shift sweep docks, the
 comparison rows under row A, View > Compare, File > Open as B… and File > Examples.
-The window asks it for the pipeline job (:meth:`CompareMode.pipeline_job`: the
-comparison job while comparing, so A and B are computed and drawn together, latest
-request winning as for a single row), draws row A from
+The window asks it for the pipeline job (:meth:`CompareMode.pipeline_job`: a
+:class:`~gui.comparison.job.ComparisonRequest` while comparing, so A and B are computed
+and drawn together, latest request winning as for a single row), draws row A from
 :meth:`CompareMode.view_of_a` and hands it the result to draw the rest
 (:meth:`CompareMode.draw`).
 """
@@ -12,16 +12,16 @@ request winning as for a single row), draws row A from
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 from PySide6.QtCore import QObject, QSignalBlocker, Qt, QTimer
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from engine import EXAMPLES, load_image
-from gui.comparison.job import ComparisonView, compute_comparison_view
+from engine import EXAMPLES, ImageLoadError, PipelineSpec, load_image
+from gui.comparison.job import ComparisonRequest, ComparisonView
 from gui.comparison.rows import AreaSync, CompareRows, HoverEcho, SceneFit
 from gui.docks.compare import CompareControls
 from gui.docks.metrics import MetricsPanel
@@ -29,6 +29,7 @@ from gui.docks.metrics_plot import ComparePlot
 from gui.docks.sweep import SweepPanel
 from gui.panels.views import PipelineView
 from gui.window.examples_menu import example_inputs, fill_examples_menu
+from gui.worker import JobContext, JobDone, JobFailed, Request, error_message
 
 if TYPE_CHECKING:
     from gui.window.main_window import MainWindow
@@ -43,10 +44,27 @@ def load_named(path: str) -> tuple[str, np.ndarray]:
     return path, load_image(path)
 
 
-def failure_reason(path: str, message: str) -> str:
-    """The reason in a worker's ``"Type: text"`` message, without the path it repeats."""
-    reason = message.split(": ", 1)[1] if ": " in message else message
-    return reason[len(path) + 2:] if reason.startswith(path + ": ") else reason
+@dataclass(frozen=True, slots=True, eq=False)
+class LoadBRequest(Request[tuple[str, np.ndarray]]):
+    """Load the image file `path` as B (File > Open as B…)."""
+
+    lane: ClassVar[str] = LOAD_B
+    path: str
+
+    def run(self, context: JobContext) -> tuple[str, np.ndarray]:
+        """Read the file.
+
+        Returns
+        -------
+        (str, array)
+            :func:`load_named` of `path`.
+
+        Raises
+        ------
+        engine.ImageLoadError
+            If the file cannot be read; the message names the file and the reason.
+        """
+        return load_named(self.path)
 
 
 class CompareMode(QObject):
@@ -72,7 +90,6 @@ class CompareMode(QObject):
         self.sweep = SweepPanel(window.runner, self._sweep_source)
         self.rows = CompareRows(self)
         self.view: ComparisonView | None = None
-        self._loading_b = ""
 
         right = Qt.DockWidgetArea.RightDockWidgetArea
         self.compare_dock = window.add_dock(self.controls, "Compare", right)
@@ -120,8 +137,8 @@ class CompareMode(QObject):
         self.controls.open_b_requested.connect(self.choose_b)
         self.sweep.message.connect(lambda text: window.statusBar().showMessage(text, 10_000))
         self.rows.b.hovered.connect(self._on_hover_b)
-        window.runner.finished.connect(self._on_job_finished)
-        window.runner.failed.connect(self._on_job_failed)
+        window.runner.subscribe(LoadBRequest, done=self._on_job_finished,
+                                failed=self._on_job_failed, owner=self)
 
     # -- mode -----------------------------------------------------------------------------------
     @property
@@ -156,12 +173,13 @@ class CompareMode(QObject):
             self.plot.clear()
         self.window.schedule_compute()
 
-    def pipeline_job(self) -> tuple[Callable, tuple] | None:
-        """The comparison job function and its extra arguments (after image, spec, top-k
-        and shared levels) while comparing; None otherwise."""
+    def pipeline_job(self, image: np.ndarray, spec: PipelineSpec, top_k: int,
+                     shared_levels: bool) -> ComparisonRequest | None:
+        """The comparison request for a canvas snapshot `image` and the window's settings
+        while comparing; None otherwise (the window then runs its own pipeline request)."""
         if not self.active:
             return None
-        return compute_comparison_view, (self.controls.setup(),)
+        return ComparisonRequest(image, spec, top_k, shared_levels, self.controls.setup())
 
     @staticmethod
     def view_of_a(view: PipelineView | ComparisonView) -> PipelineView:
@@ -216,9 +234,8 @@ class CompareMode(QObject):
     def open_b(self, path: str | Path) -> int:
         """Load `path` as B off the GUI thread; on failure a message box names the file and
         the reason and the previous B stays. Returns the request id."""
-        self._loading_b = str(path)
         self.window.statusBar().showMessage(f"Opening {path} as B…")
-        return self.window.runner.submit(LOAD_B, load_named, str(path))
+        return self.window.runner.submit(LoadBRequest(str(path)))
 
     def choose_b(self) -> None:
         """Ask for an image file and open it as B."""
@@ -229,23 +246,22 @@ class CompareMode(QObject):
         if path:
             self.open_b(path)
 
-    def _on_job_finished(self, channel: str, request_id: int, payload: object) -> None:
-        if channel != LOAD_B:
-            return
-        path, image = payload
+    def _on_job_finished(self, event: JobDone[tuple[str, np.ndarray]]) -> None:
+        path, image = event.result
         self.controls.set_image_b(image, path)
         self.window.statusBar().showMessage(f"Opened {path} as B", 5000)
         self.set_active(True)
 
-    def _on_job_failed(self, channel: str, request_id: int, message: str) -> None:
-        if channel != LOAD_B:
-            return
-        path = self._loading_b
-        reason = failure_reason(path, message)
-        print(f"shiftlab: cannot open {path} as B: {reason}", file=sys.stderr)
+    def _on_job_failed(self, event: JobFailed) -> None:
+        path = event.request.path
+        # an ImageLoadError names the file and the reason; anything else gets the path
+        error = event.error
+        reason = str(error) if isinstance(error, ImageLoadError) \
+            else f"{path}: {error_message(error)}"
+        print(f"shiftlab: cannot open image B: {reason}", file=sys.stderr)
         self.window.statusBar().showMessage(f"Could not open {path} as B", 8000)
         QMessageBox.warning(self.window, "Cannot open image B",
-                            f"Could not open\n{path}\n\n{reason}")
+                            f"Could not open the image as B.\n\n{reason}")
 
     # -- examples -------------------------------------------------------------------------------
     def load_example(self, name: str) -> None:

@@ -1,17 +1,18 @@
 """The Shift sweep dock: distance per stage as the input slides 0..N pixels, one curve per stage.
 
 :class:`SweepPanel` asks its `source` for a snapshot of the input and the current
-spec, runs :func:`engine.shift_sweep` on the job runner's own "sweep" channel (a
-newer sweep replaces an older one), shows progress, cancels on request and keeps
-the previous curves until new ones arrive. Errors and cancellation go to
-:attr:`SweepPanel.message`, which the window shows in its status bar.
+spec, submits a :class:`SweepRequest` (:func:`engine.shift_sweep` on the job runner's
+own "sweep" lane: a newer sweep replaces an older one), shows progress, cancels on
+request (``runner.cancel(SweepRequest)``) and keeps the previous curves until new ones
+arrive. Errors and cancellation go to :attr:`SweepPanel.message`, which the window
+shows in its status bar.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pyqtgraph as pg
@@ -27,7 +28,16 @@ from PySide6.QtWidgets import (
 
 from engine import PipelineSpec, SweepCancelled, shift_sweep
 from gui.docks.controls import _combo, _spin
-from gui.worker import JobContext, JobRunner
+from gui.worker import (
+    JobContext,
+    JobDone,
+    JobFailed,
+    JobProgress,
+    JobRunner,
+    JobSettled,
+    Request,
+    error_message,
+)
 
 SWEEP = "sweep"
 DIRECTIONS = {"horizontal (right)": "x", "vertical (down)": "y", "diagonal": "diagonal"}
@@ -57,21 +67,47 @@ def stage_names(spec: PipelineSpec, count: int) -> list[str]:
     return names[:count]
 
 
-def run_sweep(image: np.ndarray, spec: PipelineSpec, shifts: list[int], axis: str, wrap: bool,
-              align: bool, stop: threading.Event, context: JobContext) -> SweepResult:
-    """The sweep job: :func:`engine.shift_sweep` with progress, stopping when `stop` is set
-    or a newer sweep replaced this one.
+def run_sweep(image: np.ndarray, spec: PipelineSpec, shifts: list[int] | tuple[int, ...],
+              axis: str, wrap: bool, align: bool, context: JobContext) -> SweepResult:
+    """The sweep job: :func:`engine.shift_sweep` with the context's progress, stopping once
+    the context is cancelled (Cancel, a newer sweep, shutdown).
+
+    Returns
+    -------
+    SweepResult
 
     Raises
     ------
     engine.SweepCancelled
         When stopped.
+    ValueError
+        From :func:`engine.shift_sweep` for an impossible spec or image.
     """
     distances = shift_sweep(image, spec, shifts, axis=axis, wrap=wrap, align=align,
                             progress=lambda done, total: context.progress(done / total),
-                            cancel=lambda: stop.is_set() or context.cancelled)
+                            cancel=lambda: context.cancelled)
     return SweepResult(np.asarray(shifts), stage_names(spec, distances.shape[1]), distances,
                        axis, wrap, align)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SweepRequest(Request[SweepResult]):
+    """A shift sweep of a frozen input snapshot; :func:`run_sweep` with these arguments.
+    Stopping by :class:`engine.SweepCancelled` counts as cancelled."""
+
+    lane: ClassVar[str] = SWEEP
+    cancellations: ClassVar[tuple[type[BaseException], ...]] = (SweepCancelled,)
+    image: np.ndarray
+    spec: PipelineSpec
+    shifts: tuple[int, ...]
+    axis: str
+    wrap: bool
+    align: bool
+
+    def run(self, context: JobContext) -> SweepResult:
+        """Sweep; see :func:`run_sweep` for what is returned and raised."""
+        return run_sweep(self.image, self.spec, self.shifts, self.axis, self.wrap, self.align,
+                         context)
 
 
 class SweepPanel(QWidget):
@@ -80,7 +116,7 @@ class SweepPanel(QWidget):
     Parameters
     ----------
     runner : JobRunner
-        Runs the sweep on channel ``"sweep"``.
+        Runs the :class:`SweepRequest` (lane ``"sweep"``).
     source : callable
         Returns ``(image snapshot, spec)`` for a new sweep; raises ValueError when the
         controls hold no valid spec.
@@ -147,13 +183,11 @@ class SweepPanel(QWidget):
         layout.addLayout(side)
         layout.addWidget(self.plot, 1)
 
-        self._stop: threading.Event | None = None
         self._request = 0
         self.run_button.clicked.connect(self.run)
         self.cancel_button.clicked.connect(self.cancel)
-        runner.finished.connect(self._on_finished)
-        runner.failed.connect(self._on_failed)
-        runner.progress.connect(self._on_progress)
+        runner.subscribe(SweepRequest, done=self._on_finished, failed=self._on_failed,
+                         progress=self._on_progress, settled=self._on_settled, owner=self)
 
     @property
     def running(self) -> bool:
@@ -170,15 +204,12 @@ class SweepPanel(QWidget):
         except ValueError as exc:
             self.message.emit(f"Cannot sweep: {exc}")
             return 0
-        if self._stop is not None:
-            self._stop.set()
-        self._stop = threading.Event()
-        shifts = list(range(self.max_shift.value() + 1))
+        shifts = tuple(range(self.max_shift.value() + 1))
         axis = DIRECTIONS[self.direction.currentText()]
         wrap = self.border.currentIndex() == 0
         align = REFERENCES[self.reference.currentText()]
-        self._request = self.runner.submit(SWEEP, run_sweep, image, spec, shifts, axis, wrap,
-                                           align, self._stop)
+        # a running sweep is cancelled by the newer request on its lane
+        self._request = self.runner.submit(SweepRequest(image, spec, shifts, axis, wrap, align))
         self.progress.setValue(0)
         self.cancel_button.setEnabled(True)
         self.message.emit(f"Sweeping shifts 0…{shifts[-1]} ({self.direction.currentText()})…")
@@ -186,31 +217,33 @@ class SweepPanel(QWidget):
 
     def cancel(self) -> None:
         """Stop the running sweep; the previous curves stay."""
-        if self._stop is not None:
-            self._stop.set()
+        if self._request:
+            self.runner.cancel(self._request)
 
     def _end(self) -> None:
         self._request = 0
-        self._stop = None
         self.progress.setValue(0)
         self.cancel_button.setEnabled(False)
 
-    def _on_progress(self, channel: str, request_id: int, fraction: float) -> None:
-        if channel == SWEEP and request_id == self._request:
-            self.progress.setValue(round(1000 * fraction))
+    def _on_progress(self, event: JobProgress) -> None:
+        if event.request_id == self._request:
+            self.progress.setValue(round(1000 * event.fraction))
 
-    def _on_failed(self, channel: str, request_id: int, message: str) -> None:
-        if channel != SWEEP or request_id != self._request:
+    def _on_failed(self, event: JobFailed) -> None:
+        if event.request_id != self._request:
             return
         self._end()
-        if message.startswith(SweepCancelled.__name__):
-            self.message.emit("Shift sweep cancelled; the previous curves are kept.")
-        else:
-            self.message.emit(f"Shift sweep failed: {message}")
+        self.message.emit(f"Shift sweep failed: {error_message(event.error)}")
 
-    def _on_finished(self, channel: str, request_id: int, result: object) -> None:
-        if channel != SWEEP or request_id != self._request:
+    def _on_settled(self, event: JobSettled) -> None:
+        if event.request_id == self._request and event.cancelled:
+            self._end()
+            self.message.emit("Shift sweep cancelled; the previous curves are kept.")
+
+    def _on_finished(self, event: JobDone[SweepResult]) -> None:
+        if event.request_id != self._request:
             return
+        result = event.result
         self._end()
         self.show_result(result)
         self.message.emit(f"Shift sweep done: {len(result.shifts)} shifts, "

@@ -10,13 +10,14 @@ A window wires them in with a few lines::
 where ``export_job()`` returns the :class:`~gui.export.ExportJob` of what the window
 shows, usually :func:`gui.export_jobs.window_export_job` of the canvas, its source, the
 spec and the comparison setup (it copies the images, so later edits never reach the
-export). The export runs as a job on the runner's "export" channel, the copied figure
-on "copy-figure"; a progress bar with a Cancel button sits in the status bar meanwhile.
+export). The export runs as an :class:`~gui.export.jobs.ExportRequest` on the runner's
+"export" lane, the copied figure as a :class:`~gui.export.jobs.CopyFigureRequest` on
+"copy-figure"; a progress bar with the step's text and a Cancel button
+(``runner.cancel(ExportRequest)``) sits in the status bar meanwhile.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -34,14 +35,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from figures import ExportJob, FigureSetOptions, render_composite
+from figures import ExportJob, FigureSetOptions
 from gui.export.dialog import ExportDialog, remember, remembered_folder, remembered_options
-from gui.export.jobs import ExportOutcome, StepText, export_figure_set
+from gui.export.jobs import CopyFigureRequest, ExportOutcome, ExportRequest
 from gui.window.settings import AppSettings
-from gui.worker import JobRunner
+from gui.worker import JobDone, JobFailed, JobProgress, JobRunner, JobSettled, error_message
 
-EXPORT = "export"
-COPY_FIGURE = "copy-figure"
 #: How long (ms) the status bar shows the outcome of an export or a copy.
 MESSAGE_MS = 15_000
 
@@ -87,7 +86,7 @@ class FigureExporter(QObject):
     window : QWidget
         Parent of the dialogs; the actions are added to it so their shortcuts work.
     runner : JobRunner
-        The window's job runner; channels "export" and "copy-figure" are used.
+        The window's job runner; it runs the export and copy requests on their own lanes.
     status_bar : QStatusBar
         Where the progress widget and the outcome messages go.
     snapshot : callable
@@ -137,12 +136,10 @@ class FigureExporter(QObject):
         self.copy_action.triggered.connect(self.copy_figure)
         self._export_id = 0  # the export request running now, 0 if none
         self._export_folder = Path()
-        self._stop: threading.Event | None = None
-        self._step = StepText()
-        runner.finished.connect(self._on_finished)
-        runner.failed.connect(self._on_failed)
-        runner.progress.connect(self._on_progress)
-        runner.settled.connect(self._on_settled)
+        runner.subscribe(ExportRequest, done=self._on_exported, failed=self._on_export_failed,
+                         progress=self._on_progress, settled=self._on_settled, owner=self)
+        runner.subscribe(CopyFigureRequest, done=self._on_copied, failed=self._on_copy_failed,
+                         owner=self)
 
     # -- wiring ---------------------------------------------------------------------------------
     def install_actions(self, file_menu: QMenu, edit_menu: QMenu,
@@ -207,19 +204,16 @@ class FigureExporter(QObject):
         job = self._snapshot()
         if job is None:
             return 0
-        self._stop = threading.Event()
-        self._step.set("")
         self._export_folder = folder
-        self._export_id = self.runner.submit(EXPORT, export_figure_set, folder, job, options,
-                                             force, self._stop, self._step)
+        self._export_id = self.runner.submit(ExportRequest(folder, job, options, force))
         self.export_action.setEnabled(False)
         self.progress_widget.start(folder)
         return self._export_id
 
     def cancel_export(self) -> None:
         """Stop the running export; it leaves nothing behind."""
-        if self._stop is not None:
-            self._stop.set()
+        if self.is_exporting():
+            self.runner.cancel(ExportRequest)
             self.progress_widget.cancel.setEnabled(False)
             self.progress_widget.label.setText("Cancelling the export…")
 
@@ -257,44 +251,51 @@ class FigureExporter(QObject):
             return 0
         options = remembered_options(self.settings)
         self.status_bar.showMessage("Rendering the figure…")
-        return self.runner.submit(COPY_FIGURE, render_composite, job, options.width,
-                                  background=options.background, top_k=options.top_k)
+        return self.runner.submit(CopyFigureRequest(job, options.width, options.background,
+                                                    options.top_k))
 
     # -- results (GUI thread) -------------------------------------------------------------------
-    def _on_progress(self, channel: str, request_id: int, fraction: float) -> None:
-        if channel == EXPORT and request_id == self._export_id:
-            self.progress_widget.set_progress(fraction, self._step.get())
+    def _on_progress(self, event: JobProgress) -> None:
+        if event.request_id == self._export_id:
+            self.progress_widget.set_progress(event.fraction, event.text or "")
 
-    def _on_finished(self, channel: str, request_id: int, result: object) -> None:
-        if channel == COPY_FIGURE:
-            QApplication.clipboard().setImage(result)
+    def _on_copied(self, event: JobDone[QImage]) -> None:
+        image = event.result
+        QApplication.clipboard().setImage(image)
+        self.status_bar.showMessage(
+            f"Figure copied ({image.width()} x {image.height()} px).", MESSAGE_MS)
+        self.figure_copied.emit(image)
+
+    def _on_copy_failed(self, event: JobFailed) -> None:
+        self.status_bar.showMessage(
+            f"Could not copy the figure: {error_message(event.error)}", MESSAGE_MS)
+
+    def _on_exported(self, event: JobDone[ExportOutcome]) -> None:
+        if event.request_id != self._export_id:
+            return
+        outcome = event.result
+        n = len(outcome.files)
+        self.status_bar.showMessage(
+            f"Figure set written to {outcome.folder} ({n} files).", MESSAGE_MS)
+        self.exported.emit(str(outcome.folder), n)
+
+    def _on_export_failed(self, event: JobFailed) -> None:
+        if event.request_id != self._export_id:
+            return
+        message = error_message(event.error)
+        text = (f"The figure set could not be written to {self._export_folder}; "
+                f"nothing was left behind.\n\n{message}")
+        self._fail(f"Export failed: {message}")
+        QMessageBox.warning(self.window, "Export failed", text)
+
+    def _on_settled(self, event: JobSettled) -> None:
+        if event.request_id != self._export_id:
+            return
+        self._export_id = 0
+        self.progress_widget.hide()
+        self.export_action.setEnabled(True)
+        if event.cancelled:
+            folder = self._export_folder
             self.status_bar.showMessage(
-                f"Figure copied ({result.width()} x {result.height()} px).", MESSAGE_MS)
-            self.figure_copied.emit(result)
-        elif channel == EXPORT and request_id == self._export_id:
-            outcome: ExportOutcome = result
-            if outcome.cancelled:
-                self.status_bar.showMessage(
-                    f"Export cancelled; nothing was written to {outcome.folder}.", MESSAGE_MS)
-                self.export_cancelled.emit(str(outcome.folder))
-            else:
-                n = len(outcome.files)
-                self.status_bar.showMessage(
-                    f"Figure set written to {outcome.folder} ({n} files).", MESSAGE_MS)
-                self.exported.emit(str(outcome.folder), n)
-
-    def _on_failed(self, channel: str, request_id: int, message: str) -> None:
-        if channel == COPY_FIGURE:
-            self.status_bar.showMessage(f"Could not copy the figure: {message}", MESSAGE_MS)
-        elif channel == EXPORT and request_id == self._export_id:
-            text = (f"The figure set could not be written to {self._export_folder}; "
-                    f"nothing was left behind.\n\n{message}")
-            self._fail(f"Export failed: {message}")
-            QMessageBox.warning(self.window, "Export failed", text)
-
-    def _on_settled(self, channel: str, request_id: int) -> None:
-        if channel == EXPORT and request_id == self._export_id:
-            self._export_id = 0
-            self._stop = None
-            self.progress_widget.hide()
-            self.export_action.setEnabled(True)
+                f"Export cancelled; nothing was written to {folder}.", MESSAGE_MS)
+            self.export_cancelled.emit(str(folder))

@@ -1,18 +1,21 @@
-"""The export job and the :class:`~gui.export.ExportJob` of what the window shows.
+"""The export jobs and the :class:`~gui.export.ExportJob` of what the window shows.
 
-:func:`window_export_job` runs on the GUI thread and copies the window's images;
-:func:`export_figure_set` runs on the worker: it checks which images still equal their
-files, records the command that writes the set again, and writes the set.
+:func:`window_export_job` runs on the GUI thread and copies the window's images. The
+worker runs an :class:`ExportRequest` (:func:`export_figure_set`: it checks which images
+still equal their files, records the command that writes the set again, and writes the
+set, reporting each step's text through the context) and a :class:`CopyFigureRequest`
+(the composite sheet for the clipboard).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
+from PySide6.QtGui import QImage
 
 from cli import EXAMPLE_PREFIX, build_parser
 from cli import load_inputs as load_command_inputs
@@ -23,11 +26,16 @@ from figures import (
     FigureSetOptions,
     ImageInput,
     Transform,
+    render_composite,
     reproducing_command,
     write_figure_set,
 )
 from gui.comparison.job import CompareSetup
-from gui.worker import JobContext
+from gui.worker import JobContext, Request
+
+#: The lanes of the export and of Copy figure (independent: copying never stops an export).
+EXPORT = "export"
+COPY_FIGURE = "copy-figure"
 
 #: How the window names the source of an example's image: "example NAME".
 WINDOW_EXAMPLE_PREFIX = "example "
@@ -93,37 +101,17 @@ class ExportOutcome:
     folder : Path
         The set's folder (absolute).
     files : tuple of str
-        Paths of the files written, relative to `folder`; empty when cancelled.
-    cancelled : bool
-        True if the export was stopped; then nothing was written.
+        Paths of the files written, relative to `folder`.
     """
 
     folder: Path
     files: tuple[str, ...] = ()
-    cancelled: bool = False
-
-
-class StepText:
-    """The message of the export step running now, written by the worker, read by the GUI."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._text = ""
-
-    def set(self, text: str) -> None:
-        with self._lock:
-            self._text = text
-
-    def get(self) -> str:
-        with self._lock:
-            return self._text
 
 
 def export_figure_set(folder: Path, job: ExportJob, options: FigureSetOptions, force: bool,
-                      stop: threading.Event, step: StepText, *,
                       context: JobContext) -> ExportOutcome:
-    """The export job: :func:`~gui.export.write_figure_set` with the runner's progress and
-    cancellation (a newer export, shutdown) and the Cancel button's `stop` event.
+    """The export job: :func:`~gui.export.write_figure_set` with the context's progress
+    (fraction and the step's text) and cancellation (Cancel, shutdown).
 
     First the job's sources are checked (:func:`verified_sources`) and the command that
     writes the set again is recorded if there is one (:func:`job_command`).
@@ -131,28 +119,82 @@ def export_figure_set(folder: Path, job: ExportJob, options: FigureSetOptions, f
     Returns
     -------
     ExportOutcome
-        Written, or cancelled (nothing left behind, an existing folder untouched).
+        What was written.
 
     Raises
     ------
+    figures.ExportCancelled
+        When cancelled: nothing is left behind, an existing folder is untouched.
     ExportTargetError, ValueError, OSError
         As :func:`~gui.export.write_figure_set`; nothing is left behind.
     """
     def progress(index: int, total: int, message: str) -> None:
-        step.set(message)
-        context.progress((index - 1) / total)
+        context.progress((index - 1) / total, message)
 
-    step.set("checking the source files")
+    context.progress(0.0, "checking the source files")
     job = verified_sources(job)
     job = dataclasses.replace(job, command=job_command(job, folder, options))
-    try:
-        written = write_figure_set(folder, job, options, force=force, progress=progress,
-                                   cancel=lambda: stop.is_set() or context.cancelled)
-    except ExportCancelled:
-        return ExportOutcome(Path(folder).absolute(), cancelled=True)
+    written = write_figure_set(folder, job, options, force=force, progress=progress,
+                               cancel=lambda: context.cancelled)
     files = tuple(sorted(p.relative_to(written).as_posix()
                          for p in written.rglob("*") if p.is_file()))
     return ExportOutcome(written, files)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ExportRequest(Request[ExportOutcome]):
+    """Write the figure set of `job` into `folder` (:func:`export_figure_set`).
+
+    Stopping by :class:`figures.ExportCancelled` counts as cancelled.
+
+    Attributes
+    ----------
+    folder : Path
+        Absolute.
+    job : ExportJob
+        Copies of the images; later edits never reach it.
+    options : FigureSetOptions
+    force : bool
+        Replace a non-empty `folder` (the person confirmed).
+    """
+
+    lane: ClassVar[str] = EXPORT
+    cancellations: ClassVar[tuple[type[BaseException], ...]] = (ExportCancelled,)
+    folder: Path
+    job: ExportJob
+    options: FigureSetOptions
+    force: bool
+
+    def run(self, context: JobContext) -> ExportOutcome:
+        """Export; see :func:`export_figure_set` for what is returned and raised."""
+        return export_figure_set(self.folder, self.job, self.options, self.force, context)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CopyFigureRequest(Request[QImage]):
+    """Render the composite sheet of `job` for the clipboard (Edit > Copy figure)."""
+
+    lane: ClassVar[str] = COPY_FIGURE
+    job: ExportJob
+    width: int
+    background: str
+    top_k: int
+
+    def run(self, context: JobContext) -> QImage:
+        """Render the sheet.
+
+        Returns
+        -------
+        QImage
+            :func:`figures.render_composite` at `width` pixels.
+
+        Raises
+        ------
+        ValueError
+            For an impossible spec or image.
+        """
+        return render_composite(self.job, self.width, background=self.background,
+                                top_k=self.top_k)
 
 
 def _equals_source(image: ImageInput) -> bool:

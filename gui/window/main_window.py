@@ -9,11 +9,14 @@ Structure, for extending it:
 - :meth:`MainWindow.add_action` adds a menu entry with shortcuts; :attr:`MainWindow.menus`
   maps "file", "edit", "transform", "pipeline", "view", "help" to the menus and
   :attr:`MainWindow.actions_by_name` holds every action ("open", "undo", "quit" ...).
-- :attr:`MainWindow.runner` (a :class:`~gui.worker.JobRunner`) runs any job off the
-  GUI thread on a named channel; the pipeline uses "pipeline", file loading "load".
+- :attr:`MainWindow.runner` (a :class:`~gui.worker.JobRunner`) runs any request off the
+  GUI thread on its lane: the pipeline a :class:`~gui.panels.views.PipelineRequest`, file
+  loading a :class:`LoadRequest`; a part of the window receives its results with
+  ``runner.subscribe(RequestType, done=..., failed=...)``.
 - :attr:`MainWindow.compare` (a :class:`~gui.compare_mode.CompareMode`) adds comparison
-  mode, the shift sweep ("sweep" channel) and File > Examples; while comparing, the
-  pipeline job is the comparison job and its result draws rows A and B together.
+  mode, the shift sweep and File > Examples; while comparing, the pipeline job is a
+  :class:`~gui.comparison.job.ComparisonRequest` and its result draws rows A and B
+  together.
 - The input is :attr:`MainWindow.model` (a :class:`~gui.canvas_model.CanvasModel`:
   ``changed`` on every edit); the pipeline controls are
   :attr:`MainWindow.pipeline_controls` (``spec()``, ``top_k()``, ``changed``); every
@@ -25,9 +28,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
@@ -45,36 +48,36 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import InputTransform, PipelineSpec, load_image
+from engine import ImageLoadError, InputTransform, PipelineSpec, load_image
 from engine.display import to_uint8
 from figures import ExportJob
 from gui.canvas.item import CanvasItem
 from gui.canvas.model import CanvasModel, demo_image
 from gui.canvas.snapshots import SnapshotPool
+from gui.comparison.job import ComparisonRequest
 from gui.comparison.mode import CompareMode
 from gui.docks.controls import CanvasControls, PipelineControls
 from gui.export.action import FigureExporter
 from gui.export.jobs import window_export_job
 from gui.panels.pipeline_row import PipelineRow
-from gui.panels.views import PipelineView, compute_view
+from gui.panels.views import PipelineRequest
 from gui.window.dialogs import ShiftDialog
 from gui.window.recent_files import RecentFiles
 from gui.window.settings import AppSettings
-from gui.worker import JobRunner
+from gui.worker import (
+    JobContext,
+    JobDone,
+    JobFailed,
+    JobRunner,
+    JobSettled,
+    Request,
+    error_message,
+)
 
-PIPELINE = "pipeline"
 LOAD = "load"
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp);;All files (*)"
 #: The article's first example: pooling only, two levels, on a 10 x 10 canvas.
 DEMO_SPEC = PipelineSpec(convolve=False, levels=2)
-
-
-def timed_view(image: np.ndarray, spec: PipelineSpec, top_k: int,
-               shared: bool) -> tuple[PipelineView, float]:
-    """The pipeline job: :func:`compute_view` and its duration in milliseconds."""
-    t0 = time.perf_counter()
-    view = compute_view(image, spec, top_k, shared)
-    return view, (time.perf_counter() - t0) * 1000.0
 
 
 class MainWindow(QMainWindow):
@@ -85,7 +88,7 @@ class MainWindow(QMainWindow):
     image_opened(str)
         A file was loaded into the canvas.
     open_failed(str, str)
-        A file could not be loaded: path and reason.
+        A file could not be loaded: the path, and the reason (which names the file).
     """
 
     image_opened = Signal(str)
@@ -265,9 +268,11 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         self.model.changed.connect(self._on_model_changed)
         self.model.history_changed.connect(self._update_history_actions)
-        self.runner.finished.connect(self._on_job_finished)
-        self.runner.failed.connect(self._on_job_failed)
-        self.runner.settled.connect(self._on_job_settled)
+        self.runner.subscribe((PipelineRequest, ComparisonRequest), done=self._on_pipeline_done,
+                              failed=self._on_pipeline_failed,
+                              settled=self._on_pipeline_settled, owner=self)
+        self.runner.subscribe(LoadRequest, done=self._on_load_done, failed=self._on_load_failed,
+                              owner=self)
         self.row.hovered.connect(self._on_hover)
         self.pipeline_controls.changed.connect(self._on_controls_changed)
         cc = self.canvas_controls
@@ -369,10 +374,10 @@ class MainWindow(QMainWindow):
             self._compute_scheduled = True
             QTimer.singleShot(0, self.request_compute)
 
-    def _on_job_settled(self, channel: str, request_id: int) -> None:
-        if channel == PIPELINE:
-            self.snapshots.release(request_id)
-        if channel == PIPELINE and request_id == self._in_flight:
+    def _on_pipeline_settled(self, event: JobSettled) -> None:
+        request_id = event.request_id
+        self.snapshots.release(request_id)
+        if request_id == self._in_flight:
             self._in_flight = 0
             if self._dirty:
                 self._dirty = False
@@ -391,44 +396,45 @@ class MainWindow(QMainWindow):
             return 0
         self._dirty = False
         image = self.snapshots.copy_of(self.model.image)  # the worker reads a frozen copy
+        top_k, shared = self.pipeline_controls.top_k(), self.pipeline_controls.shared_levels()
         # while comparing, one job computes A and B so both rows show the same edit
-        job, extra = self.compare.pipeline_job() or (timed_view, ())
-        self._in_flight = self.runner.submit(PIPELINE, job, image, spec,
-                                             self.pipeline_controls.top_k(),
-                                             self.pipeline_controls.shared_levels(), *extra)
+        request = self.compare.pipeline_job(image, spec, top_k, shared) \
+            or PipelineRequest(image, spec, top_k, shared)
+        self._in_flight = self.runner.submit(request)
         self.snapshots.assign(self._in_flight)
         return self._in_flight
 
     def up_to_date(self) -> bool:
         """True when the newest pipeline request has been drawn and none is scheduled."""
         return (not self._compute_scheduled and not self._dirty
-                and self.row.request_id == self.runner.latest(PIPELINE) > 0)
+                and self.row.request_id == self.runner.latest(PipelineRequest) > 0)
 
     def _on_controls_changed(self) -> None:
         self.schedule_compute()
 
-    def _on_job_finished(self, channel: str, request_id: int, payload: object) -> None:
-        if channel == PIPELINE:
-            view, ms = payload
-            row_view = self.compare.view_of_a(view)
-            self.row.show_view(row_view, request_id)
-            self.time_label.setText(f"{ms:.0f} ms")
-            reason = row_view.result.stop_reason
-            self._set_notice(reason.capitalize() if reason else "")
-            self.compare.draw(view, request_id)
-        elif channel == LOAD:
-            loaded: LoadedImage = payload
-            path = loaded.path
-            # The job also prepared the Input panel's pixels and the worker's first snapshot,
-            # so taking over a 12-megapixel photo costs the GUI thread no full pass.
-            self._prepared = loaded
-            self.model.set_image(loaded.image, source=path, copy=False)
-            self._prepared = None
-            self.recent.add(path)
-            self._update_title()
-            self.row.fit()
-            self.statusBar().showMessage(f"Opened {path}", 5000)
-            self.image_opened.emit(path)
+    def _on_pipeline_done(self, event: JobDone) -> None:
+        view, ms = event.result
+        request_id = event.request_id
+        row_view = self.compare.view_of_a(view)
+        self.row.show_view(row_view, request_id)
+        self.time_label.setText(f"{ms:.0f} ms")
+        reason = row_view.result.stop_reason
+        self._set_notice(reason.capitalize() if reason else "")
+        self.compare.draw(view, request_id)
+
+    def _on_load_done(self, event: JobDone[LoadedImage]) -> None:
+        loaded = event.result
+        path = loaded.path
+        # The job also prepared the Input panel's pixels and the worker's first snapshot,
+        # so taking over a 12-megapixel photo costs the GUI thread no full pass.
+        self._prepared = loaded
+        self.model.set_image(loaded.image, source=path, copy=False)
+        self._prepared = None
+        self.recent.add(path)
+        self._update_title()
+        self.row.fit()
+        self.statusBar().showMessage(f"Opened {path}", 5000)
+        self.image_opened.emit(path)
 
     def export_job(self) -> ExportJob:
         """What Export figure set and Copy figure show: the canvas (copied), its source, the
@@ -437,18 +443,19 @@ class MainWindow(QMainWindow):
         return window_export_job(self.model.image, self.model.source,
                                  self.pipeline_controls.spec(), setup)
 
-    def _on_job_failed(self, channel: str, request_id: int, message: str) -> None:
-        if channel == LOAD:
-            path = self._loading
-            reason = message.split(": ", 1)[1] if ": " in message else message
-            reason = reason[len(path) + 2:] if reason.startswith(path + ": ") else reason
-            print(f"shiftlab: cannot open {path}: {reason}", file=sys.stderr)
-            self.recent.remove(path)
-            self.open_failed.emit(path, reason)
-            QMessageBox.warning(self, "Cannot open image", f"Could not open\n{path}\n\n{reason}")
-            return
-        if channel == PIPELINE:  # other channels report their own failures
-            self._set_notice(f"Computation failed: {message}")
+    def _on_load_failed(self, event: JobFailed) -> None:
+        path = event.request.path
+        # an ImageLoadError names the file and the reason; anything else gets the path
+        error = event.error
+        reason = str(error) if isinstance(error, ImageLoadError) \
+            else f"{path}: {error_message(error)}"
+        print(f"shiftlab: cannot open image: {reason}", file=sys.stderr)
+        self.recent.remove(path)
+        self.open_failed.emit(path, reason)
+        QMessageBox.warning(self, "Cannot open image", f"Could not open the image.\n\n{reason}")
+
+    def _on_pipeline_failed(self, event: JobFailed) -> None:
+        self._set_notice(f"Computation failed: {error_message(event.error)}")
 
     def _set_notice(self, text: str) -> None:
         """Show `text` (a problem, or why pooling stopped) until the next successful run."""
@@ -463,9 +470,8 @@ class MainWindow(QMainWindow):
 
         Returns the load request id.
         """
-        self._loading = str(path)
         self.statusBar().showMessage(f"Opening {path}…")
-        return self.runner.submit(LOAD, _load, str(path))
+        return self.runner.submit(LoadRequest(str(path)))
 
     def choose_file(self) -> None:
         """Ask for an image file and open it."""
@@ -589,6 +595,28 @@ def _load(path: str) -> LoadedImage:
     """The load job: read `path` (grey float32) and prepare what the GUI needs from it."""
     image = load_image(path)
     return LoadedImage(path, image, to_uint8(image, 0.0, 1.0), image.copy())
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LoadRequest(Request[LoadedImage]):
+    """Load the image file `path` into the canvas (File > Open, drops, the command line)."""
+
+    lane: ClassVar[str] = LOAD
+    path: str
+
+    def run(self, context: JobContext) -> LoadedImage:
+        """Read the file.
+
+        Returns
+        -------
+        LoadedImage
+
+        Raises
+        ------
+        engine.ImageLoadError
+            If the file cannot be read; the message names the file and the reason.
+        """
+        return _load(self.path)
 
 
 HELP_TEXT = """\

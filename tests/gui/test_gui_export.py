@@ -4,7 +4,9 @@ runner and real key presses: the files written, cancel, refusal to overwrite, th
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import cv2
 import numpy as np
@@ -23,12 +25,18 @@ from engine import (
 )
 from figures import ExportJob, FigureSetOptions, ImageInput, Transform
 from gui.comparison.job import CompareSetup
-from gui.export.action import COPY_FIGURE, EXPORT, FigureExporter
+from gui.export.action import FigureExporter
 from gui.export.dialog import ExportDialog, remembered_options
-from gui.export.jobs import job_command, verified_sources, window_export_job
+from gui.export.jobs import (
+    CopyFigureRequest,
+    ExportRequest,
+    job_command,
+    verified_sources,
+    window_export_job,
+)
 from gui.window.examples_menu import example_inputs
 from gui.window.settings import AppSettings
-from gui.worker import JobRunner
+from gui.worker import JobContext, JobRunner, Request
 
 SPEC = PipelineSpec(levels=3)
 CTRL = Qt.KeyboardModifier.ControlModifier
@@ -134,7 +142,7 @@ def test_ctrl_e_writes_the_set_chosen_in_the_dialog(host, qtbot, tmp_path):
         qtbot.mouseClick(dialog.ok_button, LEFT)
 
     progress: list[float] = []
-    host.runner.progress.connect(lambda c, i, f: progress.append(f) if c == EXPORT else None)
+    host.runner.subscribe(ExportRequest, progress=lambda p: progress.append(p.fraction))
     errors = drive_dialog(qtbot, fill)
     with qtbot.waitSignal(host.exporter.exported, timeout=30_000) as blocker:
         qtbot.keyClick(host, Qt.Key.Key_E, CTRL)
@@ -197,6 +205,17 @@ def test_actions_sit_in_the_file_and_edit_menus_with_their_shortcuts(host):
     assert copy.shortcut().toString() == "Ctrl+Shift+C"
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class Sum(Request):
+    """A quick job on a lane of its own."""
+
+    lane: ClassVar[str] = "other"
+    values: tuple[int, ...]
+
+    def run(self, context: JobContext) -> int:
+        return sum(self.values)
+
+
 def slow_options() -> FigureSetOptions:
     """Options whose export takes long enough (a 200-shift sweep) to be stopped midway."""
     return FigureSetOptions(width=300, animate_shifts=200)
@@ -229,7 +248,7 @@ def test_cancel_button_stops_the_export_and_leaves_nothing(host, qtbot, tmp_path
     before = existing_folder(tmp_path, "set", monkeypatch) if existing else None
     host.setup = CompareSetup(InputTransform("mirror"))
     started: list[float] = []
-    host.runner.progress.connect(lambda c, i, f: started.append(f) if c == EXPORT else None)
+    host.runner.subscribe(ExportRequest, progress=lambda p: started.append(p.fraction))
     rid = host.exporter.export_to(target, slow_options())
     assert rid and host.exporter.progress_widget.isVisible()
     qtbot.waitUntil(lambda: bool(started), timeout=10_000)
@@ -237,8 +256,8 @@ def test_cancel_button_stops_the_export_and_leaves_nothing(host, qtbot, tmp_path
 
     # the window stays usable meanwhile: another job runs and is delivered
     with qtbot.waitSignal(host.runner.finished, timeout=10_000,
-                          check_params_cb=lambda c, i, v: c == "other"):
-        host.runner.submit("other", sum, [1, 2, 3])
+                          check_params_cb=lambda done: isinstance(done.request, Sum)):
+        host.runner.submit(Sum((1, 2, 3)))
     assert host.exporter.is_exporting()
 
     with qtbot.waitSignal(host.exporter.export_cancelled, timeout=30_000) as blocker:
@@ -256,7 +275,7 @@ def test_cancel_button_stops_the_export_and_leaves_nothing(host, qtbot, tmp_path
 
 def test_closing_during_an_export_stops_it_and_leaves_nothing(host, qtbot, tmp_path):
     started: list[float] = []
-    host.runner.progress.connect(lambda c, i, f: started.append(f) if c == EXPORT else None)
+    host.runner.subscribe(ExportRequest, progress=lambda p: started.append(p.fraction))
     assert host.exporter.export_to(tmp_path / "set", slow_options())
     qtbot.waitUntil(lambda: bool(started), timeout=10_000)
     assert host.runner.shutdown()  # what the window does when it closes
@@ -280,7 +299,7 @@ def test_a_non_empty_folder_is_replaced_only_after_confirmation(host, qtbot, tmp
     with qtbot.waitSignal(host.exporter.export_cancelled, timeout=1000):
         assert host.exporter.export_to(target, options) == 0
     assert len(asked) == 1 and str(target) in asked[0]
-    assert host.runner.latest(EXPORT) == 0  # nothing was submitted
+    assert host.runner.latest(ExportRequest) == 0  # nothing was submitted
     assert files_in(target) == ["notes.txt"]
     assert (target / "notes.txt").read_text() == "keep me"
     assert "left as it is" in host.statusBar().currentMessage()
@@ -343,7 +362,7 @@ def test_ctrl_shift_c_puts_the_composite_sheet_on_the_clipboard(host, qtbot):
     assert single.args[0].width() == 520
     assert single.args[0].height() < image.height()
     assert "Figure copied" in host.statusBar().currentMessage()
-    assert host.runner.latest(COPY_FIGURE) > 0
+    assert host.runner.latest(CopyFigureRequest) > 0
 
 
 def test_browse_puts_a_set_in_a_new_subfolder_of_a_folder_with_other_files(

@@ -121,7 +121,7 @@ def test_an_engine_error_goes_to_the_message(panel, qtbot):
     panel.max_shift.setValue(2)
     panel.run()
     qtbot.waitUntil(lambda: not panel.running, timeout=20_000)
-    assert panel.messages[-1].startswith("Shift sweep failed: ValueError")
+    assert panel.messages[-1].startswith("Shift sweep failed: ")
     assert "kernel" in panel.messages[-1]
 
 

@@ -10,7 +10,8 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
 from engine import PipelineSpec, load_image, run_pipeline
-from gui.window.main_window import PIPELINE, MainWindow
+from gui.panels.views import PipelineRequest
+from gui.window.main_window import MainWindow
 
 
 def test_open_by_api_replaces_the_canvas_and_is_remembered(window, driver, qtbot, tmp_path):
@@ -93,7 +94,7 @@ def test_fifty_quick_requests_draw_only_the_last(window, driver, qtbot):
     driver.wait()
     qtbot.wait(50)
     assert drawn == [ids[-1]]
-    assert window.row.request_id == ids[-1] == window.runner.latest(PIPELINE)
+    assert window.row.request_id == ids[-1] == window.runner.latest(PipelineRequest)
 
 
 def test_thousands_of_edits_drawn_through_the_window(window, driver, qtbot):
