@@ -16,3 +16,6 @@ TESTS = Path(__file__).resolve().parent
 for folder in (TESTS.parent, TESTS):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
+
+# The benchmarks are scripts that print timings, never tests; --doctest-modules would import them.
+collect_ignore = ["benchmarks"]
