@@ -69,3 +69,36 @@ def stage_ranges(results: Sequence[PipelineResult], shared_levels: bool = False
         common = (min(ranges[n][0] for n in features), max(ranges[n][1] for n in features))
         ranges.update({n: common for n in features})
     return ranges
+
+
+def difference_range(x: np.ndarray, signed: bool) -> tuple[float, float]:
+    """The colour range of a difference map: centred on 0 when `signed` (so 0 is the
+    middle of a diverging colormap; an all-zero map gets -1 .. 1), else its own range
+    (at least one unit wide)."""
+    lo, hi = value_range(x)
+    if signed:
+        m = max(abs(lo), abs(hi)) or 1.0
+        return -m, m
+    return (lo, hi) if hi > lo else (lo, lo + 1.0)
+
+
+def colormap_table(name: str) -> np.ndarray:
+    """The 256-entry RGB lookup table (uint8, shape (256, 3)) of a colormap: ``"grey"`` or
+    ``"viridis"`` (OpenCV's, the matplotlib table). The window's panels and figure sets
+    both colour stages with it, so a figure matches the screen.
+
+    Raises
+    ------
+    ValueError
+        For another name.
+
+    >>> colormap_table("viridis").shape, colormap_table("grey")[255].tolist()
+    ((256, 3), [255, 255, 255])
+    """
+    ramp = np.arange(256, dtype=np.uint8)
+    if name == "grey":
+        return np.stack([ramp] * 3, axis=1)
+    if name == "viridis":
+        bgr = cv2.applyColorMap(ramp.reshape(256, 1), cv2.COLORMAP_VIRIDIS).reshape(256, 3)
+        return np.ascontiguousarray(bgr[:, ::-1])
+    raise ValueError(f"colormap must be 'grey' or 'viridis'; got {name!r}.")

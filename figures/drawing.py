@@ -19,12 +19,11 @@ from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QBuffer, QIODevice, QPointF, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPainterPath, QPen
 from PySide6.QtSvg import QSvgGenerator
 
-from engine.display import value_range
+from engine.display import colormap_table, value_range
 
 BACKGROUNDS = ("white", "transparent")
 
@@ -69,8 +68,8 @@ def _rgb_lut(table: np.ndarray) -> np.ndarray:
 
 
 GREY_LUT = _lut([(0, 0, 0), (255, 255, 255)])
-# The same table the window's panels use (pyqtgraph's viridis), so figures match the screen.
-VIRIDIS_LUT = _rgb_lut(pg.colormap.get("viridis").getLookupTable(0.0, 1.0, 256, alpha=False))
+# The same table the window's panels use, so figures match the screen.
+VIRIDIS_LUT = _rgb_lut(colormap_table("viridis"))
 # Over entries 0..254 so that 0 falls exactly on entry 127, the middle stop.
 DIVERGING_LUT = _lut([(33, 102, 172), (146, 197, 222), (247, 247, 247), (244, 165, 130),
                       (178, 24, 43)], last=254)

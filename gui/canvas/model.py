@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from engine import mirror, rotate90, translate
+from engine import ImageSource, InputImage, mirror, rotate90, translate
 
 Rect = tuple[int, int, int, int]  # top, left, bottom, right (half-open)
 TILE = 64
@@ -93,7 +93,9 @@ class CanvasModel(QObject):
         self._stroke_open = False
         self._patch: TilePatch | None = None
         self._move: tuple[float, int, int, float] | None = None  # value, row, col, covered value
-        self.source = "demo"
+        #: Where the pixels came from; `edited` says they may have changed since.
+        self.source = ImageSource()
+        self.edited = False
 
     # -- reading -----------------------------------------------------------------------------
     @property
@@ -166,10 +168,11 @@ class CanvasModel(QObject):
             raise ValueError(f"image must be a non-empty 2-D array; got shape {arr.shape}.")
         return arr
 
-    def set_image(self, image: np.ndarray, source: str = "image", undoable: bool = True,
-                  copy: bool = True) -> None:
+    def set_image(self, image: np.ndarray, source: ImageSource | None = None,
+                  undoable: bool = True, copy: bool = True) -> None:
         """Replace the image with `image` (copied unless `copy` is False and the caller
-        hands it over); for example a loaded photo."""
+        hands it over). With a `source` (a loaded photo, an example) the image is exactly
+        what the source gives; without one it is an edit of the current image."""
         new = self._own(image) if copy or image.dtype != np.float32 else image
         if new.ndim != 2 or new.size == 0:
             raise ValueError(f"image must be a non-empty 2-D array; got shape {new.shape}.")
@@ -177,27 +180,33 @@ class CanvasModel(QObject):
         if undoable:
             self._push_undo(self._image)
         self._image = np.ascontiguousarray(new)
-        self.source = source
+        if source is None:
+            self.edited = True
+        else:
+            self.source, self.edited = source, False
         self.changed.emit(None)
+
+    def input_image(self) -> InputImage:
+        """The current pixels (a frozen copy) and where they came from."""
+        return InputImage(self._image, self.source, self.edited)
 
     def apply(self, fn, *args, **kwargs) -> None:
         """Replace the image with ``fn(image, *args, **kwargs)`` as one undo step."""
         out = np.ascontiguousarray(fn(self._image, *args, **kwargs), dtype=np.float32)
-        self.set_image(out, self.source, copy=np.shares_memory(out, self._image))
+        self.set_image(out, copy=np.shares_memory(out, self._image))
 
     def clear(self) -> None:
         """Set every pixel to 0."""
-        self.set_image(np.zeros_like(self._image), self.source, copy=False)
+        self.set_image(np.zeros_like(self._image), copy=False)
 
     def invert(self) -> None:
         """Replace each value v by 1 - v."""
-        self.set_image(1.0 - self._image, self.source, copy=False)
+        self.set_image(1.0 - self._image, copy=False)
 
     def randomize(self, density: float = 0.1, seed: int | None = None) -> None:
         """Light a random fraction `density` of the pixels (value 1), the rest 0."""
         rng = np.random.default_rng(seed)
-        self.set_image((rng.random(self._image.shape) < density).astype(np.float32), self.source,
-                       copy=False)
+        self.set_image((rng.random(self._image.shape) < density).astype(np.float32), copy=False)
 
     def resize(self, rows: int, cols: int) -> None:
         """Change the canvas size, keeping the top-left content and padding with 0.
@@ -215,7 +224,7 @@ class CanvasModel(QObject):
         out = np.zeros((rows, cols), np.float32)
         h, w = min(rows, self.shape[0]), min(cols, self.shape[1])
         out[:h, :w] = self._image[:h, :w]
-        self.set_image(out, "canvas", copy=False)
+        self.set_image(out, copy=False)
 
     def nudge(self, dy: int, dx: int, wrap: bool) -> None:
         """Shift the whole image by (dy, dx) pixels, wrapping around or filling with 0."""
@@ -248,6 +257,7 @@ class CanvasModel(QObject):
         self._move = None
 
     def _before_write(self, rect: Rect) -> None:
+        self.edited = True
         if self._patch is not None:
             self._patch.save(self._image, rect)
 

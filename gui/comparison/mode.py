@@ -14,13 +14,21 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar, Protocol
 
 import numpy as np
 from PySide6.QtCore import QObject, QSignalBlocker, Qt, QTimer
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from engine import EXAMPLES, ImageLoadError, PipelineSpec, load_image
+from engine import (
+    EXAMPLES,
+    CompareSetup,
+    ImageLoadError,
+    ImageSource,
+    InputImage,
+    PipelineSpec,
+    example_state,
+)
 from gui.comparison.job import ComparisonRequest, ComparisonView
 from gui.comparison.rows import AreaSync, CompareRows, HoverEcho, SceneFit
 from gui.docks.compare import CompareControls
@@ -28,43 +36,62 @@ from gui.docks.metrics import MetricsPanel
 from gui.docks.metrics_plot import ComparePlot
 from gui.docks.sweep import SweepPanel
 from gui.panels.views import PipelineView
-from gui.window.examples_menu import example_inputs, fill_examples_menu
+from gui.window.examples_menu import fill_examples_menu
+from gui.window.files import IMAGE_FILTER
 from gui.worker import JobContext, JobDone, JobFailed, Request, error_message
-
-if TYPE_CHECKING:
-    from gui.window.main_window import MainWindow
 
 LOAD_B = "load-b"
 COMPARE_SHORTCUT = "Ctrl+B"
 METRICS_HEIGHT = 200  # pixels for the Metrics / plot / sweep docks when comparison starts
 
 
-def load_named(path: str) -> tuple[str, np.ndarray]:
-    """The load job for B: the path and the grey float32 image."""
-    return path, load_image(path)
-
-
 @dataclass(frozen=True, slots=True, eq=False)
-class LoadBRequest(Request[tuple[str, np.ndarray]]):
+class LoadBRequest(Request[InputImage]):
     """Load the image file `path` as B (File > Open as B…)."""
 
     lane: ClassVar[str] = LOAD_B
     path: str
 
-    def run(self, context: JobContext) -> tuple[str, np.ndarray]:
+    def run(self, context: JobContext) -> InputImage:
         """Read the file.
 
         Returns
         -------
-        (str, array)
-            :func:`load_named` of `path`.
+        InputImage
+            The grey float32 pixels and their source (path and SHA-256).
 
         Raises
         ------
         engine.ImageLoadError
             If the file cannot be read; the message names the file and the reason.
         """
-        return load_named(self.path)
+        return InputImage.load(ImageSource.of_file(self.path))
+
+
+class CompareHost(Protocol):
+    """What comparison mode needs of the window it is attached to (its public parts)."""
+
+    runner: object
+    model: object
+    row: object
+    rows: list
+    rows_layout: object
+    controls_dock: object
+    pipeline_controls: object
+    recent: object
+    menus: dict
+    actions_by_name: dict
+
+    def add_dock(self, widget, title, area): ...
+    def add_row(self, row) -> None: ...
+    def add_action(self, menu, name, text, slot, shortcut=None, tip="", checkable=False): ...
+    def add_file_entry(self, entry) -> None: ...
+    def tabifyDockWidget(self, first, second) -> None: ...  # noqa: N802 - Qt's name
+    def resizeDocks(self, docks, sizes, orientation) -> None: ...  # noqa: N802 - Qt's name
+    def statusBar(self): ...  # noqa: N802 - Qt's name
+    def schedule_compute(self) -> None: ...
+    def show_hover_text(self, text: str) -> None: ...
+    def open_state(self, state, message: str = "") -> None: ...
 
 
 class CompareMode(QObject):
@@ -81,7 +108,7 @@ class CompareMode(QObject):
         View > Compare (checkable, Ctrl+B).
     """
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: CompareHost) -> None:
         super().__init__(window)
         self.window = window
         self.controls = CompareControls()
@@ -118,14 +145,11 @@ class CompareMode(QObject):
             "view", "compare", "&Compare A with B", self.set_active, COMPARE_SHORTCUT,
             "Show row B (a transform of A or another photo), the differences and the metrics",
             checkable=True)
-        file_menu = window.menus["file"]
-        first = file_menu.actions()[1] if len(file_menu.actions()) > 1 else None
         self.open_b_action = window.add_action("file", "open-b", "Open as &B…", self.choose_b,
                                             "Ctrl+Shift+O", "Open another photo as input B")
         self.examples_menu = window.menus["file"].addMenu("&Examples")
-        if first is not None:  # next to Open, not after Quit
-            file_menu.insertAction(first, self.open_b_action)
-            file_menu.insertMenu(first, self.examples_menu)
+        window.add_file_entry(self.open_b_action)  # next to Open, not after Quit
+        window.add_file_entry(self.examples_menu)
         self.example_actions = fill_examples_menu(self.examples_menu, self.load_example)
 
         for dock in (self.metrics_dock, self.plot_dock):
@@ -227,7 +251,7 @@ class CompareMode(QObject):
             return
         stage = result.stages[index]
         value = float(stage.array[row, col])
-        self.window.hover_label.setText(
+        self.window.show_hover_text(
             f"B: {stage.title}   row {row}, col {col}   value {value:.4g}")
 
     # -- B from a file --------------------------------------------------------------------------
@@ -242,13 +266,13 @@ class CompareMode(QObject):
         recent = self.window.recent.paths()
         start = str(Path(recent[0]).parent) if recent else ""
         path, _ = QFileDialog.getOpenFileName(self.window, "Open image as B", start,
-                                              _image_filter())
+                                              IMAGE_FILTER)
         if path:
             self.open_b(path)
 
-    def _on_job_finished(self, event: JobDone[tuple[str, np.ndarray]]) -> None:
-        path, image = event.result
-        self.controls.set_image_b(image, path)
+    def _on_job_finished(self, event: JobDone[InputImage]) -> None:
+        path = event.request.path
+        self.controls.set_image_b(event.result)
         self.window.statusBar().showMessage(f"Opened {path} as B", 5000)
         self.set_active(True)
 
@@ -265,31 +289,22 @@ class CompareMode(QObject):
 
     # -- examples -------------------------------------------------------------------------------
     def load_example(self, name: str) -> None:
-        """Load example `name`: A into the canvas (undoable), its spec into the controls,
-        B as the example says, comparison on."""
-        inputs = example_inputs(EXAMPLES[name])
-        window = self.window
-        window.model.set_image(inputs.image_a, source=f"example {name}", copy=False)
-        window.pipeline_controls.set_spec(inputs.spec)
-        setup = inputs.setup
-        with QSignalBlocker(self.controls.mirror_kernel):
-            self.controls.mirror_kernel.setChecked(False)
-        if setup.image_b is not None:
-            self.controls.set_image_b(setup.image_b, setup.source_b)
-        else:
-            self.controls.set_transform(setup.transform)
-        window._update_title()
-        self.set_active(True)
-        window.row.fit()
-        window.statusBar().showMessage(EXAMPLES[name].description, 15_000)
+        """Open example `name` (:func:`engine.example_state`): A into the canvas (undoable),
+        its pipeline into the controls, B as the example says, comparison on."""
+        self.window.open_state(example_state(name), EXAMPLES[name].description)
+
+    def apply_setup(self, setup: CompareSetup | None) -> None:
+        """Show `setup` in the Compare dock and switch comparison on, or off for None."""
+        if setup is not None:
+            self.controls.set_setup(setup)
+        self.set_active(setup is not None)
+
+    def setup(self) -> CompareSetup | None:
+        """What B is while comparing (:meth:`CompareControls.setup`), else None."""
+        return self.controls.setup() if self.active else None
 
     # -- sweep ----------------------------------------------------------------------------------
     def _sweep_source(self) -> tuple[np.ndarray, object]:
         spec = self.window.pipeline_controls.spec()
         return self.window.model.image.copy(), spec
 
-
-def _image_filter() -> str:
-    from gui.window.main_window import IMAGE_FILTER
-
-    return IMAGE_FILTER

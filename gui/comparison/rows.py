@@ -167,7 +167,8 @@ class CompareRows(QObject):
                 panel.set_title(stage.title, "not in A")
                 continue
             stride = comparison.a[stage.name].stride
-            panel.set_title(*stage_summary(comp, comparison.transform, stride))
+            panel.set_title(*stage_summary(comp, comparison.transform.kind == "other",
+                                           stride))
         self._draw_differences(view, request_id)
         self.drawn.emit(request_id)
 

@@ -8,9 +8,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import numpy as np
 from PySide6.QtCore import QSignalBlocker, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -23,8 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import InputTransform
-from gui.comparison.job import CompareSetup
+from engine import CompareSetup, InputImage, InputTransform
 from gui.docks.controls import _spin
 
 #: Transform kind -> the label in the "B is" chooser.
@@ -107,8 +103,7 @@ class CompareControls(QWidget):
         layout.addLayout(form)
         layout.addStretch(1)
 
-        self._image_b: np.ndarray | None = None
-        self._source_b = ""
+        self._image_b: InputImage | None = None
         self.enabled.toggled.connect(self.toggled)
         self.kind.currentIndexChanged.connect(self._on_kind)
         for spin in (self.dx, self.dy, self.turns):
@@ -138,12 +133,12 @@ class CompareControls(QWidget):
             transform = InputTransform("mirror")
         mirror_kernel = self.mirror_kernel.isChecked() and transform.mirror_axis is not None
         return CompareSetup(transform, self._image_b if transform.kind == "other" else None,
-                            self._source_b, mirror_kernel, self.signed_row.isChecked(),
+                            mirror_kernel, self.signed_row.isChecked(),
                             self.magnitude_row.isChecked())
 
     @property
-    def image_b(self) -> np.ndarray | None:
-        """The other image B, read-only, or None."""
+    def image_b(self) -> InputImage | None:
+        """The other image B (pixels read-only, and where they came from), or None."""
         return self._image_b
 
     # -- writing --------------------------------------------------------------------------------
@@ -164,20 +159,33 @@ class CompareControls(QWidget):
         self._enable_fields()
         self.changed.emit()
 
-    def set_image_b(self, image: np.ndarray, source: str) -> None:
-        """Keep `image` (float32, not edited afterwards) as B, choose "another image" and
-        emit :attr:`changed`."""
-        image = np.array(image, dtype=np.float32, copy=True)
-        image.setflags(write=False)
+    def set_image_b(self, image: InputImage) -> None:
+        """Keep `image` as B, choose "another image" and emit :attr:`changed`."""
         self._image_b = image
-        self._source_b = source
-        name = Path(source).name or source
-        self.b_label.setText(f"B: {name} ({image.shape[0]} x {image.shape[1]})")
-        self.b_label.setToolTip(source)
+        h, w = image.shape
+        self.b_label.setText(f"B: {image.label} ({h} x {w})")
+        self.b_label.setToolTip(image.source.path or image.label)
         with QSignalBlocker(self.kind):
             self.kind.setCurrentIndex(self.kind.findData("other"))
         self._enable_fields()
         self.changed.emit()
+
+    def set_setup(self, setup: CompareSetup | None) -> None:
+        """Show `setup` in the controls (B, its transform, the kernel and row options);
+        emits :attr:`changed` and :attr:`rows_changed` once each. None keeps them."""
+        if setup is None:
+            return
+        boxes = (self.mirror_kernel, self.signed_row, self.magnitude_row)
+        with QSignalBlocker(self.mirror_kernel), QSignalBlocker(self.signed_row), \
+                QSignalBlocker(self.magnitude_row):
+            for box, on in zip(boxes, (setup.mirror_kernel, setup.signed_row,
+                                       setup.magnitude_row), strict=True):
+                box.setChecked(on)
+        if setup.image_b is not None:
+            self.set_image_b(setup.image_b)
+        else:
+            self.set_transform(setup.transform)
+        self.rows_changed.emit()
 
     def _on_kind(self) -> None:
         self._enable_fields()

@@ -20,47 +20,33 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import Comparison, InputTransform, StageComparison
+from engine import Comparison, StageComparison, stride_text
 
 ERROR_HEADER = "equivariance error\n‖f(Tx) − T′f(x)‖/‖f(x)‖"
 COLUMNS = ("stage", "shape A / B", "distance\n‖A − B‖/max", "peak moved\ndy (rows)",
            "peak moved\ndx (cols)", ERROR_HEADER)
 
 
-def stride_text(stride: tuple[int, int]) -> str:
-    """A stage stride as people say it: "4" when both directions agree, else "(2, 4)"."""
-    return str(stride[0]) if stride[0] == stride[1] else f"({stride[0]}, {stride[1]})"
-
-
-def error_text(comp: StageComparison, transform: InputTransform,
-               stride: tuple[int, int]) -> str:
-    """The equivariance (or transform) error of one stage as text, saying why it is absent."""
+def error_text(comp: StageComparison) -> str:
+    """The equivariance (or transform) error of one stage as text, saying why it is absent
+    (the reason the engine gives, :attr:`engine.StageComparison.error_note`)."""
     if comp.equivariance_error is not None:
         return f"{comp.equivariance_error:.4f}"
-    if transform.kind == "other":
-        return "n/a: another image"
-    if transform.kind == "shift":
-        sy, sx = stride
-        if transform.dy % sy or transform.dx % sx:
-            return f"n/a: shift not a multiple of S = {stride_text(stride)}"
-    if comp.partial:
-        return "n/a: shapes differ"
-    return "n/a"
+    return f"n/a: {comp.error_note}" if comp.error_note else "n/a"
 
 
-def stage_summary(comp: StageComparison, transform: InputTransform,
+def stage_summary(comp: StageComparison, other_image: bool,
                   stride: tuple[int, int]) -> tuple[str, str]:
     """A panel title and subtitle for row B: the stage and its distance, then the peak's
-    displacement and the error (or, for another image, B's shape)."""
+    displacement and the error (or, when B is `other_image`, B's shape)."""
     dy, dx = comp.displacement
     title = f"{comp.name.capitalize()} · d {comp.distance:.3f}"
     moved = f"Δ({dy}, {dx})"  # short: the subtitle must fit a narrow panel
-    if transform.kind == "other":
+    if other_image:
         return title, f"{moved} · {comp.shape_b[0]}×{comp.shape_b[1]}"
     if comp.equivariance_error is not None:
         return title, f"{moved} err {comp.equivariance_error:.3f}"
-    words = error_text(comp, transform, stride)
-    return title, f"{moved} err n/a" + (f", S={stride_text(stride)}" if "S =" in words else "")
+    return title, f"{moved} err n/a, S={stride_text(stride)}"
 
 
 class MetricsPanel(QWidget):
@@ -110,12 +96,10 @@ class MetricsPanel(QWidget):
         self.heading.setText(f"B = {description}")
         self.table.setRowCount(len(comparison.stages))
         for i, comp in enumerate(comparison.stages):
-            stride = comparison.a[comp.name].stride
             a, b = comp.shape_a, comp.shape_b
             shapes = f"{a[0]}×{a[1]}" if a == b else f"{a[0]}×{a[1]} / {b[0]}×{b[1]}"
             cells = (comp.name, shapes, f"{comp.distance:.4f}", str(comp.displacement[0]),
-                     str(comp.displacement[1]),
-                     error_text(comp, comparison.transform, stride))
+                     str(comp.displacement[1]), error_text(comp))
             for j, text in enumerate(cells):
                 item = self.table.item(i, j)
                 if item is None:

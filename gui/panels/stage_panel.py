@@ -12,6 +12,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QGraphicsRectItem
 
 from engine import Stage
+from engine.display import colormap_table
 
 #: Colours: the global maximum, the other top-k maxima, the hovered region, the receptive field.
 MAX_COLOR = "#ff2d55"
@@ -21,10 +22,10 @@ FIELD_COLOR = "#4dff88"
 
 
 def colormap_lut(name: str) -> np.ndarray:
-    """Return a 256-entry uint8 RGB lookup table for a pyqtgraph colormap name ("grey" too)."""
-    if name == "grey":
-        ramp = np.arange(256, dtype=np.uint8)
-        return np.stack([ramp] * 3, axis=1)
+    """Return a 256-entry uint8 RGB lookup table: :func:`engine.display.colormap_table` for
+    "grey" and "viridis" (shared with figure sets), else pyqtgraph's colormap `name`."""
+    if name in ("grey", "viridis"):
+        return colormap_table(name)
     return pg.colormap.get(name).getLookupTable(0.0, 1.0, 256, alpha=False)
 
 

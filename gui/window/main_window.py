@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
-from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -48,8 +48,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import ImageLoadError, InputTransform, PipelineSpec, load_image
+from engine import (
+    ImageLoadError,
+    ImageSource,
+    InputTransform,
+    PipelineSpec,
+    Session,
+    ViewState,
+    load_image,
+    load_session,
+    save_session,
+)
 from engine.display import to_uint8
+from engine.report import file_sha256
 from figures import ExportJob
 from gui.canvas.item import CanvasItem
 from gui.canvas.model import CanvasModel, demo_image
@@ -61,6 +72,7 @@ from gui.export.action import FigureExporter
 from gui.export.jobs import window_export_job
 from gui.panels.pipeline_row import PipelineRow
 from gui.panels.views import PipelineRequest
+from gui.window import files
 from gui.window.dialogs import ShiftDialog
 from gui.window.recent_files import RecentFiles
 from gui.window.settings import AppSettings
@@ -75,7 +87,8 @@ from gui.worker import (
 )
 
 LOAD = "load"
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp);;All files (*)"
+#: What File > Open offers (kept here too for callers of the window module).
+IMAGE_FILTER = files.IMAGE_FILTER
 #: The article's first example: pooling only, two levels, on a 10 x 10 canvas.
 DEMO_SPEC = PipelineSpec(convolve=False, levels=2)
 
@@ -88,14 +101,20 @@ class MainWindow(QMainWindow):
     image_opened(str)
         A file was loaded into the canvas.
     open_failed(str, str)
-        A file could not be loaded: the path, and the reason (which names the file).
+        A file (image or session) could not be loaded or saved: the path, and the reason
+        (which names the file).
+    session_saved(str), session_opened(str)
+        A session file was written, or read and shown.
     """
 
     image_opened = Signal(str)
     open_failed = Signal(str, str)
+    session_saved = Signal(str)
+    session_opened = Signal(str)
 
     def __init__(self, settings: AppSettings | None = None) -> None:
         super().__init__()
+        self._title = ""  # an example's title, shown with its state
         self.settings = settings or AppSettings()
         self.recent = RecentFiles(self.settings)
         self.runner = JobRunner(self)
@@ -160,7 +179,7 @@ class MainWindow(QMainWindow):
                                       file_before=self.actions_by_name["quit"])
         self._restore_settings()
         self.setAcceptDrops(True)
-        self._update_title()
+        self.update_title()
         self._on_model_changed(None)
         self.statusBar().showMessage(
             "Drag the lit pixel and watch the pooled maps follow · F1: mouse and keys", 10000)
@@ -182,6 +201,20 @@ class MainWindow(QMainWindow):
         row.link_to(self.row)
         self.rows.append(row)
         self.rows_layout.addWidget(row)
+
+    def add_file_entry(self, entry: QAction | QMenu) -> None:
+        """Put an action or a submenu in the File menu's opening group (before Demo), not
+        after Quit."""
+        anchor = self.actions_by_name["demo"]
+        if isinstance(entry, QMenu):
+            self.menus["file"].insertMenu(anchor, entry)
+        else:
+            self.menus["file"].insertAction(anchor, entry)
+
+    def show_hover_text(self, text: str) -> None:
+        """Describe the hovered cell in the status bar."""
+        self.statusBar().clearMessage()  # a short message would hide the label
+        self.hover_label.setText(text)
 
     def add_action(self, menu: str, name: str, text: str, slot, shortcut=None,
                    tip: str = "", checkable: bool = False) -> QAction:
@@ -215,6 +248,11 @@ class MainWindow(QMainWindow):
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         a("file", "demo", "&Demo (one pixel, pooling only)", self.show_demo, "Ctrl+D",
           "The article's first example: drag the lit pixel and watch the pooled maps")
+        self.menus["file"].addSeparator()
+        a("file", "open-session", "Open s&ession…", self.choose_session, "Ctrl+Shift+L",
+          "Open a .shiftlab session: the canvas, pipeline, comparison and docks as saved")
+        a("file", "save-session", "&Save session…", self.choose_session_path, S.Save,
+          "Save what the window shows as a .shiftlab session file")
         self.menus["file"].addSeparator()
         a("file", "quit", "&Quit", self.close, S.Quit)
 
@@ -271,6 +309,10 @@ class MainWindow(QMainWindow):
         self.runner.subscribe((PipelineRequest, ComparisonRequest), done=self._on_pipeline_done,
                               failed=self._on_pipeline_failed,
                               settled=self._on_pipeline_settled, owner=self)
+        self.runner.subscribe(SaveSessionRequest, done=self._on_session_saved,
+                              failed=self._on_session_failed, owner=self)
+        self.runner.subscribe(LoadSessionRequest, done=self._on_session_loaded,
+                              failed=self._on_session_failed, owner=self)
         self.runner.subscribe(LoadRequest, done=self._on_load_done, failed=self._on_load_failed,
                               owner=self)
         self.row.hovered.connect(self._on_hover)
@@ -428,20 +470,48 @@ class MainWindow(QMainWindow):
         # The job also prepared the Input panel's pixels and the worker's first snapshot,
         # so taking over a 12-megapixel photo costs the GUI thread no full pass.
         self._prepared = loaded
-        self.model.set_image(loaded.image, source=path, copy=False)
+        self.model.set_image(loaded.image, source=loaded.source, copy=False)
         self._prepared = None
         self.recent.add(path)
-        self._update_title()
+        self.update_title()
         self.row.fit()
         self.statusBar().showMessage(f"Opened {path}", 5000)
         self.image_opened.emit(path)
 
+    def current_state(self) -> ViewState:
+        """What the window shows, as one frozen value: the canvas (copied) and where it came
+        from, the pipeline, display options and, while comparing, what B is.
+
+        Raises
+        ------
+        ValueError
+            If the controls hold an invalid pipeline (an unfinished kernel grid).
+        """
+        return ViewState(self.model.input_image(), self.pipeline_controls.spec(),
+                         self.compare.setup(), top_k=self.pipeline_controls.top_k(),
+                         shared_levels=self.pipeline_controls.shared_levels(),
+                         title=self._title)
+
+    def open_state(self, state: ViewState, message: str = "") -> None:
+        """Show `state`: its input A in the canvas (undoable), its pipeline and display
+        options in the controls, its comparison (or none); `message` goes to the status
+        bar."""
+        self._title = state.title
+        self.model.set_image(state.a.pixels, source=state.a.source)
+        self.model.edited = state.a.edited
+        with QSignalBlocker(self.pipeline_controls):
+            self.pipeline_controls.top_k_box.setValue(state.top_k)
+            self.pipeline_controls.shared.setChecked(state.shared_levels)
+        self.pipeline_controls.set_spec(state.spec)
+        self.compare.apply_setup(state.compare)
+        self.update_title()
+        self.row.fit()
+        if message:
+            self.statusBar().showMessage(message, 15_000)
+
     def export_job(self) -> ExportJob:
-        """What Export figure set and Copy figure show: the canvas (copied), its source, the
-        current spec and, while comparing, B and how it relates to A."""
-        setup = self.compare.controls.setup() if self.compare.active else None
-        return window_export_job(self.model.image, self.model.source,
-                                 self.pipeline_controls.spec(), setup)
+        """What Export figure set and Copy figure show: :meth:`current_state`."""
+        return window_export_job(self.current_state())
 
     def _on_load_failed(self, event: JobFailed) -> None:
         path = event.request.path
@@ -483,11 +553,70 @@ class MainWindow(QMainWindow):
     def _fill_recent(self) -> None:
         self.recent.fill_menu(self.recent_menu, self.open_file)
 
+    # -- sessions -------------------------------------------------------------------------------
+    def save_session_to(self, path: str | Path) -> int:
+        """Save :meth:`current_state` and the dock layout to `path` off the GUI thread (the
+        images are checked against their sources there); :attr:`session_saved` or a
+        message box follows. Returns the request id (0 for an invalid pipeline)."""
+        try:
+            state = self.current_state()
+        except ValueError as exc:
+            QMessageBox.warning(self, "Cannot save the session", f"Invalid pipeline: {exc}")
+            return 0
+        window = {"docks": bytes(self.saveState().toBase64()).decode("ascii")}
+        self.statusBar().showMessage(f"Saving {path}…")
+        return self.runner.submit(SaveSessionRequest(str(path), state, window))
+
+    def choose_session_path(self) -> None:
+        """Ask where to save the session, then save it."""
+        path, _ = QFileDialog.getSaveFileName(self, "Save session", "session.shiftlab",
+                                              files.SESSION_FILTER)
+        if path:
+            if not path.endswith(".shiftlab"):
+                path += ".shiftlab"
+            self.save_session_to(path)
+
+    def open_session(self, path: str | Path) -> int:
+        """Read the session `path` off the GUI thread and show it (undoable like opening a
+        photo); a damaged or newer session gives a message box and changes nothing.
+        Returns the request id."""
+        self.statusBar().showMessage(f"Opening {path}…")
+        return self.runner.submit(LoadSessionRequest(str(path)))
+
+    def choose_session(self) -> None:
+        """Ask for a session file and open it."""
+        path, _ = QFileDialog.getOpenFileName(self, "Open session", "", files.SESSION_FILTER)
+        if path:
+            self.open_session(path)
+
+    def _on_session_saved(self, event: JobDone) -> None:
+        path = event.request.path
+        self.statusBar().showMessage(f"Saved {path}", 5000)
+        self.session_saved.emit(path)
+
+    def _on_session_loaded(self, event: JobDone[Session]) -> None:
+        session = event.result
+        self.open_state(session.state, f"Opened {event.request.path}")
+        docks = session.window.get("docks")
+        if isinstance(docks, str):
+            self.restoreState(QByteArray.fromBase64(docks.encode("ascii")))
+        self.session_opened.emit(event.request.path)
+
+    def _on_session_failed(self, event: JobFailed) -> None:
+        title = "Cannot save the session" if isinstance(event.request, SaveSessionRequest) \
+            else "Cannot open the session"
+        reason = error_message(event.error)
+        print(f"shiftlab: {title.lower()}: {reason}", file=sys.stderr)
+        self.statusBar().showMessage(title, 8000)
+        self.open_failed.emit(event.request.path, reason)
+        QMessageBox.warning(self, title, reason)
+
     def show_demo(self) -> None:
         """Return to the article's first example: one lit pixel, pooling only (undoable)."""
-        self.model.set_image(demo_image(), source="demo", copy=False)
+        self._title = ""
+        self.model.set_image(demo_image(), source=ImageSource(), copy=False)
         self.pipeline_controls.set_spec(DEMO_SPEC)
-        self._update_title()
+        self.update_title()
         self.row.fit()
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
@@ -529,17 +658,16 @@ class MainWindow(QMainWindow):
     def _resize_canvas(self, rows: int, cols: int) -> None:
         if self.model.shape != (rows, cols):
             self.model.resize(rows, cols)
-            self.model.source = "canvas"
-            self._update_title()
+            self.update_title()
 
     def _update_history_actions(self) -> None:
         self.actions_by_name["undo"].setEnabled(self.model.can_undo())
         self.actions_by_name["redo"].setEnabled(self.model.can_redo())
 
     # -- status ---------------------------------------------------------------------------------
-    def _update_title(self) -> None:
-        source = self.model.source
-        name = Path(source).name if source not in ("demo", "canvas", "image") else source
+    def update_title(self) -> None:
+        """Name the input in the window title."""
+        name = self.model.source.label
         self.setWindowTitle(f"ShiftLab — {name}")
 
     def _update_image_label(self) -> None:
@@ -557,8 +685,7 @@ class MainWindow(QMainWindow):
         h, w = self.model.shape
         if index == 0 and row < h and col < w:  # the canvas may be ahead of the result
             value = float(self.model.image[row, col])
-        self.statusBar().clearMessage()  # a short message would hide the label
-        self.hover_label.setText(f"{stage.title}   row {row}, col {col}   value {value:.4g}")
+        self.show_hover_text(f"{stage.title}   row {row}, col {col}   value {value:.4g}")
 
     def show_help(self) -> None:
         """Explain the mouse gestures and keys."""
@@ -582,10 +709,11 @@ class MainWindow(QMainWindow):
 
 @dataclass(frozen=True)
 class LoadedImage:
-    """What the load job hands over: the image, its uint8 pixels for the Input panel and a
-    copy for the pipeline's first snapshot."""
+    """What the load job hands over: the image and its source (path and SHA-256), its
+    uint8 pixels for the Input panel and a copy for the pipeline's first snapshot."""
 
     path: str
+    source: ImageSource
     image: np.ndarray
     display: np.ndarray
     snapshot: np.ndarray
@@ -594,7 +722,8 @@ class LoadedImage:
 def _load(path: str) -> LoadedImage:
     """The load job: read `path` (grey float32) and prepare what the GUI needs from it."""
     image = load_image(path)
-    return LoadedImage(path, image, to_uint8(image, 0.0, 1.0), image.copy())
+    source = ImageSource.of_file(path, file_sha256(path))
+    return LoadedImage(path, source, image, to_uint8(image, 0.0, 1.0), image.copy())
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -617,6 +746,53 @@ class LoadRequest(Request[LoadedImage]):
             If the file cannot be read; the message names the file and the reason.
         """
         return _load(self.path)
+
+
+SESSION = "session"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SaveSessionRequest(Request[None]):
+    """Write `state` (its images checked against their sources) and the window's settings
+    to the session file `path`."""
+
+    lane: ClassVar[str] = SESSION
+    path: str
+    state: ViewState
+    window: dict
+
+    def run(self, context: JobContext) -> None:
+        """Save the session.
+
+        Raises
+        ------
+        engine.SessionError
+            If the file cannot be written; the message names it.
+        """
+        save_session(self.path, self.state.verified(), self.window)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LoadSessionRequest(Request[Session]):
+    """Read the session file `path`."""
+
+    lane: ClassVar[str] = SESSION
+    path: str
+
+    def run(self, context: JobContext) -> Session:
+        """Read the session.
+
+        Returns
+        -------
+        engine.Session
+
+        Raises
+        ------
+        engine.SessionError
+            If the file is missing, damaged, from a newer ShiftLab, or refers to an image
+            that cannot be loaded again; the message names the file and the reason.
+        """
+        return load_session(self.path)
 
 
 HELP_TEXT = """\

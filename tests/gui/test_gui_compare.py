@@ -132,7 +132,7 @@ def test_open_as_b_from_the_menu_and_a_corrupt_file_keeps_b(
     qtbot.waitUntil(lambda: window.compare.controls.image_b is not None, timeout=10_000)
     assert window.compare.active  # opening B turns comparison on
     wait_compared(qtbot, window)
-    b = window.compare.controls.image_b
+    b = window.compare.controls.image_b.pixels
     np.testing.assert_allclose(b, pixels / 255.0, atol=1e-6)
     reference = reference_for(window, image_b=load_image(path),
                               transform=InputTransform("other"))
@@ -153,7 +153,7 @@ def test_open_as_b_from_the_menu_and_a_corrupt_file_keeps_b(
         assert str(exc).split(": ", 1)[1] in text
     else:
         pytest.fail("load_image accepted a corrupt file")
-    np.testing.assert_array_equal(window.compare.controls.image_b, b)
+    np.testing.assert_array_equal(window.compare.controls.image_b.pixels, b)
     wait_compared(qtbot, window)
     assert window.compare.metrics.column(2) == before
 

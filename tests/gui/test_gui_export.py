@@ -16,25 +16,24 @@ from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox
 
 from cli import main as export_command
 from engine import (
-    EXAMPLES,
+    CompareSetup,
+    ImageSource,
+    InputImage,
     InputTransform,
     PipelineSpec,
+    ViewState,
+    example_state,
     load_image,
     run_pipeline,
-    translate,
 )
-from figures import ExportJob, FigureSetOptions, ImageInput, Transform
-from gui.comparison.job import CompareSetup
+from figures import ExportJob, FigureSetOptions, reproducing_command
 from gui.export.action import FigureExporter
 from gui.export.dialog import ExportDialog, remembered_options
 from gui.export.jobs import (
     CopyFigureRequest,
     ExportRequest,
-    job_command,
-    verified_sources,
     window_export_job,
 )
-from gui.window.examples_menu import example_inputs
 from gui.window.settings import AppSettings
 from gui.worker import JobContext, JobRunner, Request
 
@@ -61,7 +60,8 @@ class Host(QMainWindow):
         super().__init__()
         self.runner = JobRunner(self)
         self.image = load_image(image_path)
-        self.source = str(image_path)
+        self.source = ImageSource.of_file(image_path)
+        self.edited = False
         self.spec = SPEC
         self.setup: CompareSetup | None = None
         file_menu = self.menuBar().addMenu("&File")
@@ -75,10 +75,11 @@ class Host(QMainWindow):
 
     @property
     def path(self) -> Path:
-        return Path(self.source)
+        return Path(self.source.path)
 
     def export_job(self) -> ExportJob:
-        return window_export_job(self.image, self.source, self.spec, self.setup)
+        return window_export_job(ViewState(InputImage(self.image, self.source, self.edited),
+                                           self.spec, self.setup))
 
 
 @pytest.fixture
@@ -398,84 +399,44 @@ def test_browse_puts_a_set_in_a_new_subfolder_of_a_folder_with_other_files(
     assert not dialog.ok_button.isEnabled()
 
 
-def test_the_command_is_recorded_only_when_it_loads_the_same_images(tmp_path):
+def test_the_command_is_recorded_only_when_the_sources_give_the_same_images(tmp_path):
     photo = tmp_path / "a.png"
     write_test_photo(photo)
-    image = load_image(photo)
+    image = InputImage.load(ImageSource.of_file(photo))
     options = FigureSetOptions()
-    out = tmp_path / "out"
 
-    def command(a, b=None, transform=None):
-        return job_command(ExportJob(a, SPEC, b, transform), out, options)
+    def command(a, setup=None):
+        state = ViewState(a, SPEC, setup).verified()
+        return reproducing_command(state, tmp_path / "out", options)
 
-    from_file = ImageInput(image, "a.png", photo)
-    moved = Transform("shift", "moved", (0, 1))
-    argv = command(from_file, ImageInput(translate(image, 0, 1), "a.png moved"), moved)
-    assert argv[:3] == ("shiftlab", "export", str(photo))
-    assert argv[argv.index("--shift"):argv.index("--shift") + 3] == ("--shift", "0", "1")
-    assert argv[argv.index("--out") + 1] == str(out)
-    # B is not what --shift would make, or A is not the file any more, or was drawn
-    assert command(from_file, ImageInput(image, "a.png"), moved) == ()
-    assert command(ImageInput(1 - image, "a.png", photo)) == ()
-    assert command(ImageInput(image, "canvas")) == ()
-    # a transform the command cannot repeat
-    assert command(from_file, ImageInput(np.rot90(image), "a.png rotated"),
-                   Transform("rotate", "rotated")) == ()
-    # a built-in example, as it is and edited
-    example = EXAMPLES["pixel"]
-    a, b = example.load()
-    pair = Transform("example", example.transform, example.shift)
-    argv = command(ImageInput(a, "example:pixel"), ImageInput(b, "example:pixel B"), pair)
-    assert argv[2] == "example:pixel"
-    assert command(ImageInput(a * 0, "example:pixel"), ImageInput(b, "example:pixel B"),
-                   pair) == ()
+    moved = CompareSetup(InputTransform("shift", dx=1))
+    argv = command(image, moved)
+    assert argv[2] == str(photo) and argv[argv.index("--shift") + 1:][:2] == ["0", "1"]
+    edited = InputImage(1 - image.pixels, image.source, edited=True)
+    assert command(edited)[2] == str(tmp_path / "out" / "session.shiftlab")
+    # marked edited but equal to the file: the check finds it is the file after all
+    assert command(InputImage(image.pixels, image.source, edited=True))[2] == str(photo)
+    assert "--rotate" in command(image, CompareSetup(InputTransform("rotate")))
 
 
 def test_an_edited_image_is_exported_without_its_file(host, qtbot, tmp_path):
-    host.image = 1.0 - host.image  # the canvas was inverted after loading the file
+    host.image, host.edited = 1.0 - host.image, True  # inverted after loading the file
     target = tmp_path / "edited"
     with qtbot.waitSignal(host.exporter.exported, timeout=30_000):
         host.exporter.export_to(target, FigureSetOptions(formats=("npz",), width=200))
     manifest = json.loads((target / "manifest.json").read_text())
-    assert manifest["command"]["argv"] == []
+    assert manifest["command"]["argv"][2] == str(target / "session.shiftlab")
     record = manifest["inputs"]["A"]
-    assert record["path"] is None and record["sha256"] is None
+    assert record["path"] == str(host.path) and record["sha256"] is None
     assert record["source"] == "photo.png (edited)"
     with np.load(target / "stages.npz") as stages:
         np.testing.assert_array_equal(stages["A/input"], host.image)
 
 
-def test_the_window_state_becomes_an_export_job(tmp_path):
-    photo = tmp_path / "a.png"
-    write_test_photo(photo)
-    image = load_image(photo)
-    job = window_export_job(image, str(photo), SPEC)
-    assert (job.a.label, job.a.path, job.b) == ("a.png", photo, None)
-    image[0, 0] = 7.0  # the job holds a copy
-    assert job.a.array[0, 0] != 7.0
-    shift = InputTransform("shift", dy=2, dx=-3, wrap=False)
-    job = window_export_job(image, str(photo), SPEC, CompareSetup(shift))
-    np.testing.assert_array_equal(job.b.array, translate(image, 2, -3, wrap=False))
-    assert (job.transform.kind, job.transform.shift, job.transform.wrap) == \
-        ("shift", (2, -3), False)
-    job = window_export_job(image, "canvas", SPEC, CompareSetup(InputTransform("rotate")))
-    assert job.a.path is None and job.b.array.shape == image.shape[::-1]
-    other = np.ones((5, 6), np.float32)
-    job = window_export_job(image, "demo", SPEC,
-                            CompareSetup(InputTransform("other"), other, str(photo)))
-    assert (job.transform.kind, job.b.path, job.b.array.shape) == ("compare", photo, (5, 6))
-    job = window_export_job(image, "demo", SPEC,
-                            CompareSetup(InputTransform("mirror"), mirror_kernel_too=True))
-    assert job.transform.mirror_kernel
-    np.testing.assert_array_equal(job.spec_b.kernel_array, SPEC.kernel_array[:, ::-1])
-    with pytest.raises(ValueError, match="Open as B"):
-        window_export_job(image, "demo", SPEC, CompareSetup(InputTransform("other")))
-
-
 def test_a_built_in_example_exports_with_the_command_that_repeats_it(host, qtbot, tmp_path):
-    inputs = example_inputs(EXAMPLES["pixel"])
-    host.image, host.source = inputs.image_a, "example pixel"
-    host.spec, host.setup = inputs.spec, inputs.setup
+    state = example_state("pixel")
+    host.image, host.source = state.a.pixels, state.a.source
+    host.spec, host.setup = state.spec, state.compare
     target = tmp_path / "pixel"
     with qtbot.waitSignal(host.exporter.exported, timeout=30_000):
         host.exporter.export_to(target, FigureSetOptions(formats=("npz",), width=200))
@@ -490,8 +451,9 @@ def test_a_built_in_example_exports_with_the_command_that_repeats_it(host, qtbot
         for key in first.files:
             np.testing.assert_array_equal(first[key], second[key])
     # the same example with a painted pixel is no longer the example
-    edited = inputs.image_a.copy()
+    edited = state.a.pixels.copy()
     edited[5, 5] = 1.0
-    job = verified_sources(window_export_job(edited, "example pixel", inputs.spec))
-    assert job.a.label == "example:pixel (edited)"
-    assert job_command(job, tmp_path / "x", FigureSetOptions()) == ()
+    painted = ViewState(InputImage(edited, state.a.source, True), state.spec).verified()
+    assert painted.a.label == "example:pixel (edited)"
+    assert reproducing_command(painted, tmp_path / "x", FigureSetOptions())[2] == \
+        str(tmp_path / "x" / "session.shiftlab")

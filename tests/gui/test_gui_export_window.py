@@ -20,7 +20,7 @@ def exporter(window):
 def test_the_window_keeps_computing_while_a_set_is_written(window, driver, exporter, qtbot,
                                                            tmp_path):
     photo = np.random.default_rng(3).random((400, 600)).astype(np.float32)
-    window.model.set_image(photo, source="canvas")
+    window.model.set_image(photo)
     driver.wait()
     exported_image = window.model.image.copy()
     spec = window.pipeline_controls.spec()
@@ -50,7 +50,7 @@ def test_ctrl_shift_c_in_the_window_copies_the_figure(window, exporter, qtbot):
 
 def test_a_comparison_is_exported_as_rows_a_and_b(window, driver, exporter, qtbot, tmp_path):
     photo = np.random.default_rng(5).random((40, 60)).astype(np.float32)
-    window.model.set_image(photo, source="canvas")
+    window.model.set_image(photo)
     qtbot.keyClick(window, Qt.Key.Key_B, Qt.KeyboardModifier.ControlModifier)
     driver.wait()
     assert window.compare.active
