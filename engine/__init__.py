@@ -3,6 +3,8 @@
 Never imports Qt. Every function takes arrays and returns new arrays.
 """
 
+# First, before any module that imports cv2: OpenCV reads its pixel limit when loaded.
+from . import _opencv_limits  # noqa: F401  # isort: skip
 from .compare import (
     StageComparison,
     compare_results,
