@@ -1,7 +1,7 @@
 """Test setup shared by every folder: the checkout and the test helpers on the path.
 
 Nothing here imports Qt: the engine's tests run where PySide6 is not installed. The Qt
-fixtures live in ``tests/gui/conftest.py`` and ``tests/figures/conftest.py``.
+fixtures live in ``tests/gui/conftest.py``.
 """
 
 from __future__ import annotations
