@@ -32,15 +32,23 @@ def free_display() -> int:
 
 @pytest.fixture
 def xserver(tmp_path):
-    n = free_display()
-    proc = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", "1400x900x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    socket = Path(f"/tmp/.X11-unix/X{n}")
-    deadline = time.monotonic() + 10
-    while not socket.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if not socket.exists():
+    # Another Xvfb (a parallel test run) may take the same display number between the
+    # check and the start: then ours exits, and the socket we see is the other's. Only a
+    # server of our own that is still running counts.
+    for _ in range(5):
+        n = free_display()
+        proc = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", "1400x900x24", "-nolisten",
+                                 "tcp"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        socket = Path(f"/tmp/.X11-unix/X{n}")
+        deadline = time.monotonic() + 10
+        while not socket.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)
+        if socket.exists() and proc.poll() is None:
+            break
         proc.kill()
+        proc.wait(10)
+    else:
         pytest.skip("Xvfb did not start")
     yield f":{n}"
     proc.terminate()
