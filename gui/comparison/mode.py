@@ -2,11 +2,10 @@
 
 :class:`CompareMode` builds the Compare, Metrics, Plot and Shift sweep docks, the
 comparison rows under row A, View > Compare, File > Open as B… and File > Examples.
-The window asks it for the pipeline job (:meth:`CompareMode.pipeline_job`: a
-:class:`~gui.comparison.job.ComparisonRequest` while comparing, so A and B are computed
-and drawn together, latest request winning as for a single row), draws row A from
-:meth:`CompareMode.view_of_a` and hands it the result to draw the rest
-(:meth:`CompareMode.draw`).
+The window's pipeline request carries :meth:`CompareMode.setup` (what B is, while
+comparing), so A and B are computed and drawn together, latest request winning; the
+window draws row A and hands the :class:`~gui.panels.views.StateView` to
+:meth:`CompareMode.draw` for the rest.
 """
 
 from __future__ import annotations
@@ -26,16 +25,14 @@ from engine import (
     ImageLoadError,
     ImageSource,
     InputImage,
-    PipelineSpec,
     example_state,
 )
-from gui.comparison.job import ComparisonRequest, ComparisonView
 from gui.comparison.rows import AreaSync, CompareRows, HoverEcho, SceneFit
 from gui.docks.compare import CompareControls
 from gui.docks.metrics import MetricsPanel
 from gui.docks.metrics_plot import ComparePlot
 from gui.docks.sweep import SweepPanel
-from gui.panels.views import PipelineView
+from gui.panels.views import StateView
 from gui.window.examples_menu import fill_examples_menu
 from gui.window.files import IMAGE_FILTER
 from gui.worker import JobContext, JobDone, JobFailed, Request, error_message
@@ -116,7 +113,7 @@ class CompareMode(QObject):
         self.plot = ComparePlot()
         self.sweep = SweepPanel(window.runner, self._sweep_source)
         self.rows = CompareRows(self)
-        self.view: ComparisonView | None = None
+        self.view: StateView | None = None
 
         right = Qt.DockWidgetArea.RightDockWidgetArea
         self.compare_dock = window.add_dock(self.controls, "Compare", right)
@@ -197,23 +194,10 @@ class CompareMode(QObject):
             self.plot.clear()
         self.window.schedule_compute()
 
-    def pipeline_job(self, image: np.ndarray, spec: PipelineSpec, top_k: int,
-                     shared_levels: bool) -> ComparisonRequest | None:
-        """The comparison request for a canvas snapshot `image` and the window's settings
-        while comparing; None otherwise (the window then runs its own pipeline request)."""
-        if not self.active:
-            return None
-        return ComparisonRequest(image, spec, top_k, shared_levels, self.controls.setup())
-
-    @staticmethod
-    def view_of_a(view: PipelineView | ComparisonView) -> PipelineView:
-        """What row A draws from a pipeline job's view (a comparison's run of A)."""
-        return view.a if isinstance(view, ComparisonView) else view
-
-    def draw(self, view: PipelineView | ComparisonView, request_id: int) -> None:
-        """Draw B, the difference rows, the metrics and the plot of a comparison job's
-        view (row A is the window's); other views are ignored."""
-        if not isinstance(view, ComparisonView) or not self.active:
+    def draw(self, view: StateView, request_id: int) -> None:
+        """Draw B, the difference rows, the metrics and the plot of a pipeline job's view
+        (row A is the window's); a view without B is ignored."""
+        if view.comparison is None or not self.active:
             return
         self.view = view
         self.window.row.legend.setText("A = the input (the canvas; drag or paint here)")

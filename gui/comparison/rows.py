@@ -1,8 +1,8 @@
 """The comparison rows under row A: B, and optionally A − B and |A − B|, all linked to A.
 
-:class:`CompareRows` owns three :class:`~gui.pipeline_row.PipelineRow` widgets (one
+:class:`CompareRows` owns three :class:`~gui.panels.pipeline_row.PipelineRow` widgets (one
 line each, so stacked rows line up stage by stage) and draws a
-:class:`~gui.compare_render.ComparisonView` into them. Row B's panel titles carry
+:class:`~gui.panels.views.StateView` into them. Row B's panel titles carry
 each stage's distance, peak displacement and equivariance error; each row's
 bottom line says what it shows.
 """
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 
-from gui.comparison.job import ComparisonView
 from gui.docks.metrics import stage_summary
 from gui.panels.pipeline_row import PipelineRow
+from gui.panels.views import StateView
 
 DIVERGING = "CET-D1"  # blue < 0 (white) < red
 ROW_STYLE = "color: #e8eaed; background: #2b2c30; padding: 2px 8px; font-weight: bold;"
@@ -134,7 +134,7 @@ class CompareRows(QObject):
         self.active = False
         self.show_signed = False
         self.show_magnitude = False
-        self.view: ComparisonView | None = None
+        self.view: StateView | None = None
         self.request_id = 0
 
     def set_active(self, on: bool) -> None:
@@ -153,7 +153,7 @@ class CompareRows(QObject):
         self.signed.setVisible(self.active and self.show_signed)
         self.magnitude.setVisible(self.active and self.show_magnitude)
 
-    def show_view(self, view: ComparisonView, request_id: int = 0) -> None:
+    def show_view(self, view: StateView, request_id: int = 0) -> None:
         """Draw B with its per-stage metrics in the titles, and the shown difference rows."""
         self.view = view
         self.request_id = request_id
@@ -172,7 +172,7 @@ class CompareRows(QObject):
         self._draw_differences(view, request_id)
         self.drawn.emit(request_id)
 
-    def _draw_differences(self, view: ComparisonView, request_id: int) -> None:
+    def _draw_differences(self, view: StateView, request_id: int) -> None:
         for row, shown, data, prefix in ((self.signed, self.show_signed, view.signed, "A − B"),
                                          (self.magnitude, self.show_magnitude, view.magnitude,
                                           "|A − B|")):

@@ -1,7 +1,7 @@
 """The Compare dock: comparison on/off, what B is, the mirrored kernel, the difference rows.
 
 :class:`CompareControls` only edits; the window reads :meth:`CompareControls.setup`
-(a frozen :class:`~gui.compare_render.CompareSetup`) whenever
+(a frozen :class:`engine.CompareSetup`) whenever
 :attr:`CompareControls.changed` fires. The other image B is held here once loaded
 (:meth:`CompareControls.set_image_b`), read-only, so a failed load keeps the previous B.
 """

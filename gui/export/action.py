@@ -7,9 +7,9 @@ A window wires them in with a few lines::
     self.exporter.install_actions(self.menus["file"], self.menus["edit"],
                                   file_before=self.actions_by_name["quit"])
 
-where ``export_job()`` returns the :class:`~gui.export.ExportJob` of what the window
-shows, usually :func:`gui.export_jobs.window_export_job` of the canvas, its source, the
-spec and the comparison setup (it copies the images, so later edits never reach the
+where ``export_job()`` returns the :class:`figures.ExportJob` of what the window
+shows, :func:`gui.export.jobs.window_export_job` of the window's
+:class:`engine.ViewState` (frozen copies of its images, so later edits never reach the
 export). The export runs as an :class:`~gui.export.jobs.ExportRequest` on the runner's
 "export" lane, the copied figure as a :class:`~gui.export.jobs.CopyFigureRequest` on
 "copy-figure"; a progress bar with the step's text and a Cancel button
@@ -90,7 +90,7 @@ class FigureExporter(QObject):
     status_bar : QStatusBar
         Where the progress widget and the outcome messages go.
     snapshot : callable
-        Returns the :class:`~gui.export.ExportJob` of what the window shows now (its
+        Returns the :class:`figures.ExportJob` of what the window shows now (its
         ``command`` is filled in here), or None when there is nothing to export; may
         raise ValueError (e.g. an unfinished kernel), which is reported.
     settings : AppSettings, optional

@@ -1,6 +1,6 @@
 """The "Export figure set" dialog: where the set goes and how it is written, remembered.
 
-The dialog only collects choices; :class:`gui.export_action.FigureExporter` asks before
+The dialog only collects choices; :class:`gui.export.action.FigureExporter` asks before
 replacing a non-empty folder and runs the export off the GUI thread.
 """
 
@@ -76,7 +76,7 @@ def remember(settings: AppSettings, folder: Path, options: FigureSetOptions) -> 
 
 
 class ExportDialog(QDialog):
-    """Ask for the output folder and the :class:`~gui.export.FigureSetOptions`.
+    """Ask for the output folder and the :class:`figures.FigureSetOptions`.
 
     Browse picks a folder; if it holds other files (and is not an earlier figure set),
     the set goes into a new subfolder of it named as the current folder.

@@ -57,7 +57,7 @@ class ExportOutcome:
 
 def export_figure_set(folder: Path, job: ExportJob, options: FigureSetOptions, force: bool,
                       context: JobContext) -> ExportOutcome:
-    """The export job: :func:`~gui.export.write_figure_set` with the context's progress
+    """The export job: :func:`figures.write_figure_set` with the context's progress
     (fraction and the step's text) and cancellation (Cancel, shutdown).
 
     First every image is checked against its source (:meth:`engine.ViewState.verified`:
@@ -75,7 +75,7 @@ def export_figure_set(folder: Path, job: ExportJob, options: FigureSetOptions, f
     figures.ExportCancelled
         When cancelled: nothing is left behind, an existing folder is untouched.
     ExportTargetError, ValueError, OSError
-        As :func:`~gui.export.write_figure_set`; nothing is left behind.
+        As :func:`figures.write_figure_set`; nothing is left behind.
     """
     def progress(index: int, total: int, message: str) -> None:
         context.progress((index - 1) / total, message)

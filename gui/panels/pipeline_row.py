@@ -1,6 +1,6 @@
 """A row of linked stage panels: Input, Convolution, Pool 1 ... Pool n.
 
-:class:`PipelineRow` is a self-contained widget: give it :class:`~gui.render.PipelineView`
+:class:`PipelineRow` is a self-contained widget: give it :class:`~gui.panels.views.PipelineView`
 objects to draw, listen to :attr:`PipelineRow.hovered` for the cell under the
 pointer, and call :meth:`PipelineRow.show_related` to outline related cells. All
 panels share input-pixel coordinates and linked views, so zooming one zooms all;

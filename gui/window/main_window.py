@@ -2,7 +2,7 @@
 
 Structure, for extending it:
 
-- :attr:`MainWindow.rows_layout` holds the :class:`~gui.pipeline_row.PipelineRow`
+- :attr:`MainWindow.rows_layout` holds the :class:`~gui.panels.pipeline_row.PipelineRow`
   widgets (one now, :attr:`MainWindow.row`); add another row with
   :meth:`MainWindow.add_row` (its views are linked to the first row's).
 - :meth:`MainWindow.add_dock` adds a dock and lists it in the View menu.
@@ -13,11 +13,13 @@ Structure, for extending it:
   GUI thread on its lane: the pipeline a :class:`~gui.panels.views.PipelineRequest`, file
   loading a :class:`LoadRequest`; a part of the window receives its results with
   ``runner.subscribe(RequestType, done=..., failed=...)``.
-- :attr:`MainWindow.compare` (a :class:`~gui.compare_mode.CompareMode`) adds comparison
-  mode, the shift sweep and File > Examples; while comparing, the pipeline job is a
-  :class:`~gui.comparison.job.ComparisonRequest` and its result draws rows A and B
-  together.
-- The input is :attr:`MainWindow.model` (a :class:`~gui.canvas_model.CanvasModel`:
+- :attr:`MainWindow.compare` (a :class:`~gui.comparison.mode.CompareMode`) adds comparison
+  mode, the shift sweep and File > Examples; while comparing, the pipeline request carries
+  what B is and its result draws rows A and B together.
+- What the window shows is one frozen :class:`engine.ViewState`
+  (:meth:`MainWindow.current_state`); examples and sessions are shown with
+  :meth:`MainWindow.open_state`.
+- The input is :attr:`MainWindow.model` (a :class:`~gui.canvas.model.CanvasModel`:
   ``changed`` on every edit); the pipeline controls are
   :attr:`MainWindow.pipeline_controls` (``spec()``, ``top_k()``, ``changed``); every
   drawn result emits ``row.drawn(request_id)`` and is ``row.result`` afterwards.
@@ -65,7 +67,6 @@ from figures import ExportJob
 from gui.canvas.item import CanvasItem
 from gui.canvas.model import CanvasModel, demo_image
 from gui.canvas.snapshots import SnapshotPool
-from gui.comparison.job import ComparisonRequest
 from gui.comparison.mode import CompareMode
 from gui.docks.controls import CanvasControls, PipelineControls
 from gui.export.action import FigureExporter
@@ -306,7 +307,7 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         self.model.changed.connect(self._on_model_changed)
         self.model.history_changed.connect(self._update_history_actions)
-        self.runner.subscribe((PipelineRequest, ComparisonRequest), done=self._on_pipeline_done,
+        self.runner.subscribe(PipelineRequest, done=self._on_pipeline_done,
                               failed=self._on_pipeline_failed,
                               settled=self._on_pipeline_settled, owner=self)
         self.runner.subscribe(SaveSessionRequest, done=self._on_session_saved,
@@ -440,8 +441,7 @@ class MainWindow(QMainWindow):
         image = self.snapshots.copy_of(self.model.image)  # the worker reads a frozen copy
         top_k, shared = self.pipeline_controls.top_k(), self.pipeline_controls.shared_levels()
         # while comparing, one job computes A and B so both rows show the same edit
-        request = self.compare.pipeline_job(image, spec, top_k, shared) \
-            or PipelineRequest(image, spec, top_k, shared)
+        request = PipelineRequest(image, spec, top_k, shared, self.compare.setup())
         self._in_flight = self.runner.submit(request)
         self.snapshots.assign(self._in_flight)
         return self._in_flight
@@ -457,7 +457,7 @@ class MainWindow(QMainWindow):
     def _on_pipeline_done(self, event: JobDone) -> None:
         view, ms = event.result
         request_id = event.request_id
-        row_view = self.compare.view_of_a(view)
+        row_view = view.a
         self.row.show_view(row_view, request_id)
         self.time_label.setText(f"{ms:.0f} ms")
         reason = row_view.result.stop_reason
