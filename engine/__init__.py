@@ -37,7 +37,7 @@ from .state import (
     example_state,
     run_state,
 )
-from .sweep import SWEEP_AXES, SweepCancelled, shift_sweep
+from .sweep import SWEEP_AXES, SweepCancelled, shift_sweep, sweep_stages
 from .transforms import (
     first_asymmetric_stage,
     mirror,
@@ -105,5 +105,6 @@ __all__ = [
     "run_pipeline",
     "sample_photo",
     "shift_sweep",
+    "sweep_stages",
     "translate",
 ]

@@ -33,6 +33,15 @@ def shift_sweep(image: np.ndarray, spec: PipelineSpec | None, shifts: Sequence[i
                 axis: str = "x", wrap: bool = True, align: bool = False,
                 progress: Callable[[int, int], object] | None = None,
                 cancel: object = None) -> np.ndarray:
+    """The distances of :func:`sweep_stages` alone (see there for everything else)."""
+    return sweep_stages(image, spec, shifts, axis=axis, wrap=wrap, align=align,
+                        progress=progress, cancel=cancel)[1]
+
+
+def sweep_stages(image: np.ndarray, spec: PipelineSpec | None, shifts: Sequence[int], *,
+                 axis: str = "x", wrap: bool = True, align: bool = False,
+                 progress: Callable[[int, int], object] | None = None,
+                 cancel: object = None) -> tuple[list[str], np.ndarray]:
     """Slide the input through `shifts` and measure, per shift and stage, how much the
     stage changed.
 
@@ -73,9 +82,11 @@ def shift_sweep(image: np.ndarray, spec: PipelineSpec | None, shifts: Sequence[i
 
     Returns
     -------
-    (len(shifts), n_stages) float64 array
-        Row i holds the distance of every stage (in ``run_pipeline`` order) for
-        ``shifts[i]``.
+    names : list of str
+        The stages measured, in ``run_pipeline`` order (fewer than the spec asks when
+        pooling stops early).
+    distances : (len(shifts), n_stages) float64 array
+        Row i holds the distance of every stage for ``shifts[i]``.
 
     Raises
     ------
@@ -110,7 +121,7 @@ def shift_sweep(image: np.ndarray, spec: PipelineSpec | None, shifts: Sequence[i
             out[i, j] = relative_difference(stage.array, expected)
         if progress is not None:
             progress(i + 1, len(steps))
-    return out
+    return base.names, out
 
 
 def _as_sequence(shifts: object) -> list:

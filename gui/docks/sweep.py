@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import PipelineSpec, SweepCancelled, shift_sweep
+from engine import PipelineSpec, SweepCancelled, sweep_stages
 from gui.docks.controls import _combo, _spin
 from gui.worker import (
     JobContext,
@@ -60,16 +60,9 @@ class SweepResult:
     align: bool
 
 
-def stage_names(spec: PipelineSpec, count: int) -> list[str]:
-    """The names of the first `count` stages a run of `spec` produces."""
-    names = ["input"] + (["conv"] if spec.convolve else [])
-    names += [f"pool {i}" for i in range(1, count - len(names) + 1)]
-    return names[:count]
-
-
 def run_sweep(image: np.ndarray, spec: PipelineSpec, shifts: list[int] | tuple[int, ...],
               axis: str, wrap: bool, align: bool, context: JobContext) -> SweepResult:
-    """The sweep job: :func:`engine.shift_sweep` with the context's progress, stopping once
+    """The sweep job: :func:`engine.sweep_stages` with the context's progress, stopping once
     the context is cancelled (Cancel, a newer sweep, shutdown).
 
     Returns
@@ -81,13 +74,12 @@ def run_sweep(image: np.ndarray, spec: PipelineSpec, shifts: list[int] | tuple[i
     engine.SweepCancelled
         When stopped.
     ValueError
-        From :func:`engine.shift_sweep` for an impossible spec or image.
+        From :func:`engine.sweep_stages` for an impossible spec or image.
     """
-    distances = shift_sweep(image, spec, shifts, axis=axis, wrap=wrap, align=align,
-                            progress=lambda done, total: context.progress(done / total),
-                            cancel=lambda: context.cancelled)
-    return SweepResult(np.asarray(shifts), stage_names(spec, distances.shape[1]), distances,
-                       axis, wrap, align)
+    names, distances = sweep_stages(image, spec, shifts, axis=axis, wrap=wrap, align=align,
+                                    progress=lambda done, total: context.progress(done / total),
+                                    cancel=lambda: context.cancelled)
+    return SweepResult(np.asarray(shifts), names, distances, axis, wrap, align)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -18,6 +18,7 @@ from engine import (
     run_pipeline,
     sample_photo,
     shift_sweep,
+    sweep_stages,
     translate,
 )
 
@@ -140,3 +141,11 @@ def test_bad_arguments_name_themselves(small, kwargs, word):
     args = {"shifts": [0, 1], **kwargs}
     with pytest.raises(ValueError, match=word):
         shift_sweep(small, CIRCULAR, args.pop("shifts"), **args)
+
+
+def test_sweep_stages_names_the_stages_that_ran():
+    img = np.random.default_rng(2).random((12, 12)).astype(np.float32)
+    spec = PipelineSpec(convolve=False, levels=6)  # 12 -> 6 -> 3 -> 1: three levels fit
+    names, distances = sweep_stages(img, spec, range(3))
+    assert names == run_pipeline(img, spec).names == ["input", "pool 1", "pool 2", "pool 3"]
+    np.testing.assert_array_equal(distances, shift_sweep(img, spec, range(3)))
