@@ -30,13 +30,20 @@ KERNELS: dict[str, np.ndarray] = {
 }
 
 
+#: The largest magnitude a kernel value may have. Inputs lie in [0, 1], so a 7x7 kernel at
+#: this limit keeps every map below 5e7 and every squared norm of a 12 MP map far below
+#: float32's 3.4e38; much larger values only overflow into inf and NaN maps.
+KERNEL_VALUE_LIMIT = 1e6
+
+
 def as_kernel(kernel: object, name: str = "kernel") -> np.ndarray:
     """Return `kernel` as a 2-D float32 array; a string is looked up in KERNELS.
 
     Raises
     ------
     ValueError
-        If the name is unknown, or the array is not 2-D, empty or not finite.
+        If the name is unknown, or the array is not 2-D, empty, not finite, or holds a
+        value beyond ±KERNEL_VALUE_LIMIT (the message names the first such cell).
 
     Examples
     --------
@@ -47,13 +54,20 @@ def as_kernel(kernel: object, name: str = "kernel") -> np.ndarray:
         if kernel not in KERNELS:
             raise ValueError(f"unknown {name} {kernel!r}; use one of: {', '.join(KERNELS)}.")
         return KERNELS[kernel]
-    arr = np.asarray(kernel, dtype=np.float32)
+    arr = np.asarray(kernel, dtype=np.float64)
     if arr.ndim != 2:
         raise ValueError(f"{name} must be 2-D (rows, cols); got shape {arr.shape}.")
     if arr.size == 0:
         raise ValueError(f"{name} is empty (shape {arr.shape}); give it at least 1x1 values.")
     check_finite(arr, name)
-    return arr
+    big = np.abs(arr) > KERNEL_VALUE_LIMIT
+    if big.any():
+        r, c = (int(i) for i in np.argwhere(big)[0])
+        raise ValueError(
+            f"{name} value {arr[r, c]:g} at row {r + 1}, column {c + 1} is beyond "
+            f"±{KERNEL_VALUE_LIMIT:g}; inputs lie in [0, 1], so such a kernel only overflows "
+            "into infinite maps: scale it down.")
+    return arr.astype(np.float32)
 
 
 def parse_kernel_text(text: str) -> np.ndarray:

@@ -319,3 +319,14 @@ def test_a_memory_mapped_image_is_copied(tmp_path):
 def test_spec_must_be_a_pipeline_spec():
     with pytest.raises(ValueError, match="spec must be a PipelineSpec"):
         run_pipeline(np.ones((8, 8)), {"levels": 2})
+
+
+@pytest.mark.parametrize("value", [1e38, -2e6, 1e39, 3.5e38])
+def test_a_kernel_that_would_overflow_is_refused_by_the_spec(value):
+    # One check for the window, the command line and sessions: the spec refuses it, and
+    # the message names the cell, where a 1e38 kernel used to run into inf and NaN maps.
+    with pytest.raises(ValueError, match=r"row 1, column 2 is beyond ±1e\+06"):
+        PipelineSpec(kernel=[[0.0, value], [1.0, 1.0]])
+    limit = PipelineSpec(kernel=[[1e6] * 7] * 7, padding="same", levels=1)
+    result = run_pipeline(np.ones((16, 16), np.float32), limit)
+    assert all(np.isfinite(s.array).all() for s in result)
