@@ -50,12 +50,21 @@ def check_finite(arr: np.ndarray, name: str) -> None:
         )
 
 
-def positive_int(value: object, name: str) -> int:
-    """Return `value` as an int, raising ValueError unless it is an integer >= 1."""
+def positive_int(value: object, name: str, maximum: int | None = None) -> int:
+    """Return `value` as an int, raising ValueError unless it is an integer >= 1 (and
+    <= `maximum` when given)."""
+    return bounded_int(value, name, 1, maximum)
+
+
+def bounded_int(value: object, name: str, minimum: int, maximum: int | None = None) -> int:
+    """Return `value` as an int, raising ValueError unless it is an integer within
+    ``minimum..maximum`` (no upper bound when `maximum` is None); the message names `name`
+    and the range."""
+    span = f">= {minimum}" if maximum is None else f"within {minimum}..{maximum}"
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer >= 1; got {value!r}.")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1; got {value}.")
+        raise ValueError(f"{name} must be an integer {span}; got {value!r}.")
+    if value < minimum or (maximum is not None and value > maximum):
+        raise ValueError(f"{name} must be {span}; got {value}.")
     return int(value)
 
 

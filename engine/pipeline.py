@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-from ._checks import as_image, choice, positive_int
+from ._checks import as_image, bounded_int, choice, positive_int
 from .conv import (
     ACTIVATIONS,
     PADDINGS,
@@ -17,6 +17,7 @@ from .conv import (
 )
 from .geometry import Geometry, cells_fed, cells_read
 from .kernels import KERNELS, as_kernel
+from .limits import MAX_BLUR_SIZE, MAX_KERNEL_SIZE, MAX_LEVELS, MAX_POOL_SIZE, MAX_STRIDE, MAX_TOP_K
 from .maxima import maxima_unchecked
 from .pool import POOL_MODES, pool2d_unchecked, pool_layers, pool_stop_reason
 
@@ -53,20 +54,21 @@ class PipelineSpec:
     def __post_init__(self) -> None:
         if not isinstance(self.kernel, str):
             arr = as_kernel(self.kernel)
+            if max(arr.shape) > MAX_KERNEL_SIZE:
+                raise ValueError(f"kernel is {arr.shape[0]}x{arr.shape[1]}; the largest is "
+                                 f"{MAX_KERNEL_SIZE}x{MAX_KERNEL_SIZE}.")
             object.__setattr__(self, "kernel", tuple(tuple(float(v) for v in r) for r in arr))
         else:
             as_kernel(self.kernel)
         choice(self.padding, "padding", PADDINGS)
         choice(self.activation, "activation", ACTIVATIONS)
         choice(self.pool_mode, "pool_mode", POOL_MODES)
-        positive_int(self.stride, "stride")
-        positive_int(self.pool_size, "pool_size")
-        positive_int(self.blur_size, "blur_size")
+        positive_int(self.stride, "stride", MAX_STRIDE)
+        positive_int(self.pool_size, "pool_size", MAX_POOL_SIZE)
+        positive_int(self.blur_size, "blur_size", MAX_BLUR_SIZE)
         if self.pool_stride is not None:
-            positive_int(self.pool_stride, "pool_stride")
-        if isinstance(self.levels, bool) or not isinstance(self.levels, (int, np.integer)) \
-                or self.levels < 0:
-            raise ValueError(f"levels must be an integer >= 0; got {self.levels!r}.")
+            positive_int(self.pool_stride, "pool_stride", MAX_POOL_SIZE)
+        bounded_int(self.levels, "levels", 0, MAX_LEVELS)
 
     @property
     def kernel_array(self) -> np.ndarray:
@@ -259,7 +261,7 @@ def run_pipeline(image: np.ndarray, spec: PipelineSpec | None = None, *,
     if not isinstance(spec, PipelineSpec):
         raise ValueError(f"spec must be a PipelineSpec (or None); got {type(spec).__name__}.")
     x = as_image(image, "image")
-    top_k = positive_int(top_k, "top_k")
+    top_k = positive_int(top_k, "top_k", MAX_TOP_K)
     shape = x.shape
     stages: list[Stage] = []
     geometry = Geometry()

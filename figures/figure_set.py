@@ -50,6 +50,7 @@ from engine import (
     translate,
 )
 from engine.display import stage_ranges
+from engine.limits import MAX_TOP_K, bounded_int
 from engine.sweep import SweepCancelled, cancel_check
 from figures import drawing as draw
 from figures.drawing import Panel, SheetRow
@@ -59,6 +60,11 @@ FORMATS = ("png", "svg", "npz", "csv", "json")
 #: same arrays again, and ``shiftlab SET/session.shiftlab`` opens the window as exported.
 SESSION_FILE = "session.shiftlab"
 ROW_A, ROW_B, ROW_DIFF = "A", "B", "A-B"
+#: The widest PNG a set is drawn at: example:mirror at 4000 px peaks near 300 MB and takes
+#: 9 s; 8000 px took 840 MB and 28 s, 12000 px 1.75 GB and 65 s.
+MAX_WIDTH = 4000
+#: The most shifts an animated sweep renders (frames are streamed to disk one by one).
+MAX_ANIMATED_SHIFTS = 256
 #: Frames per second of the shift animation.
 ANIMATION_FPS = 2
 
@@ -83,14 +89,15 @@ class FigureSetOptions:
         Any of ``"png"``, ``"svg"`` (panels, sheet, sweep plot), ``"npz"`` (stages),
         ``"csv"``, ``"json"`` (metrics, sweep table). manifest.json is always written.
     width : int
-        Width in pixels of every PNG (SVG user units match), >= 64.
+        Width in pixels of every PNG (SVG user units match), 64..MAX_WIDTH.
     background : {"white", "transparent"}
         Behind panels and sheets (animations are always on white).
     top_k : int
-        Maxima recorded and marked per stage, >= 1.
+        Maxima recorded and marked per stage, 1..engine.limits.MAX_TOP_K.
     animate_shifts : int
-        0 for none; N writes a sweep over shifts 0..N pixels along x (circular): GIF and
-        MP4 of the composite sheet, and the sweep plot and table.
+        0 for none (at most MAX_ANIMATED_SHIFTS); N writes a sweep over shifts 0..N
+        pixels along x (circular): GIF and MP4 of the composite sheet, and the sweep plot
+        and table.
 
     Raises
     ------
@@ -111,9 +118,9 @@ class FigureSetOptions:
             raise ValueError(f"formats must be one or more of {', '.join(FORMATS)}; "
                              f"got {list(formats)!r}.")
         object.__setattr__(self, "formats", tuple(f for f in FORMATS if f in formats))
-        _check_int(self.width, "width", 64)
-        _check_int(self.top_k, "top_k", 1)
-        _check_int(self.animate_shifts, "animate_shifts", 0)
+        bounded_int(self.width, "width", 64, MAX_WIDTH)
+        bounded_int(self.top_k, "top_k", 1, MAX_TOP_K)
+        bounded_int(self.animate_shifts, "animate_shifts", 0, MAX_ANIMATED_SHIFTS)
         if self.background not in draw.BACKGROUNDS:
             raise ValueError(f"background must be one of {', '.join(draw.BACKGROUNDS)}; "
                              f"got {self.background!r}.")
@@ -123,11 +130,6 @@ class FigureSetOptions:
         return {"formats": list(self.formats), "width": self.width,
                 "background": self.background, "top_k": self.top_k,
                 "animate_shifts": self.animate_shifts}
-
-
-def _check_int(value: object, name: str, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}.")
 
 
 @dataclass(frozen=True, eq=False)

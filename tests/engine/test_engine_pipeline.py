@@ -249,11 +249,18 @@ def test_spec_is_frozen_and_round_trips():
     ({"kernel": [[]]}, "kernel is empty"),
     ({"kernel": [1.0, 2.0]}, "kernel must be 2-D"),
     ({"kernel": [[np.nan]]}, "kernel holds"),
-    ({"stride": 0}, "stride must be >= 1"),
-    ({"pool_size": 0}, "pool_size must be >= 1"),
-    ({"pool_stride": 0}, "pool_stride must be >= 1"),
-    ({"blur_size": -1}, "blur_size must be >= 1"),
-    ({"levels": -1}, "levels must be an integer >= 0"),
+    ({"stride": 0}, "stride must be within 1..8"),
+    ({"pool_size": 0}, "pool_size must be within 1..8"),
+    ({"pool_stride": 0}, "pool_stride must be within 1..8"),
+    ({"blur_size": -1}, "blur_size must be within 1..7"),
+    ({"levels": -1}, "levels must be within 0..12"),
+    # the bounds the window's controls have, so no flag or session runs out of memory
+    ({"levels": 1_000_000_000}, "levels must be within 0..12"),
+    ({"levels": 2**31}, "levels must be within 0..12"),
+    ({"pool_size": 2**40}, "pool_size must be within 1..8"),
+    ({"stride": 9}, "stride must be within 1..8"),
+    ({"levels": 1.5}, "levels must be an integer within 0..12"),
+    ({"kernel": np.ones((8, 3))}, "kernel is 8x3; the largest is 7x7"),
 ])
 def test_bad_specs_are_refused_by_name(changes, words):
     with pytest.raises(ValueError, match=words):
@@ -330,3 +337,10 @@ def test_a_kernel_that_would_overflow_is_refused_by_the_spec(value):
     limit = PipelineSpec(kernel=[[1e6] * 7] * 7, padding="same", levels=1)
     result = run_pipeline(np.ones((16, 16), np.float32), limit)
     assert all(np.isfinite(s.array).all() for s in result)
+
+
+def test_top_k_is_bounded_like_the_window():
+    image = np.zeros((8, 8), np.float32)
+    assert len(run_pipeline(image, PipelineSpec(levels=0), top_k=50)["input"].maxima) == 50
+    with pytest.raises(ValueError, match="top_k must be within 1..50; got 1000000000"):
+        run_pipeline(image, PipelineSpec(levels=0), top_k=1_000_000_000)
