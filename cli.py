@@ -1,15 +1,17 @@
 """The headless export command: ``python main.py export INPUT --out DIR [options]``.
 
 Exit codes: 0 written; 1 an input or output error, explained in one line on stderr;
-2 a usage error (argparse's message); 130 interrupted (nothing left behind).
+2 a usage error (argparse's message); 130 interrupted by Ctrl+C, 143 or 129 stopped by
+SIGTERM or SIGHUP (nothing left behind, or what is left said in one line).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import cv2
@@ -30,15 +32,24 @@ from engine import (
     load_session,
     parse_kernel_text,
 )
+from engine.limits import (
+    MAX_BLUR_SIZE,
+    MAX_LEVELS,
+    MAX_POOL_SIZE,
+    MAX_STRIDE,
+    MAX_TOP_K,
+)
 from engine.session import SUFFIX as SESSION_SUFFIX
 from figures.command import EXAMPLE_PREFIX, reproducing_command
 from figures.figure_set import (
     FORMATS,
+    MAX_ANIMATED_SHIFTS,
+    MAX_WIDTH,
     ExportJob,
     FigureSetOptions,
-    check_target,
     write_figure_set,
 )
+from figures.target import InterruptedAfterPlacing, check_target
 
 PROG = "shiftlab export"
 
@@ -54,8 +65,11 @@ With one of them it is a comparison: rows A, B and A-B, and metrics with each st
 distance, peak displacement and (for a circular --shift) equivariance error.
 
 The set is written into a temporary folder next to DIR and moved into place at the end:
-a failure or Ctrl-C leaves nothing behind. An existing non-empty DIR is replaced only
-with --force. manifest.json records the command that writes the set again.
+a failure, Ctrl-C, SIGTERM or SIGHUP leaves nothing behind, and missing parent folders
+are created only then. An existing non-empty DIR is replaced only with --force, and only
+if it is a figure set written by ShiftLab; the current folder, home, / and a folder
+holding an input never take a set. manifest.json records the command that writes the
+set again.
 
 examples:
   the article's one-pixel example (pixels 5 apart end in the same pooled cell):
@@ -72,26 +86,25 @@ examples:
 """
 
 
-def _positive(text: str) -> int:
-    return _int_at_least(text, 1)
+def _whole(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number within ``minimum..maximum``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            span = f"at least {minimum}" if maximum is None else f"{minimum} to {maximum}"
+            raise argparse.ArgumentTypeError(f"{value} is out of range: use {span}")
+        return value
+    return parse
 
 
-def _non_negative(text: str) -> int:
-    return _int_at_least(text, 0)
-
-
-def _int_at_least(text: str, minimum: int) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < minimum:
-        raise argparse.ArgumentTypeError(f"{value} is less than {minimum}")
-    return value
-
-
-def _width(text: str) -> int:
-    return _int_at_least(text, 64)
+def _out_dir(text: str) -> Path:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the folder name is empty; name a new folder, "
+                                         "e.g. --out figures/set")
+    return Path(text)
 
 
 def _formats(text: str) -> tuple[str, ...]:
@@ -111,10 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("input", metavar="INPUT",
                         help=f"image file, example:NAME, or a session file (*{SESSION_SUFFIX})")
-    parser.add_argument("--out", required=True, metavar="DIR", type=Path,
+    parser.add_argument("--out", required=True, metavar="DIR", type=_out_dir,
                         help="the folder to write (created; must be new or empty)")
     parser.add_argument("--force", action="store_true",
-                        help="replace DIR if it exists and is not empty")
+                        help="replace DIR if it holds a figure set written by ShiftLab")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
 
     b = parser.add_argument_group("image B (at most one)")
@@ -140,29 +153,32 @@ def build_parser() -> argparse.ArgumentParser:
                         help='kernel values, rows split by ";", e.g. "-1,0,1;-1,0,1;-1,0,1"')
     p.add_argument("--no-conv", action="store_true", help="pool the input directly")
     p.add_argument("--padding", choices=PADDINGS, help="convolution padding")
-    p.add_argument("--stride", type=_positive, metavar="N", help="convolution stride")
+    p.add_argument("--stride", type=_whole(1, MAX_STRIDE), metavar="N",
+                   help=f"convolution stride (1 to {MAX_STRIDE})")
     p.add_argument("--activation", choices=ACTIVATIONS, help="after the convolution")
     p.add_argument("--pool", choices=POOL_MODES, help="pooling mode")
-    p.add_argument("--pool-size", type=_positive, metavar="N", help="pooling window")
-    p.add_argument("--pool-stride", type=_positive, metavar="N",
+    p.add_argument("--pool-size", type=_whole(1, MAX_POOL_SIZE), metavar="N",
+                   help=f"pooling window (1 to {MAX_POOL_SIZE})")
+    p.add_argument("--pool-stride", type=_whole(1, MAX_POOL_SIZE), metavar="N",
                    help="pooling stride (default: the window)")
-    p.add_argument("--levels", type=_non_negative, metavar="N", help="pooling levels")
-    p.add_argument("--blur-size", type=_positive, metavar="N",
-                   help="binomial blur taps of blurmax/blur pooling")
+    p.add_argument("--levels", type=_whole(0, MAX_LEVELS), metavar="N",
+                   help=f"pooling levels (0 to {MAX_LEVELS})")
+    p.add_argument("--blur-size", type=_whole(1, MAX_BLUR_SIZE), metavar="N",
+                   help=f"binomial blur taps of blurmax/blur pooling (1 to {MAX_BLUR_SIZE})")
 
     o = parser.add_argument_group("output")
     o.add_argument("--formats", type=_formats, default=FORMATS, metavar="LIST",
                    help=f"comma-separated, any of {','.join(FORMATS)} (default: all); "
                    "manifest.json is always written")
-    o.add_argument("--width", type=_width, default=1200, metavar="PX",
-                   help="width of every PNG in pixels (default 1200, at least 64)")
+    o.add_argument("--width", type=_whole(64, MAX_WIDTH), default=1200, metavar="PX",
+                   help=f"width of every PNG in pixels (default 1200, 64 to {MAX_WIDTH})")
     o.add_argument("--background", choices=("white", "transparent"), default="white",
                    help="behind panels and sheets (default white)")
-    o.add_argument("--top-k", type=_positive, default=5, metavar="N",
-                   help="maxima recorded and marked per stage (default 5)")
-    o.add_argument("--animate-shifts", type=_non_negative, default=0, metavar="N",
-                   help="also sweep shifts 0..N px along x: sweep.gif, sweep.mp4, sweep plot "
-                   "and sweep.csv")
+    o.add_argument("--top-k", type=_whole(1, MAX_TOP_K), default=5, metavar="N",
+                   help=f"maxima recorded and marked per stage (default 5, at most {MAX_TOP_K})")
+    o.add_argument("--animate-shifts", type=_whole(0, MAX_ANIMATED_SHIFTS), default=0,
+                   metavar="N", help="also sweep shifts 0..N px along x: sweep.gif, sweep.mp4, "
+                   f"sweep plot and sweep.csv (N at most {MAX_ANIMATED_SHIFTS})")
     return parser
 
 
@@ -266,9 +282,49 @@ def _fail(message: str) -> int:
     return 1
 
 
+def _os_error_text(exc: OSError) -> str:
+    """One line naming the file and the reason, e.g. ``"out/set: Permission denied"``."""
+    if exc.filename is None or exc.strerror is None:
+        return str(exc)
+    names = str(exc.filename) + ("" if exc.filename2 is None else f" -> {exc.filename2}")
+    return f"{names}: {exc.strerror}"
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP arrived; handled like Ctrl+C."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise _Terminated(signum)
+
+
+def _catch_termination() -> dict[int, object]:
+    """Make SIGTERM and SIGHUP interrupt like Ctrl+C (so the temporary folder goes); return
+    the handlers they had."""
+    previous = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is not None:
+            try:
+                previous[signum] = signal.signal(signum, _raise_terminated)
+            except ValueError:  # not the main thread: leave the signals alone
+                pass
+    return previous
+
+
+def _input_files(args: argparse.Namespace) -> tuple[str, ...]:
+    files = [] if args.input.startswith(EXAMPLE_PREFIX) else [args.input]
+    return tuple(files + ([str(args.compare)] if args.compare is not None else []))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the export command with `argv` (without the program and ``export``); return the
-    exit code (0 written, 1 input/output error, 2 usage error, 130 interrupted)."""
+    exit code: 0 written, 1 input/output error, 2 usage error, 130 interrupted by Ctrl+C,
+    128 + the signal's number for SIGTERM or SIGHUP (handled like Ctrl+C)."""
     parser = build_parser()
     try:
         args = parser.parse_args(_attach_kernel_values(
@@ -285,8 +341,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(exc.code)
     _use_offscreen_without_display()
     _quiet_opencv()
+    previous = _catch_termination()
     try:
-        check_target(args.out, args.force)  # fail before reading images or starting Qt
+        return _export(args)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _export(args: argparse.Namespace) -> int:
+    try:
+        # fail before reading images or starting Qt
+        check_target(args.out, args.force, _input_files(args))
         state = load_state(args)
         options = FigureSetOptions(formats=args.formats, width=args.width,
                                    background=args.background, top_k=args.top_k,
@@ -295,10 +361,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         app = _gui_application()  # noqa: F841 (kept alive while drawing)
         target = write_figure_set(args.out, job, options, force=args.force,
                                   progress=None if args.quiet else _print_progress)
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; nothing was written.", file=sys.stderr)
-        return 130
-    except (ValueError, OSError) as exc:
+    except KeyboardInterrupt as exc:
+        code = 128 + exc.signum if isinstance(exc, _Terminated) else 130
+        how = f"stopped by {exc}" if isinstance(exc, _Terminated) else "interrupted"
+        late = exc if isinstance(exc, InterruptedAfterPlacing) else \
+            exc.__context__ if isinstance(exc.__context__, InterruptedAfterPlacing) else None
+        print(f"{PROG}: {how}; " + (str(late) if late is not None else "nothing was written."),
+              file=sys.stderr)
+        return code
+    except OSError as exc:
+        return _fail(_os_error_text(exc))
+    except ValueError as exc:
         return _fail(str(exc))
     print(target)
     return 0

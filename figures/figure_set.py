@@ -2,8 +2,9 @@
 
 The set is written into a temporary folder next to the target and moved into place at
 the end, so a failure or a cancel leaves nothing behind and never touches an existing
-folder; an existing non-empty folder is replaced only with ``force=True`` (renamed aside,
-the new set moved in, the old one deleted; put back if the move fails).
+folder; an existing figure set is replaced only with ``force=True`` (renamed aside, the
+new set moved in, the old one deleted; put back if the move fails). Which folders may
+take a set is :mod:`figures.target`.
 
 :func:`write_figure_set` draws only on QImage and QSvgGenerator, never on widgets, so the
 window may call it from a worker thread (a QGuiApplication must exist). Its `progress`
@@ -22,11 +23,10 @@ Layout of a set (comparison rows and files only when there is an image B)::
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
-import tempfile
 import threading
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -54,6 +54,12 @@ from engine.limits import MAX_TOP_K, bounded_int
 from engine.sweep import SweepCancelled, cancel_check
 from figures import drawing as draw
 from figures.drawing import Panel, SheetRow
+from figures.target import (
+    ExportTargetError,
+    check_target,
+    make_workspace,
+    move_into_place,
+)
 
 FORMATS = ("png", "svg", "npz", "csv", "json")
 #: The session file every set carries: ``shiftlab export SET/session.shiftlab`` writes the
@@ -73,10 +79,6 @@ ProgressCallback = Callable[[int, int, str], object]
 
 class ExportCancelled(Exception):
     """Writing a figure set was cancelled; nothing was left behind."""
-
-
-class ExportTargetError(ValueError):
-    """The output folder cannot take a figure set (not empty, a file, not writable)."""
 
 
 @dataclass(frozen=True)
@@ -325,7 +327,17 @@ class _Writer:
     panels: dict[str, dict[str, Panel]] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     sweep: np.ndarray | None = None
-    frames: list[np.ndarray] = field(default_factory=list)
+    #: The animation's frames, on disk beside the set (a memory map), and the MP4 writer
+    #: that takes each frame as it is drawn.
+    frames: np.memmap | None = None
+    video: cv2.VideoWriter | None = None
+
+    def close(self) -> None:
+        """Release the video writer and the frames' memory map."""
+        if self.video is not None:
+            self.video.release()
+            self.video = None
+        self.frames = None
 
     def path(self, name: str) -> Path:
         self.files.append(name)
@@ -443,34 +455,42 @@ def _render_frame(w: _Writer, shift: int) -> None:
                f"{w.sweep[shift, -1]:.3f} | {describe_spec(w.job.spec)}")
     drawing = draw.sheet_drawing(rows, w.options.width, caption)
     frame = draw.qimage_to_bgr(draw.render(drawing, "white"))
-    if w.frames and frame.shape != w.frames[0].shape:
-        raise RuntimeError(f"frame {shift} is {frame.shape}, frame 0 {w.frames[0].shape}; "
+    # Codecs want even sizes: pad with white.
+    h, wd = frame.shape[:2]
+    frame = cv2.copyMakeBorder(frame, 0, h % 2, 0, wd % 2, cv2.BORDER_CONSTANT,
+                               value=(255, 255, 255))
+    if w.frames is None:
+        _start_animation(w, frame.shape)
+    elif frame.shape != w.frames.shape[1:]:
+        raise RuntimeError(f"frame {shift} is {frame.shape}, frame 0 {w.frames.shape[1:]}; "
                            "a circular shift should keep every stage's shape.")
-    w.frames.append(frame)
+    w.frames[shift] = frame
+    w.video.write(frame)
+
+
+def _start_animation(w: _Writer, shape: tuple[int, ...]) -> None:
+    """Open the MP4 writer and the frames' memory map (beside the set, so frames live on
+    disk, not in memory, until the GIF is written)."""
+    count = w.options.animate_shifts + 1
+    w.frames = np.memmap(w.folder.parent / "frames.raw", np.uint8, "w+", shape=(count, *shape))
+    mp4 = w.path("sweep.mp4")
+    w.video = cv2.VideoWriter(str(mp4), cv2.VideoWriter_fourcc(*"mp4v"), ANIMATION_FPS,
+                              (shape[1], shape[0]))
+    if not w.video.isOpened():
+        raise OSError(errno.EIO, "OpenCV could not open an mp4v video writer", str(mp4))
 
 
 def _write_animation(w: _Writer) -> None:
-    # Codecs want even sizes: pad with white.
-    h, wd = w.frames[0].shape[:2]
-    frames = [cv2.copyMakeBorder(f, 0, h % 2, 0, wd % 2, cv2.BORDER_CONSTANT,
-                                 value=(255, 255, 255)) for f in w.frames]
+    w.video.release()
+    w.video = None
     animation = cv2.Animation()
-    animation.frames = frames
-    animation.durations = [int(1000 / ANIMATION_FPS)] * len(frames)
+    animation.frames = list(w.frames)
+    animation.durations = [int(1000 / ANIMATION_FPS)] * len(w.frames)
     animation.loop_count = 0
     gif = w.path("sweep.gif")
     if not cv2.imwriteanimation(str(gif), animation):
-        raise OSError(f"{gif}: OpenCV could not write the GIF animation.")
-    mp4 = w.path("sweep.mp4")
-    size = (frames[0].shape[1], frames[0].shape[0])
-    writer = cv2.VideoWriter(str(mp4), cv2.VideoWriter_fourcc(*"mp4v"), ANIMATION_FPS, size)
-    if not writer.isOpened():
-        raise OSError(f"{mp4}: OpenCV could not open an mp4v video writer.")
-    try:
-        for frame in frames:
-            writer.write(frame)
-    finally:
-        writer.release()
+        raise OSError(errno.EIO, "OpenCV could not write the GIF animation", str(gif))
+    w.frames = None
 
 
 def _write_sweep_plot(w: _Writer) -> None:
@@ -543,17 +563,22 @@ def write_figure_set(out_dir: str | os.PathLike, job: ExportJob,
                      cancel: Callable[[], bool] | threading.Event | None = None) -> Path:
     """Write a figure set into the folder `out_dir` in one go.
 
+    Where a set may go, and how it is put there, is :mod:`figures.target`: built in a
+    temporary folder beside it and renamed into place at the end; missing parents are
+    created only then.
+
     Parameters
     ----------
     out_dir : path
-        The folder to create (missing parents are created). It may exist if it is
-        empty; a non-empty one is replaced only with `force`.
+        The folder to write. It may exist if it is empty; a non-empty one is replaced
+        only with `force`, and only if it is a figure set. Never the current folder, home,
+        the root, or a folder holding one of the state's input files.
     job : ExportJob
         What to show.
     options : FigureSetOptions, optional
         Formats, width, background, top-k, animation; the defaults otherwise.
     force : bool
-        Replace an existing non-empty folder.
+        Replace an existing figure set.
     progress : callable, optional
         ``progress(step, total, message)`` before each step (1-based), on the calling
         thread, e.g. ``(3, 13, "writing A conv")``.
@@ -569,26 +594,31 @@ def write_figure_set(out_dir: str | os.PathLike, job: ExportJob,
     Raises
     ------
     ExportTargetError
-        Before anything is written: `out_dir` is a file, not empty without `force`, or
-        its parent is not a writable folder.
+        Before anything is written, when `out_dir` may not take the set (see
+        :func:`figures.target.check_target`); after writing, when it filled up meanwhile.
+    ExportWriteError
+        If writing a file fails (a full disk, say); the message names the file as it
+        would have been in `out_dir`. Nothing is left behind, an old set is untouched.
     ExportCancelled
         When `cancel` asked; nothing is left behind and an existing folder is untouched.
     ValueError
         If the pipeline cannot run on the images.
-    OSError
-        If writing fails; nothing is left behind, an existing folder is untouched.
+    KeyboardInterrupt
+        Nothing is left behind, except as :class:`figures.target.InterruptedAfterPlacing`
+        says.
     RuntimeError
         If no QGuiApplication (or QApplication) exists.
     """
     _require_gui_application()
     options = options or FigureSetOptions()
     cancelled = cancel_check(cancel)
-    target = check_target(out_dir, force)
+    target = check_target(out_dir, force, input_files(job.state))
     steps = _plan(job, options, _expected_names(job))
+    tmp_root = make_workspace(target)
     # The set is built in a plain subfolder (mkdtemp's own folder is private, 0700) so it
     # gets the usual permissions when it is moved into place.
-    tmp_root = Path(tempfile.mkdtemp(prefix=f"{target.name}.tmp-", dir=target.parent))
     tmp = tmp_root / target.name
+    writer = None
     try:
         tmp.mkdir()
         writer = _Writer(job, options, tmp, cancelled)
@@ -599,67 +629,59 @@ def write_figure_set(out_dir: str | os.PathLike, job: ExportJob,
                 raise ExportCancelled("figure set export cancelled")
             if progress is not None:
                 progress(i + 1, len(steps), message)
-            step(writer)
+            try:
+                step(writer)
+            except OSError as exc:
+                raise ExportWriteError.naming(exc, tmp, target) from exc
             if step is _compute:  # now the real stage names are known
                 steps = _plan(job, options, _actual_names(writer))
             i += 1
         if cancelled():
             raise ExportCancelled("figure set export cancelled")
-        _move_into_place(tmp, target)
+        writer.close()
+        move_into_place(tmp, target, force)
     finally:
-        shutil.rmtree(tmp_root, ignore_errors=True)  # empty after a successful move
+        if writer is not None:
+            writer.close()
+        shutil.rmtree(tmp_root, ignore_errors=True)  # only the marker after a move
     return target
 
 
-def check_target(out_dir: str | os.PathLike, force: bool) -> Path:
-    """Return `out_dir` as an absolute path if a set may be written there, creating
-    missing parent folders.
+class ExportWriteError(ExportTargetError):
+    """A file of the set could not be written (a full disk, a quota, a name too long).
 
-    Raises
-    ------
-    ExportTargetError
-        If it is a file, a non-empty folder without `force`, or its parent cannot be
-        created or written.
+    Attributes
+    ----------
+    errno : int or None
+        The operating system's error number.
     """
-    target = Path(out_dir).expanduser().absolute()
-    if target.exists() or target.is_symlink():
-        if not target.is_dir():
-            raise ExportTargetError(f"{target}: exists and is not a folder; choose a folder "
-                                    "name for --out.")
-        if any(target.iterdir()) and not force:
-            raise ExportTargetError(f"{target}: the folder is not empty; choose a new or empty "
-                                    "folder, or replace it with --force.")
-    parent = target.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ExportTargetError(f"{parent}: cannot create the folder ({exc.strerror or exc}); "
-                                "choose another --out.") from exc
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ExportTargetError(f"{parent}: the folder is not writable; choose another --out.")
-    return target
+
+    def __init__(self, message: str, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = errno
+
+    @classmethod
+    def naming(cls, exc: OSError, tmp: Path, target: Path) -> ExportWriteError:
+        """The error for `exc`, raised while writing into `tmp`, naming the file as it
+        would be in `target` (the temporary folder is gone by the time anyone reads it)."""
+        name = exc.filename
+        if name is not None:
+            try:
+                name = target / Path(name).relative_to(tmp)
+            except ValueError:
+                pass
+        where = f"{name}: " if name is not None else f"{target}: "
+        reason = exc.strerror or " ".join(str(exc).replace(str(tmp), str(target)).split())
+        return cls(f"{where}could not be written ({reason}); nothing was written. Free "
+                   "some space or choose another output folder.", exc.errno)
 
 
-def _move_into_place(tmp: Path, target: Path) -> None:
-    """Rename the finished set `tmp` to `target`; an existing `target` is set aside first,
-    put back if the rename fails, and deleted once the new set is in place."""
-    if not target.exists():
-        os.rename(tmp, target)
-        return
-    aside_root = Path(tempfile.mkdtemp(prefix=f"{target.name}.old-", dir=target.parent))
-    aside = aside_root / target.name
-    os.rename(target, aside)
-    try:
-        os.rename(tmp, target)
-    except BaseException:
-        os.rename(aside, target)
-        aside_root.rmdir()
-        raise
-    try:
-        shutil.rmtree(aside_root)
-    except OSError as exc:
-        warnings.warn(f"the new figure set is in {target}, but the old one could not be "
-                      f"deleted from {aside_root} ({exc}); delete it by hand.", stacklevel=3)
+def input_files(state: ViewState) -> tuple[Path, ...]:
+    """The files `state` reads its images from (A's, and B's when it is another file)."""
+    images = [state.a] + ([state.compare.image_b] if state.compare is not None
+                          and state.compare.image_b is not None else [])
+    return tuple(Path(i.source.path) for i in images
+                 if i.source.kind == "file" and i.source.path)
 
 
 def _require_gui_application() -> None:

@@ -236,20 +236,24 @@ def test_corrupt_image_exits_1_naming_the_file(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.png", "good.png"]
 
 
-def test_non_empty_folder_needs_force(tmp_path):
+def test_non_empty_folder_needs_force_and_force_replaces_only_a_figure_set(tmp_path):
     photo = _photo_file(tmp_path / "photo.png")
     target = tmp_path / "set"
     target.mkdir()
     (target / "mine.txt").write_text("precious")
-    done = run_export(photo, "--levels", 1, "--width", 100, "--out", target)
-    assert done.returncode == 1
-    assert len(done.stderr.strip().splitlines()) == 1 and "--force" in done.stderr
-    assert [p.name for p in target.iterdir()] == ["mine.txt"]
-    assert (target / "mine.txt").read_text() == "precious"
-    done = run_export(photo, "--levels", 1, "--width", 100, "--out", target, "--force")
+    for extra in ((), ("--force",)):  # --force used to delete any folder's files
+        done = run_export(photo, "--levels", 1, "--width", 100, "--out", target, *extra)
+        assert done.returncode == 1
+        assert len(done.stderr.strip().splitlines()) == 1 and "--force" in done.stderr
+        assert [p.name for p in target.iterdir()] == ["mine.txt"]
+        assert (target / "mine.txt").read_text() == "precious"
+    figure_set = tmp_path / "figures"
+    assert run_export(photo, "--levels", 1, "--width", 100, "--out", figure_set).returncode == 0
+    done = run_export(photo, "--levels", 2, "--width", 100, "--out", figure_set, "--force")
     assert done.returncode == 0, done.stderr
-    assert not (target / "mine.txt").exists() and (target / "manifest.json").exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["photo.png", "set"]
+    manifest = json.loads((figure_set / "manifest.json").read_text())
+    assert manifest["spec"]["levels"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["figures", "photo.png", "set"]
 
 
 @pytest.mark.parametrize("args", [

@@ -25,6 +25,7 @@ from figures.figure_set import (
     ExportCancelled,
     ExportJob,
     ExportTargetError,
+    ExportWriteError,
     FigureSetOptions,
     compute_figure_data,
     render_composite,
@@ -46,10 +47,9 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
 
 
 def _existing(tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
+    """An earlier figure set (only a figure set may be replaced) and its files' bytes."""
     target = tmp_path / "set"
-    (target / "sub").mkdir(parents=True)
-    (target / "notes.txt").write_text("keep me")
-    (target / "sub" / "data.bin").write_bytes(b"\x00\x01")
+    write_figure_set(target, _job(), FigureSetOptions(width=100, formats=("json",)))
     return target, _snapshot(target)
 
 
@@ -115,11 +115,15 @@ def test_a_failing_writer_leaves_nothing_and_keeps_the_old_set(qapp, tmp_path, m
 
     def disk_full(path, arrays):
         Path(path).write_bytes(b"half")
-        raise OSError(28, "No space left on device")
+        raise OSError(28, "No space left on device", str(path))
 
     monkeypatch.setattr(report, "write_npz", disk_full)
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(ExportWriteError) as failed:
         write_figure_set(target, _job(), OPTIONS, force=True)
+    # one line naming the file where it was going, not the deleted temporary folder
+    message = str(failed.value)
+    assert message.startswith(f"{target / 'stages.npz'}: could not be written (No space")
+    assert ".tmp-" not in message and "\n" not in message and failed.value.errno == 28
     assert [p.name for p in tmp_path.iterdir()] == ["set"]
     assert _snapshot(target) == before
 
@@ -142,9 +146,9 @@ def test_a_failed_move_puts_the_old_set_back(qapp, tmp_path, monkeypatch):
 
 
 def test_force_replaces_an_existing_set(qapp, tmp_path):
-    target, _ = _existing(tmp_path)
+    target, before = _existing(tmp_path)
     write_figure_set(target, _job(), OPTIONS, force=True)
-    assert not (target / "notes.txt").exists() and (target / "manifest.json").exists()
+    assert "sheet.png" not in before and (target / "sheet.png").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["set"]
 
 
