@@ -27,7 +27,10 @@ The request cycle
    :meth:`JobRunner.subscribe`; a Cancel button calls :meth:`JobRunner.cancel`.
 
 Every submitted request settles exactly once until :meth:`JobRunner.shutdown`, which
-cancels everything, waits for the threads and delivers nothing afterwards.
+cancels everything, waits a short time for the threads and delivers nothing afterwards.
+A thread whose job does not stop in that time (it may be blocked in a read) is detached:
+it runs on, unowned by the window, until its job returns or the process exits, so closing
+the window never waits long and never destroys a running thread.
 """
 
 from __future__ import annotations
@@ -40,7 +43,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+import shiboken6
+from PySide6.QtCore import QDeadlineTimer, QObject, QThread, Signal, Slot
 
 R = TypeVar("R")
 #: A request class, or a tuple of them (as :func:`isinstance` takes).
@@ -254,6 +258,36 @@ def _lower_this_threads_priority() -> None:
                            + WORKER_NICENESS)
         except OSError:  # not permitted here: run at normal priority
             pass
+
+
+#: How long :meth:`JobRunner.shutdown` waits, in all, for the lanes' threads to stop.
+SHUTDOWN_TIMEOUT_MS = 2000
+
+#: Threads detached by :func:`_detach` (with their workers) that may still be running.
+_DETACHED: list[tuple[QThread, _LaneWorker]] = []
+
+
+def detached_threads() -> list[QThread]:
+    """The threads that :meth:`JobRunner.shutdown` had to leave running and that have not
+    ended yet."""
+    _DETACHED[:] = [(t, w) for t, w in _DETACHED if shiboken6.isValid(t) and t.isRunning()]
+    return [t for t, _ in _DETACHED]
+
+
+def _detach(thread: QThread, worker: _LaneWorker) -> None:
+    """Leave `thread`, whose job did not stop in time, running until it ends by itself.
+
+    Qt aborts the process when a running QThread is destroyed, and PySide destroys every
+    Python-owned QObject when the application object goes at exit. So the thread gets a
+    C++ owner that lives as long as the process: the GUI thread's own QThread object.
+    When the job returns, the thread's event loop (already told to quit) ends and the
+    thread and its worker delete themselves.
+    """
+    thread.setParent(QThread.currentThread())
+    thread.finished.connect(worker.deleteLater)
+    thread.finished.connect(thread.deleteLater)
+    detached_threads()  # forget the ones that have ended since
+    _DETACHED.append((thread, worker))
 
 
 class _LaneWorker(QObject):
@@ -523,26 +557,34 @@ class JobRunner(QObject):
         """True if `request_id` is still the newest request on the lane of `kind`."""
         return self.latest(kind) == request_id
 
-    def shutdown(self, timeout_ms: int = 30_000) -> bool:
-        """Cancel everything, stop every thread and wait for it; safe to call twice.
-        Nothing is delivered afterwards.
+    def shutdown(self, timeout_ms: int = SHUTDOWN_TIMEOUT_MS) -> bool:
+        """Cancel everything, stop every thread and wait at most `timeout_ms` in all; safe
+        to call twice. Nothing is delivered afterwards.
+
+        A thread still running after the wait (its job ignores cancellation, or is
+        blocked in a read) is detached rather than destroyed: it ends when its job
+        returns, or with the process; one line on stderr names its lane.
 
         Returns
         -------
         bool
-            True if every thread stopped within `timeout_ms` each.
+            True if every thread stopped in time.
         """
         self._closed = True
-        ok = True
         for worker in self._workers.values():
             worker.close()
         for thread in self._threads.values():
             thread.quit()
-        for thread in self._threads.values():
-            ok = thread.wait(timeout_ms) and ok
+        deadline = QDeadlineTimer(max(0, timeout_ms))
+        stuck = [lane for lane, thread in self._threads.items() if not thread.wait(deadline)]
+        for lane in stuck:
+            print(f"shiftlab: a background job ({lane}) did not stop within "
+                  f"{timeout_ms / 1000:g} s; it is left to end on its own or with ShiftLab",
+                  file=sys.stderr)
+            _detach(self._threads[lane], self._workers[lane])
         self._threads.clear()
         self._workers.clear()
-        return ok
+        return not stuck
 
     def _worker(self, lane: str) -> _LaneWorker:
         worker = self._workers.get(lane)
