@@ -27,10 +27,17 @@ from PySide6.QtWidgets import (
 )
 
 from engine import ACTIVATIONS, KERNELS, PADDINGS, POOL_MODES, PipelineSpec
+from engine.limits import (
+    MAX_BLUR_SIZE,
+    MAX_KERNEL_SIZE,
+    MAX_LEVELS,
+    MAX_POOL_SIZE,
+    MAX_STRIDE,
+    MAX_TOP_K,
+)
 from gui.canvas.item import TOOLS
 
 CUSTOM = "custom"
-MAX_KERNEL = 7
 
 
 def _spin(lo: int, hi: int, value: int, tip: str, special: str | None = None) -> QSpinBox:
@@ -59,8 +66,8 @@ class KernelGrid(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.preset = _combo([*KERNELS, CUSTOM], "sobel_vertical", "Kernel preset")
-        self.rows = _spin(1, MAX_KERNEL, 3, "Kernel rows")
-        self.cols = _spin(1, MAX_KERNEL, 3, "Kernel columns")
+        self.rows = _spin(1, MAX_KERNEL_SIZE, 3, "Kernel rows")
+        self.cols = _spin(1, MAX_KERNEL_SIZE, 3, "Kernel columns")
         self.table = QTableWidget(3, 3)
         self.table.setToolTip("Kernel values (cross-correlation: not flipped); edit any cell")
         for header in (self.table.horizontalHeader(), self.table.verticalHeader()):
@@ -165,7 +172,7 @@ class PipelineControls(QWidget):
         self.convolve = conv
         self.kernel = KernelGrid()
         self.padding = _combo(PADDINGS, default.padding, "Padding of the convolution")
-        self.stride = _spin(1, 8, default.stride, "Stride of the convolution")
+        self.stride = _spin(1, MAX_STRIDE, default.stride, "Stride of the convolution")
         self.activation = _combo(ACTIVATIONS, default.activation, "Activation after convolution")
         form = QFormLayout(conv)
         form.addRow(self.kernel)
@@ -176,10 +183,12 @@ class PipelineControls(QWidget):
         pool = QGroupBox("Pooling")
         self.pool_mode = _combo(POOL_MODES, default.pool_mode,
                                 "max, avg, blurmax (MaxBlurPool) or blur (BlurPool)")
-        self.pool_size = _spin(1, 8, default.pool_size, "Pooling window")
-        self.pool_stride = _spin(0, 8, 0, "Pooling stride (= window when 'same')", "same")
-        self.blur_size = _spin(1, 7, default.blur_size, "Binomial blur taps for blurmax/blur")
-        self.levels = _spin(0, 12, default.levels, "Number of pooling levels")
+        self.pool_size = _spin(1, MAX_POOL_SIZE, default.pool_size, "Pooling window")
+        self.pool_stride = _spin(0, MAX_POOL_SIZE, 0, "Pooling stride (= window when 'same')",
+                                 "same")
+        self.blur_size = _spin(1, MAX_BLUR_SIZE, default.blur_size,
+                                "Binomial blur taps for blurmax/blur")
+        self.levels = _spin(0, MAX_LEVELS, default.levels, "Number of pooling levels")
         form = QFormLayout(pool)
         form.addRow("Mode", self.pool_mode)
         form.addRow("Window", self.pool_size)
@@ -188,7 +197,7 @@ class PipelineControls(QWidget):
         form.addRow("Levels", self.levels)
 
         show = QGroupBox("Display")
-        self.top_k_box = _spin(1, 50, 3, "How many maxima to mark in each panel")
+        self.top_k_box = _spin(1, MAX_TOP_K, 3, "How many maxima to mark in each panel")
         self.shared = QCheckBox("Shared colour levels")
         self.shared.setToolTip("One value range for all feature maps (else each panel its own)")
         form = QFormLayout(show)

@@ -22,8 +22,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.limits import MAX_TOP_K
 from figures import FigureSetOptions
-from figures.figure_set import FORMATS
+from figures.figure_set import FORMATS, MAX_ANIMATED_SHIFTS, MAX_WIDTH
 from gui.window.settings import AppSettings
 
 #: What each format checkbox writes, shown as its tooltip.
@@ -35,27 +36,29 @@ FORMAT_TIPS = {
     "json": "metrics.json: per-stage numbers",
 }
 BACKGROUNDS = ("white", "transparent")
-MAX_WIDTH = 20_000
-MAX_ANIMATED_SHIFTS = 256
+#: The narrowest figure (FigureSetOptions refuses less).
+MIN_WIDTH = 64
 DEFAULT_FOLDER_NAME = "shiftlab-figures"
 
 
 def remembered_options(settings: AppSettings) -> FigureSetOptions:
-    """The export options last used (the defaults for any missing or invalid value)."""
+    """The export options last used: numbers clamped to the dialog's ranges, the default
+    for any value that is missing or unusable (each change noted by `settings`)."""
     default = FigureSetOptions()
-    text = str(settings.qsettings.value("export/formats", ",".join(default.formats)))
-    formats = tuple(f for f in text.split(",") if f in FORMATS) or default.formats
-    background = str(settings.qsettings.value("export/background", default.background))
-    try:
-        return FigureSetOptions(
-            formats=formats,
-            width=min(settings.int_value("export/width", default.width), MAX_WIDTH),
-            background=background if background in BACKGROUNDS else default.background,
-            top_k=settings.int_value("export/top_k", default.top_k),
-            animate_shifts=min(settings.int_value("export/animate_shifts", 0),
-                               MAX_ANIMATED_SHIFTS))
-    except ValueError:  # a hand-edited settings file out of range: start from the defaults
-        return default
+    named = [f.strip() for text in settings.text_list("export/formats")
+             for f in text.split(",") if f.strip()]
+    formats = tuple(f for f in FORMATS if f in named)
+    if set(named) - set(formats):
+        settings.notice("export/formats", f"unknown formats ignored: "
+                                          f"{', '.join(sorted(set(named) - set(formats)))}")
+    return FigureSetOptions(
+        formats=formats or default.formats,
+        width=settings.int_value("export/width", default.width, MIN_WIDTH, MAX_WIDTH),
+        background=settings.text_value("export/background", default.background,
+                                       BACKGROUNDS),
+        top_k=settings.int_value("export/top_k", default.top_k, 1, MAX_TOP_K),
+        animate_shifts=settings.int_value("export/animate_shifts", default.animate_shifts, 0,
+                                          MAX_ANIMATED_SHIFTS))
 
 
 def remembered_folder(settings: AppSettings) -> Path:
@@ -108,7 +111,7 @@ class ExportDialog(QDialog):
             formats_row.addWidget(box)
 
         self.width_box = QSpinBox()
-        self.width_box.setRange(64, MAX_WIDTH)
+        self.width_box.setRange(MIN_WIDTH, MAX_WIDTH)
         self.width_box.setSuffix(" px")
         self.width_box.setValue(options.width)
         self.width_box.setToolTip("Width of every PNG (and of the copied figure)")
@@ -116,7 +119,7 @@ class ExportDialog(QDialog):
         self.background.addItems(BACKGROUNDS)
         self.background.setCurrentText(options.background)
         self.top_k = QSpinBox()
-        self.top_k.setRange(1, 1000)
+        self.top_k.setRange(1, MAX_TOP_K)
         self.top_k.setValue(options.top_k)
         self.top_k.setToolTip("Maxima recorded and marked per stage")
         self.animate = QSpinBox()

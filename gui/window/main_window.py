@@ -64,7 +64,7 @@ from engine import (
 from engine.display import to_uint8
 from engine.report import file_sha256
 from figures import ExportJob
-from gui.canvas.item import CanvasItem
+from gui.canvas.item import TOOLS, CanvasItem
 from gui.canvas.model import CanvasModel, demo_image
 from gui.canvas.snapshots import SnapshotPool
 from gui.comparison.mode import CompareMode
@@ -182,8 +182,14 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.update_title()
         self._on_model_changed(None)
-        self.statusBar().showMessage(
-            "Drag the lit pixel and watch the pooled maps follow · F1: mouse and keys", 10000)
+        notices = self.settings.notices
+        if notices:  # each also went to stderr
+            more = f" (and {len(notices) - 1} more)" if len(notices) > 1 else ""
+            self.statusBar().showMessage(f"Remembered {notices[0]}{more}", 15_000)
+        else:
+            self.statusBar().showMessage(
+                "Drag the lit pixel and watch the pooled maps follow · F1: mouse and keys",
+                10000)
 
     # -- construction ---------------------------------------------------------------------------
     def add_dock(self, widget: QWidget, title: str,
@@ -337,13 +343,15 @@ class MainWindow(QMainWindow):
         s = self.settings
         blocker = QSignalBlocker(self.pipeline_controls)
         self.pipeline_controls.set_spec(s.spec(DEMO_SPEC))
-        self.pipeline_controls.top_k_box.setValue(s.int_value("display/top_k", 3))
+        top_k = self.pipeline_controls.top_k_box
+        top_k.setValue(s.int_value("display/top_k", top_k.value(), top_k.minimum(),
+                                   top_k.maximum()))
         self.pipeline_controls.shared.setChecked(s.bool_value("display/shared_levels", False))
         del blocker
         self.convolve_action.setChecked(self.pipeline_controls.convolve.isChecked())
         self.shared_action.setChecked(self.pipeline_controls.shared.isChecked())
         self.canvas_controls.wrap.setChecked(s.bool_value("canvas/wrap", False))
-        self.canvas_controls.tool.setCurrentText(str(s.qsettings.value("canvas/tool", "auto")))
+        self.canvas_controls.tool.setCurrentText(s.text_value("canvas/tool", "auto", TOOLS))
         self._restore_compare_settings()
         geometry = s.geometry("window/geometry")
         if geometry is None or not self.restoreGeometry(geometry):
@@ -361,12 +369,18 @@ class MainWindow(QMainWindow):
         """The last comparison setup (B's transform and rows); comparison itself starts off,
         so the window always opens on the single-row demo."""
         s = self.settings
-        try:
-            transform = InputTransform(**json.loads(str(s.qsettings.value("compare/transform"))))
-        except (TypeError, ValueError):
-            transform = None  # nothing remembered yet, or from an older layout
-        if transform is not None:
-            self.compare.controls.set_transform(transform)
+        controls = self.compare.controls
+        data = s.json_object("compare/transform")
+        if data is not None:
+            for name, box in (("dx", controls.dx), ("dy", controls.dy),
+                              ("turns", controls.turns)):
+                if name in data:
+                    data[name] = s.clamp(f"compare/transform {name}", data[name], box.value(),
+                                         box.minimum(), box.maximum())
+            try:
+                controls.set_transform(InputTransform(**data))
+            except (TypeError, ValueError) as exc:  # from an older layout, or edited
+                s.notice("compare/transform", f"{exc} Ignored")
         for key, box in self._compare_boxes().items():
             box.setChecked(s.bool_value(f"compare/{key}", box.isChecked()))
 

@@ -21,11 +21,9 @@ class RecentFiles:
         self.limit = limit
 
     def paths(self) -> list[str]:
-        """The remembered paths, most recent first."""
-        value = self.settings.qsettings.value(KEY, [])
-        if isinstance(value, str):
-            value = [value]
-        return [str(v) for v in (value or [])]
+        """The remembered paths, most recent first (entries that are not file names are
+        dropped, with a notice)."""
+        return self.settings.text_list(KEY)
 
     def add(self, path: str) -> None:
         """Put `path` (made absolute) first."""
