@@ -534,6 +534,7 @@ class MainWindow(QMainWindow):
         reason = str(error) if isinstance(error, ImageLoadError) \
             else f"{path}: {error_message(error)}"
         print(f"shiftlab: cannot open image: {reason}", file=sys.stderr)
+        self.statusBar().showMessage(f"Could not open {path}", 8000)
         self.recent.remove(path)
         self.open_failed.emit(path, reason)
         QMessageBox.warning(self, "Cannot open image", f"Could not open the image.\n\n{reason}")

@@ -13,6 +13,15 @@ KEY = "files/recent"
 MAX_RECENT = 10
 
 
+def _absolute(path: str) -> str:
+    """`path` with its symbolic links resolved, or only made absolute when they cannot be
+    (a loop of links, a name too long)."""
+    try:
+        return str(Path(path).resolve())
+    except (OSError, RuntimeError, ValueError):  # RuntimeError: a symlink loop (Python 3.11)
+        return str(Path(path).absolute())
+
+
 class RecentFiles:
     """Most recent first, without duplicates, at most `limit` entries."""
 
@@ -27,14 +36,14 @@ class RecentFiles:
 
     def add(self, path: str) -> None:
         """Put `path` (made absolute) first."""
-        path = str(Path(path).resolve())
+        path = _absolute(path)
         items = [p for p in self.paths() if p != path]
         self.settings.set_value(KEY, [path, *items][: self.limit])
 
     def remove(self, path: str) -> None:
-        """Forget `path` (for example after it failed to open)."""
-        path = str(Path(path).resolve())
-        self.settings.set_value(KEY, [p for p in self.paths() if p != path])
+        """Forget `path` (for example after it failed to open), as given or made absolute."""
+        forget = {path, _absolute(path)}
+        self.settings.set_value(KEY, [p for p in self.paths() if p not in forget])
 
     def clear(self) -> None:
         """Forget every path."""

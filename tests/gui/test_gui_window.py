@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from image_files import write_png
@@ -315,4 +317,52 @@ def test_open_from_the_recent_files_menu(window, qtbot, tmp_path):
     assert [a.toolTip() for a in entries] == [str(second.resolve()), str(first.resolve())]
     with qtbot.waitSignal(window.image_opened, timeout=10_000):
         entries[1].trigger()
+    assert window.model.shape == (8, 12)
+
+
+def unopenable_files(tmp_path) -> list:
+    """A loop of symbolic links, a FIFO (a read would block) and a truncated PNG."""
+    loop_a, loop_b = tmp_path / "a.png", tmp_path / "b.png"
+    os.symlink(loop_a, loop_b)
+    os.symlink(loop_b, loop_a)
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    good, truncated = tmp_path / "good.png", tmp_path / "cut.png"
+    write_png(good, 64, 64)
+    truncated.write_bytes(good.read_bytes()[:200])
+    good.unlink()
+    return [loop_a, fifo, truncated]
+
+
+def test_every_failed_open_shows_a_box_naming_the_file_and_says_so(window, qtbot, tmp_path,
+                                                                   warnings):
+    for path in unopenable_files(tmp_path):
+        with qtbot.waitSignal(window.open_failed, timeout=10_000):
+            window.open_file(path)
+        assert window.statusBar().currentMessage() == f"Could not open {path}"
+        title, text = warnings[-1]
+        assert title == "Cannot open image" and str(path) in text
+    assert len(warnings) == 3 and window.model.shape == (10, 10)
+
+
+def test_failed_opens_from_the_recent_menu_are_reported_and_forgotten(window, qtbot, tmp_path,
+                                                                      warnings):
+    bad = unopenable_files(tmp_path)
+    good = tmp_path / "fine.png"
+    write_png(good, 8, 12)
+    window.settings.set_value("files/recent", [str(p) for p in [*bad, good]])
+    menu = window.recent_menu
+    for path in bad:
+        menu.popup(window.mapToGlobal(QPoint(10, 10)))  # fills it, as opening it does
+        qtbot.waitExposed(menu)
+        with qtbot.waitSignal(window.open_failed, timeout=10_000):
+            qtbot.keyClick(menu, Qt.Key.Key_1)  # the first entry: "&1 name"
+        assert window.statusBar().currentMessage() == f"Could not open {path}"
+        assert str(path) in warnings[-1][1]
+    assert len(warnings) == 3
+    assert window.recent.paths() == [str(good)]
+    menu.popup(window.mapToGlobal(QPoint(10, 10)))
+    qtbot.waitExposed(menu)
+    with qtbot.waitSignal(window.image_opened, timeout=10_000):
+        qtbot.keyClick(menu, Qt.Key.Key_1)
     assert window.model.shape == (8, 12)
