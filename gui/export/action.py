@@ -35,7 +35,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from figures import ExportJob, FigureSetOptions
+from figures import ExportJob, ExportTargetError, FigureSetOptions
+from figures.figure_set import input_files
+from figures.target import check_target
 from gui.export.dialog import ExportDialog, remember, remembered_folder, remembered_options
 from gui.export.jobs import CopyFigureRequest, ExportOutcome, ExportRequest
 from gui.window.settings import AppSettings
@@ -184,25 +186,29 @@ class FigureExporter(QObject):
     def export_to(self, folder: str | Path, options: FigureSetOptions) -> int:
         """Export the window's current state into `folder` in the background.
 
-        A non-empty `folder` is replaced only if the person confirms. Return the request
-        id, or 0 if nothing was started (the reason is in the status bar).
+        A folder that holds a figure set is replaced only if the person confirms; one that
+        holds anything else, the current folder, home, the root and a folder holding the
+        input are refused (:func:`figures.target.check_target`). Return the request id,
+        or 0 if nothing was started (the reason is in the status bar).
         """
         folder = Path(folder).expanduser().absolute()
         if self.is_exporting():
             self.status_bar.showMessage("An export is already running; cancel it first.",
                                         MESSAGE_MS)
             return 0
-        if folder.exists() and not folder.is_dir():
-            self._fail(f"{folder} is a file; choose a folder name for the figure set.")
+        job = self._snapshot()
+        if job is None:
             return 0
-        force = folder.is_dir() and any(folder.iterdir())
+        try:
+            check_target(folder, True, input_files(job.state))
+            force = folder.is_dir() and any(folder.iterdir())
+        except (ExportTargetError, OSError) as exc:
+            self._fail(str(exc))
+            return 0
         if force and not self._confirm_replace(folder):
             self.status_bar.showMessage(f"Not exported: {folder} was left as it is.",
                                         MESSAGE_MS)
             self.export_cancelled.emit(str(folder))
-            return 0
-        job = self._snapshot()
-        if job is None:
             return 0
         self._export_folder = folder
         self._export_id = self.runner.submit(ExportRequest(folder, job, options, force))
@@ -221,8 +227,8 @@ class FigureExporter(QObject):
         count = sum(1 for _ in folder.iterdir())
         answer = QMessageBox.question(
             self.window, "Replace folder?",
-            f"{folder}\nis not empty ({count} item{'s' if count != 1 else ''}).\n\n"
-            "Replace everything in it with the new figure set?",
+            f"{folder}\nholds a figure set ({count} item{'s' if count != 1 else ''}).\n\n"
+            "Replace it with the new figure set?",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.No)
         return answer == QMessageBox.StandardButton.Yes

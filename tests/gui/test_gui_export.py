@@ -24,6 +24,7 @@ from engine import (
     ViewState,
     example_state,
     load_image,
+    report,
     run_pipeline,
 )
 from figures import ExportJob, FigureSetOptions, reproducing_command
@@ -222,12 +223,18 @@ def slow_options() -> FigureSetOptions:
     return FigureSetOptions(width=300, animate_shifts=200)
 
 
-def existing_folder(tmp_path: Path, name: str, monkeypatch) -> dict[str, bytes]:
-    """Make a non-empty folder `name` and confirm replacing it; return its contents."""
-    folder = tmp_path / name
+def old_figure_set(folder: Path) -> None:
+    """Make `folder` an earlier figure set (only a figure set may be replaced)."""
     (folder / "sub").mkdir(parents=True)
+    (folder / "manifest.json").write_text(json.dumps({"format": report.FORMAT}))
     (folder / "notes.txt").write_text("keep me")
     (folder / "sub" / "data.bin").write_bytes(b"\x00\x01")
+
+
+def existing_folder(tmp_path: Path, name: str, monkeypatch) -> dict[str, bytes]:
+    """Make an earlier figure set `name` and confirm replacing it; return its contents."""
+    folder = tmp_path / name
+    old_figure_set(folder)
     monkeypatch.setattr(QMessageBox, "question",
                         lambda *a: QMessageBox.StandardButton.Yes)
     return contents(folder)
@@ -286,8 +293,7 @@ def test_closing_during_an_export_stops_it_and_leaves_nothing(host, qtbot, tmp_p
 def test_a_non_empty_folder_is_replaced_only_after_confirmation(host, qtbot, tmp_path,
                                                                 monkeypatch):
     target = tmp_path / "old"
-    target.mkdir()
-    (target / "notes.txt").write_text("keep me")
+    old_figure_set(target)
     asked: list[str] = []
     answer = [QMessageBox.StandardButton.No]
 
@@ -301,7 +307,7 @@ def test_a_non_empty_folder_is_replaced_only_after_confirmation(host, qtbot, tmp
         assert host.exporter.export_to(target, options) == 0
     assert len(asked) == 1 and str(target) in asked[0]
     assert host.runner.latest(ExportRequest) == 0  # nothing was submitted
-    assert files_in(target) == ["notes.txt"]
+    assert "notes.txt" in files_in(target)
     assert (target / "notes.txt").read_text() == "keep me"
     assert "left as it is" in host.statusBar().currentMessage()
 
@@ -337,12 +343,31 @@ def test_a_failing_export_says_why_and_leaves_nothing(host, qtbot, tmp_path, mon
     qtbot.waitUntil(lambda: host.actions[0].isEnabled(), timeout=5000)
 
 
+def test_a_folder_that_is_not_a_figure_set_is_never_replaced(host, qtbot, tmp_path,
+                                                             monkeypatch):
+    target = tmp_path / "mine"
+    target.mkdir()
+    (target / "thesis.tex").write_text("precious")
+    asked: list[str] = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a: asked.append(a) or
+                        QMessageBox.StandardButton.Yes)
+    with qtbot.waitSignal(host.exporter.export_failed, timeout=1000) as blocker:
+        assert host.exporter.export_to(target, FigureSetOptions()) == 0
+    assert "not a figure set written by ShiftLab" in blocker.args[0]
+    assert asked == [] and host.runner.latest(ExportRequest) == 0
+    assert files_in(target) == ["thesis.tex"]
+    monkeypatch.chdir(tmp_path)
+    with qtbot.waitSignal(host.exporter.export_failed, timeout=1000) as blocker:
+        assert host.exporter.export_to(tmp_path, FigureSetOptions()) == 0
+    assert "is the current folder" in blocker.args[0]
+
+
 def test_a_file_in_place_of_the_folder_is_refused(host, qtbot, tmp_path):
     target = tmp_path / "taken"
     target.write_text("a file")
     with qtbot.waitSignal(host.exporter.export_failed, timeout=1000) as blocker:
         assert host.exporter.export_to(target, FigureSetOptions()) == 0
-    assert "is a file" in blocker.args[0]
+    assert "exists and is not a folder" in blocker.args[0]
     assert target.read_text() == "a file"
 
 
