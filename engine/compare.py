@@ -22,7 +22,9 @@ class StageComparison:
         The stage (``"input"``, ``"conv"``, ``"pool 1"`` ...).
     distance : float
         ``||a - b|| / max(||a||, ||b||)`` over the compared cells: 0 when they are
-        equal (or both zero), at most 2, and 1 when one of them is zero and the other not.
+        equal, at most 2, 1 when one of them is zero and the other not, and NaN
+        (undefined: :attr:`both_zero`) when both are zero, as when a feature has left
+        both maps; an empty pair is no evidence of a match.
     displacement : (int, int)
         ``peak_b - peak_a`` in this stage's own cells, (rows, cols).
     peak_a, peak_b : (int, int)
@@ -54,13 +56,19 @@ class StageComparison:
     error_note: str | None = None
 
     @property
+    def both_zero(self) -> bool:
+        """True when both maps are zero over the compared cells (distance undefined)."""
+        return bool(np.isnan(self.distance))
+
+    @property
     def partial(self) -> bool:
         """True when the maps differ in shape and only their top-left overlap was compared."""
         return self.shape_a != self.shape_b
 
 
 def normalized_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Return ``||a - b|| / max(||a||, ||b||)`` (Frobenius norms, float64), 0 if both are zero.
+    """Return ``||a - b|| / max(||a||, ||b||)`` (Frobenius norms, float64); NaN (undefined)
+    if both are zero.
 
     Arrays of different shapes are compared over their common top-left overlap.
 
@@ -73,6 +81,8 @@ def normalized_distance(a: np.ndarray, b: np.ndarray) -> float:
     --------
     >>> normalized_distance(np.ones((2, 2)), np.zeros((2, 2)))
     1.0
+    >>> normalized_distance(np.zeros((2, 2)), np.zeros((2, 2)))
+    nan
     """
     a, b = as_image(a, "a"), as_image(b, "b")
     rows, cols = min(a.shape[0], b.shape[0]), min(a.shape[1], b.shape[1])
@@ -95,14 +105,14 @@ def relative_difference(a: np.ndarray, b: np.ndarray, reference: float | None = 
     """``||a - b|| / reference`` for equally shaped arrays (norms summed in double precision).
 
     `reference` defaults to ``max(||a||, ||b||)``; when it is 0 that maximum is used
-    instead, and when that is 0 too (both arrays zero) the result is 0.
+    instead, and when that is 0 too (both arrays zero) the result is NaN: two empty maps
+    say nothing about whether one moved with the other.
     """
-    diff = l2_norm(a, b)
-    if diff == 0.0:
-        return 0.0
     if not reference:
         reference = max(l2_norm(a), l2_norm(b))
-    return diff / reference
+    if reference == 0.0:
+        return float("nan")
+    return l2_norm(a, b) / reference
 
 
 def _peak(arr: np.ndarray) -> tuple[int, int]:

@@ -26,6 +26,8 @@ from .transforms import (
 )
 
 TRANSFORM_KINDS = ("mirror", "flip", "shift", "rotate", "other")
+#: Why a distance or error is undefined when both maps are all zero.
+BOTH_ZERO = "both maps are zero"
 
 
 @dataclass(frozen=True)
@@ -167,9 +169,9 @@ def transform_errors(a: PipelineResult, b: PipelineResult,
 
     None where the transform does not act on the stage (see
     :meth:`InputTransform.on_stage`), where `b` lacks the stage, or where the shapes
-    differ (:func:`transform_error_notes` says which). With ``f(x) = 0`` the larger norm
-    is used, as in :func:`engine.equivariance_error`, whose values this reproduces for a
-    circular shift.
+    differ, or where both maps are zero (:func:`transform_error_notes` says which). With
+    ``f(x) = 0`` the norm of ``f(T x)`` is used, as in :func:`engine.equivariance_error`,
+    whose values this reproduces for a circular shift.
     """
     return [error for error, _ in transform_error_notes(a, b, transform)]
 
@@ -178,7 +180,7 @@ def transform_error_notes(a: PipelineResult, b: PipelineResult, transform: Input
                           ) -> list[tuple[float | None, str | None]]:
     """Per stage of `a`: the transform error of :func:`transform_errors` and, where it is
     undefined, why (``"another image"``, ``"shift not a multiple of S = 4"``,
-    ``"not in B"``, ``"shapes differ"``)."""
+    ``"not in B"``, ``"shapes differ"``, ``"both maps are zero"``)."""
     out: list[tuple[float | None, str | None]] = []
     names_b = set(b.names)
     for stage in a.stages:
@@ -194,7 +196,8 @@ def transform_error_notes(a: PipelineResult, b: PipelineResult, transform: Input
             out.append((None, "shapes differ"))
         else:
             reference = l2_norm(stage.array)
-            out.append((relative_difference(b[stage.name].array, expected, reference), None))
+            error = relative_difference(b[stage.name].array, expected, reference)
+            out.append((None, BOTH_ZERO) if np.isnan(error) else (error, None))
     return out
 
 
@@ -259,7 +262,7 @@ def equivariance_error(image: np.ndarray, spec: PipelineSpec | None, dy: int, dx
     the circular shift of a stage of stride ``(Sy, Sx)`` by ``(dy/Sy, dx/Sx)`` cells,
     the error of stage ``f`` is ``||f(T x) - T' f(x)|| / ||f(x)||``. If ``f(x)`` is all
     zero, the norm of ``f(T x)`` is used instead (so the error is 1 when only
-    ``f(T x)`` is non-zero, and 0 when both are zero).
+    ``f(T x)`` is non-zero, and undefined, None, when both are zero).
 
     The spec is used as given: with ``padding="circular"`` and max or average pooling
     on an image whose sides divide by the total stride, every defined value is 0 up
@@ -279,7 +282,7 @@ def equivariance_error(image: np.ndarray, spec: PipelineSpec | None, dy: int, dx
     list of float or None
         One value per stage of ``run_pipeline(image, spec)``, in order; None where
         the stage's stride does not divide the shift (the stage cannot follow it in
-        whole cells).
+        whole cells) or both maps are zero.
 
     Raises
     ------

@@ -149,7 +149,8 @@ def metrics_table(document: Mapping, top_k: int) -> tuple[list[str], list[list[o
 
 def write_csv(path: str | os.PathLike, columns: Sequence[str],
               rows: Iterable[Sequence[object]]) -> None:
-    """Write a CSV file with a header; None becomes an empty cell, floats keep full precision.
+    """Write a CSV file with a header; None (undefined, not applicable) becomes ``n/a``
+    (which spreadsheets and pandas read as missing), floats keep full precision.
 
     Raises
     ------
@@ -160,8 +161,8 @@ def write_csv(path: str | os.PathLike, columns: Sequence[str],
         writer = csv.writer(fh)
         writer.writerow(columns)
         for row in rows:
-            writer.writerow(["" if v is None else repr(v) if isinstance(v, float) else v
-                             for v in row])
+            writer.writerow(["n/a" if v is None or (isinstance(v, float) and math.isnan(v))
+                             else repr(v) if isinstance(v, float) else v for v in row])
 
 
 def write_json(path: str | os.PathLike, document: object) -> None:

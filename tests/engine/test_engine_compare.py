@@ -17,9 +17,11 @@ from engine import (
     load_example,
     mirror,
     normalized_distance,
+    report,
     run_pipeline,
     sample_photo,
 )
+from engine.sweep import sweep_stages
 
 
 def reference_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -56,14 +58,32 @@ def test_distance_and_displacement_match_a_plain_reference():
         assert row.equivariance_error is None
 
 
-def test_identical_and_all_zero_inputs_have_distance_zero():
+def test_identical_inputs_have_distance_zero_and_an_all_zero_pair_is_undefined():
     x = np.random.default_rng(0).random((32, 32))
     assert all(r.distance == 0.0 for r in compare_results(run_pipeline(x), run_pipeline(x)))
     z = np.zeros((16, 16))
     rows = compare_results(run_pipeline(z), run_pipeline(z.copy()))
-    assert all(r.distance == 0.0 and r.displacement == (0, 0) for r in rows)
-    assert normalized_distance(z, z) == 0.0
+    # two empty maps are no evidence of a match: undefined, never a perfect 0
+    assert all(np.isnan(r.distance) and r.both_zero for r in rows)
+    assert np.isnan(normalized_distance(z, z))
     assert normalized_distance(z, np.ones((16, 16))) == 1.0
+    assert not compare_results(run_pipeline(x), run_pipeline(x))[0].both_zero
+
+
+def test_a_pixel_that_left_the_canvas_leaves_gaps_in_the_sweep_not_zeros(tmp_path):
+    # the pixel at (6, 6) of a 10x10 canvas, moved right by whole cells with zero fill:
+    # once it has left (shift 4), both maps are empty and the distance is undefined
+    x = np.zeros((10, 10), np.float32)
+    x[6, 6] = 1.0
+    spec = PipelineSpec(convolve=False, levels=2)
+    names, distances = sweep_stages(x, spec, range(5), axis="x", wrap=False, align=True)
+    assert distances[0].tolist() == [0.0, 0.0, 0.0]
+    assert np.isfinite(distances[1]).all() and np.isfinite(distances[1:4, :2]).all()
+    assert np.isnan(distances[4]).all()  # it used to read 0: a perfect match
+    columns, rows = report.sweep_table(range(5), names, distances, "x")
+    assert rows[4][1:] == [None, None, None]
+    report.write_csv(tmp_path / "sweep.csv", columns, rows)
+    assert (tmp_path / "sweep.csv").read_text().splitlines()[5] == "4,n/a,n/a,n/a"
 
 
 def test_different_shapes_compare_the_top_left_overlap():
@@ -161,7 +181,7 @@ def test_error_stays_finite_when_the_unshifted_stage_is_all_zero():
     errors = equivariance_error(x, spec, 0, 2)  # wrapping creates a dark-to-bright step
     assert run_pipeline(np.roll(x, 2, axis=1), spec)["conv"].array.any()
     assert errors == [0.0, 1.0]
-    assert equivariance_error(np.zeros((8, 8)), spec, 1, 1) == [0.0, 0.0]
+    assert equivariance_error(np.zeros((8, 8)), spec, 1, 1) == [None, None]  # undefined
 
 
 @pytest.mark.parametrize("dy, dx", [(0.5, 0), (0, "1")])

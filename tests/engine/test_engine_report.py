@@ -86,7 +86,7 @@ def test_metrics_table_puts_comparison_on_b_lines_and_top_k_columns(tmp_path):
         arr = (a if r["row"] == "A" else b)[r["stage"]].array
         assert float(r["max"]) == float(arr.max())  # repr keeps every digit
         assert (r["rows"], r["cols"]) == tuple(str(n) for n in arr.shape)
-        assert (r["distance"] == "") == (r["row"] == "A")
+        assert (r["distance"] == "n/a") == (r["row"] == "A")
     x, y = a["pool 1"].array.astype(np.float64), b["pool 1"].array.astype(np.float64)
     expected = np.linalg.norm(x - y) / max(np.linalg.norm(x), np.linalg.norm(y))
     assert float(rows[3]["distance"]) == pytest.approx(expected, rel=1e-12)
