@@ -7,11 +7,12 @@ import pytest
 
 from engine import NETWORKS, Network, held_out_digits
 
-#: The largest change of any class probability seen under a circular shift of a test digit
-#: through digits-aps. The phase APS keeps is the same bit for bit, but onnxruntime sums the
-#: global average pool (and the phase norms) in a different order when the map is shifted,
-#: so the logits may differ in the last bits of float32; 1e-5 leaves room for that.
-APS_TOLERANCE = 1e-5
+#: The largest change of any class probability allowed under a circular shift of a test digit
+#: through digits-aps. The phases APS keeps are the same values, but onnxruntime sums the
+#: global average pool (and the phase norms) in another order when the map is shifted, so
+#: the logits differ in the last bits of float32: the largest change seen over 60 digits x
+#: 784 shifts was 2.2e-7, and the top-1 class never changed.
+APS_TOLERANCE = 1e-6
 
 
 def test_the_three_networks_load_from_package_data():
