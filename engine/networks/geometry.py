@@ -45,7 +45,7 @@ _ELEMENTWISE_OPS = frozenset((
 _CHANNEL_OPS = ("Softmax", "LogSoftmax", "Hardmax")  # element-wise when taken along channels
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays inside: compare by identity
 class MapGeometry:
     """The input pixels each cell of a ``(C, H, W)`` map can depend on.
 

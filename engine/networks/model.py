@@ -106,7 +106,10 @@ class Network:
         self._nodes = _data_nodes(graph, self._input.name)
         self.layer_names: tuple[str, ...] = tuple(o for node in self._nodes for o in node.output
                                                   if o)
-        self._final_op = next((n.op_type for n in self._nodes if self._output in n.output), "")
+        if self._output not in self.layer_names:
+            raise NetworkLoadError(f"{path}: its output {self._output!r} does not depend on the "
+                                   f"input {self._input.name!r}; it is no image model.")
+        self._final_op = next(n.op_type for n in self._nodes if self._output in n.output)
         self.labels = _labels(path, model, labels, graph.output[0])
         self._constants = _Constants(graph)
         known = {o.name for o in graph.output}

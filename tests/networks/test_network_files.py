@@ -117,6 +117,15 @@ def test_integer_inputs_and_several_inputs(tmp_path):
     refused(write(tmp_path, model), "2 inputs", "'x'", "'x0'")
 
 
+def test_an_output_that_ignores_the_input(tmp_path):
+    model = tiny_model(op="Identity")
+    model.graph.node[0].op_type = "Constant"
+    del model.graph.node[0].input[:]
+    model.graph.node[0].attribute.append(helper.make_attribute(
+        "value", numpy_helper.from_array(np.zeros((1, 1, 4, 4), np.float32))))
+    refused(write(tmp_path, model), "does not depend on the input")
+
+
 def test_an_operator_the_runtime_lacks(tmp_path):
     model = tiny_model(op="NoSuchOperator", domain="com.example")
     refused(write(tmp_path, model), "onnxruntime cannot run it")
