@@ -179,3 +179,4 @@ def test_unreadable_file(tmp_path):
     path = write(tmp_path, tiny_model())
     path.chmod(0)
     refused(path, "permission denied")
+
