@@ -19,7 +19,8 @@ shifts of its input.
 Data, all offline: scikit-learn's bundled handwritten digits (1,797 real 8x8 scans) and
 digits drawn with OpenCV's Hershey fonts, each under random rotation, scale, shear and
 stroke width. Every digit is fitted into a 20x20 box and centred by its centre of mass in
-28x28 (the MNIST convention), white on black in [0, 1]. No shift augmentation: the max
+28x28 (the MNIST convention), white on black in [0, 1]; a third are then thresholded (and
+some thickened) to look like digits drawn with a mouse on ShiftLab's canvas. No shift augmentation: the max
 network should show what max pooling does to a one-pixel shift. A held-out split of the
 real digits (never trained on) is saved as ``digits-test.npz``.
 
@@ -48,6 +49,7 @@ VARIANTS = ("max", "blurmax", "aps")
 SIZE, BOX = 28, 20
 HELD_OUT = 500
 BATCH = 128
+DRAWN_SHARE = 0.35  # the share of training digits given a hard-edged, mouse-drawn look
 HERSHEY = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_PLAIN, cv2.FONT_HERSHEY_DUPLEX,
            cv2.FONT_HERSHEY_COMPLEX, cv2.FONT_HERSHEY_TRIPLEX, cv2.FONT_HERSHEY_SCRIPT_SIMPLEX,
            cv2.FONT_HERSHEY_SCRIPT_COMPLEX)
@@ -93,6 +95,15 @@ def jitter(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
+def drawn_look(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Make a centred digit look drawn with a mouse: hard-edged (thresholded), sometimes
+    with strokes thickened by a symmetric 3x3 cross, which moves nothing."""
+    out = (img > rng.uniform(0.25, 0.6)).astype(np.float32)
+    if rng.random() < 0.4:
+        out = cv2.dilate(out, cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3)))
+    return out
+
+
 def sklearn_digit(img8: np.ndarray) -> np.ndarray:
     """An 8x8 scan (0..16) upscaled to 40x40 on a 64x64 canvas, in [0, 1]."""
     big = cv2.resize(img8.astype(np.float32) / 16.0, (40, 40), interpolation=cv2.INTER_CUBIC)
@@ -130,6 +141,8 @@ def make_data(seed: int, hershey_per_digit: int, sklearn_copies: int):
         for _ in range(hershey_per_digit):
             xs.append(fit_and_centre(jitter(hershey_digit(d, rng), rng)))
             ys.append(d)
+    for k in rng.choice(len(xs), int(DRAWN_SHARE * len(xs)), replace=False):
+        xs[k] = drawn_look(xs[k], rng)
     return np.stack(xs), np.array(ys, np.int64), test_x, test_y
 
 
