@@ -20,11 +20,11 @@ Data, all offline: scikit-learn's bundled handwritten digits (1,797 real 8x8 sca
 digits drawn with OpenCV's Hershey fonts, each under random rotation, scale, shear and
 stroke width. Every digit is fitted into a 20x20 box and centred by its centre of mass in
 28x28 (the MNIST convention), white on black in [0, 1]; a third are then thresholded (and
-some thickened) to look like digits drawn with a mouse on ShiftLab's canvas. No shift augmentation: the max
-network should show what max pooling does to a one-pixel shift. A held-out split of the
-real digits (never trained on) is saved as ``digits-test.npz``.
+some thickened) to look like digits drawn with a mouse on ShiftLab's canvas. No shift
+augmentation: the max network should show what max pooling does to a one-pixel shift. A
+held-out split of the real digits (never trained on) is saved as ``digits-test.npz``.
 
-Seeded; about two minutes on one CPU core. torch is used here only: the app runs
+Seeded; about four minutes on one CPU core. torch is used here only: the app runs
 the exported ONNX files with onnxruntime.
 """
 
