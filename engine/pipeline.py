@@ -19,7 +19,14 @@ from .geometry import Geometry, cells_fed, cells_read
 from .kernels import KERNELS, as_kernel
 from .limits import MAX_BLUR_SIZE, MAX_KERNEL_SIZE, MAX_LEVELS, MAX_POOL_SIZE, MAX_STRIDE, MAX_TOP_K
 from .maxima import maxima_unchecked
-from .pool import POOL_MODES, check_aps, pool2d_unchecked, pool_layers, pool_stop_reason
+from .pool import (
+    POOL_MODES,
+    aps_with_tie,
+    check_aps,
+    pool2d_unchecked,
+    pool_layers,
+    pool_stop_reason,
+)
 
 KernelValues = tuple[tuple[float, ...], ...]
 _CONV_BORDER = {"valid": "zero", "same": "zero", "circular": "circular", "reflect": "reflect",
@@ -167,13 +174,19 @@ class Stage:
 
 @dataclass(frozen=True)
 class PipelineResult:
-    """The stages of one run, in order, and why pooling stopped if it stopped early."""
+    """The stages of one run, in order, and why pooling stopped if it stopped early.
+
+    ``aps_ties`` names the APS pooling stages where two or more phases had the same largest
+    norm (drawn binary images often do): the first was kept, and there a shift of the
+    input need not shift the output.
+    """
 
     spec: PipelineSpec
     stages: list[Stage]
     levels_requested: int
     levels_produced: int
     stop_reason: str | None = None
+    aps_ties: tuple[str, ...] = ()
 
     def __getitem__(self, name: str) -> Stage:
         for stage in self.stages:
@@ -290,6 +303,7 @@ def run_pipeline(image: np.ndarray, spec: PipelineSpec | None = None, *,
     stride = spec.effective_pool_stride
     stop_reason = None
     produced = 0
+    ties: list[str] = []
     for level in range(1, spec.levels + 1):
         reason = pool_stop_reason(current.shape, spec.pool_size, stride, spec.pool_mode,
                                   spec.blur_size)
@@ -298,9 +312,14 @@ def run_pipeline(image: np.ndarray, spec: PipelineSpec | None = None, *,
             break
         layers_y, layers_x = (pool_layers(spec.pool_size, stride, spec.pool_mode,
                                           spec.blur_size, n) for n in current.shape)
-        current = pool2d_unchecked(current, spec.pool_size, stride, spec.pool_mode,
-                                   spec.blur_size)
+        if spec.pool_mode == "aps":
+            current, tied = aps_with_tie(current)
+            if tied:
+                ties.append(f"pool {level}")
+        else:
+            current = pool2d_unchecked(current, spec.pool_size, stride, spec.pool_mode,
+                                       spec.blur_size)
         geometry = geometry.then(layers_y, layers_x)
         add(f"pool {level}", current)
         produced = level
-    return PipelineResult(spec, stages, spec.levels, produced, stop_reason)
+    return PipelineResult(spec, stages, spec.levels, produced, stop_reason, tuple(ties))

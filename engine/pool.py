@@ -155,22 +155,30 @@ def pool2d_unchecked(x: np.ndarray, size: int, stride: int, mode: str,
 
 
 def _aps(x: np.ndarray) -> np.ndarray:
-    """Adaptive polyphase sampling of stride 2 (see :func:`pool2d`).
+    return aps_with_tie(x)[0]
 
-    Norms are summed in double precision by OpenCV, so an exact circular shift gives the
-    components the same norms up to rounding of the sum's order.
+
+def aps_with_tie(x: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Adaptive polyphase sampling of stride 2 (see :func:`pool2d`) of a validated image.
+
+    Returns the kept phase and whether another phase had the same (largest) norm: then
+    the choice is the first by order, and a shift of the input can choose differently, so
+    the output need not be a shift of the unshifted output. Norms are summed in double
+    precision by OpenCV; an exact circular shift gives the components the same norms up to
+    the rounding of the sum's order.
+
+    Examples
+    --------
+    >>> aps_with_tie(np.float32([[1, 0], [0, 1]]))  # (0, 0) and (1, 1) tie
+    (array([[1.]], dtype=float32), True)
     """
     h, w = x.shape
     if h % 2 or w % 2:
         x = np.pad(x, ((0, h % 2), (0, w % 2)), mode="wrap")
-    best, best_norm = None, -1.0
-    for i in (0, 1):
-        for j in (0, 1):
-            phase = np.ascontiguousarray(x[i::2, j::2])
-            norm = cv2.norm(phase, cv2.NORM_L2SQR)
-            if norm > best_norm:  # strictly larger: a tie keeps the first
-                best, best_norm = phase, norm
-    return best
+    phases = [np.ascontiguousarray(x[i::2, j::2]) for i in (0, 1) for j in (0, 1)]
+    norms = [cv2.norm(phase, cv2.NORM_L2SQR) for phase in phases]
+    best = int(np.argmax(norms))  # the first of equal largest norms
+    return phases[best], norms.count(norms[best]) > 1
 
 
 def _window_reduce(x: np.ndarray, size: int, stride: int, op: np.ufunc) -> np.ndarray:

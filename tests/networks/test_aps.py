@@ -111,3 +111,19 @@ def test_max_pooling_has_no_such_guarantee():
     b = run_pipeline(np.roll(x, 1, axis=1), spec)["pool 1"].array
     assert any(np.array_equal(np.roll(a, (ry, rx), (0, 1)), b)
                for ry in range(4) for rx in range(4))
+
+
+def test_ties_are_reported_by_stage():
+    """Drawn binary pixel art ties often: a lone lit pixel lies in one phase (no tie), a lit
+    2x2 block lights all four phases alike, and a blank map ties everywhere."""
+    spec = PipelineSpec(convolve=False, pool_mode="aps", levels=2)
+    one = np.zeros((8, 8))
+    one[2, 2] = 1
+    assert run_pipeline(one, spec).aps_ties == ()
+    block = np.zeros((8, 8))
+    block[2:4, 2:4] = 1
+    assert run_pipeline(block, spec).aps_ties == ("pool 1",)  # then a lone pixel at (1, 1)
+    assert run_pipeline(np.zeros((8, 8)), spec).aps_ties == ("pool 1", "pool 2")
+    rng = np.random.default_rng(42)
+    assert run_pipeline(rng.random((8, 8)), spec).aps_ties == ()
+    assert run_pipeline(block, spec.replace(pool_mode="max")).aps_ties == ()
