@@ -181,6 +181,18 @@ class Network:
         ValueError
             For an input of the wrong shape or with non-finite values (see
             :meth:`check_input`), or when onnxruntime fails on it (the message says why).
+
+        Examples
+        --------
+        >>> from engine import NETWORKS
+        >>> net = NETWORKS["digits-max"]
+        >>> x = np.zeros((28, 28), np.float32); x[4:24, 13:15] = 1   # a "1"
+        >>> r = net.run(x)
+        >>> net.labels[r.top1], r.probabilities.shape
+        ('1', (10,))
+        >>> deepest = [n for n, a in r.activations.items() if a.shape[1:] == (7, 7)][-1]
+        >>> r.geometry[deepest].stride, r.geometry[deepest].receptive_field(3, 3)
+        ((4, 4), (5, 5, 23, 23))
         """
         arr = self.check_input(x)
         outputs = self._run(list(self.layer_names), arr[None])
