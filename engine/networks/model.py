@@ -102,6 +102,9 @@ class Network:
         dims = _dims(self._input)
         self._batch_free = dims[0] is None
         self.input_shape: tuple[int | None, int | None, int | None] = tuple(dims[1:])
+        if not graph.output:
+            raise NetworkLoadError(f"{path}: the model has no outputs; export it with its "
+                                   "output (the class scores or a map).")
         self._output = graph.output[0].name
         self._nodes = _data_nodes(graph, self._input.name)
         self.layer_names: tuple[str, ...] = tuple(o for node in self._nodes for o in node.output
@@ -243,6 +246,9 @@ class Network:
     def _probabilities(self, out: np.ndarray) -> np.ndarray | None:
         if out.ndim != 2 or not np.issubdtype(out.dtype, np.floating):
             return None
+        if not np.isfinite(out).all():
+            raise ValueError(f"network {self.name!r} gave NaN or infinite class scores for "
+                             f"this input ({self.path}); the model may be damaged.")
         out = out.astype(np.float64)
         if self._final_op == "Softmax":
             return out
@@ -342,6 +348,9 @@ def _parse(p: Path, data: bytes) -> onnx.ModelProto:
     except onnx.checker.ValidationError as exc:
         raise NetworkLoadError(f"{p}: the ONNX model is damaged or truncated "
                                f"({_first_line(exc)}).") from exc
+    except UnicodeDecodeError as exc:  # the checker's report quotes a name that is not text
+        raise NetworkLoadError(f"{p}: the ONNX model is damaged (a name in it is not UTF-8 "
+                               "text).") from exc
     return model
 
 

@@ -117,6 +117,12 @@ def test_integer_inputs_and_several_inputs(tmp_path):
     refused(write(tmp_path, model), "2 inputs", "'x'", "'x0'")
 
 
+def test_a_model_without_outputs(tmp_path):
+    model = tiny_model()
+    del model.graph.output[:]
+    refused(write(tmp_path, model), "no outputs")
+
+
 def test_an_output_that_ignores_the_input(tmp_path):
     model = tiny_model(op="Identity")
     model.graph.node[0].op_type = "Constant"
@@ -180,3 +186,33 @@ def test_unreadable_file(tmp_path):
     path.chmod(0)
     refused(path, "permission denied")
 
+
+
+def test_random_damage_gives_a_network_or_one_load_error(tmp_path):
+    """Bytes overwritten at random and files cut short: each load gives a network (the
+    damage hit the weights) or a NetworkLoadError; a run gives probabilities or a
+    ValueError; nothing else escapes. (Seen while fuzzing: the checker's report can quote a
+    damaged name that is not UTF-8 text.)"""
+    data = NETWORKS["digits-max"].path.read_bytes()
+    rng = np.random.default_rng(11)
+    path = tmp_path / "damaged.onnx"
+    outcomes = set()
+    for _ in range(80):
+        damaged = bytearray(data)
+        for _ in range(int(rng.integers(1, 6))):
+            damaged[int(rng.integers(len(damaged)))] = int(rng.integers(256))
+        if rng.random() < 0.3:
+            damaged = damaged[:int(rng.integers(len(damaged)))]
+        path.write_bytes(bytes(damaged))
+        try:
+            net = load_network(path)
+        except NetworkLoadError as exc:
+            assert str(path) in str(exc) and "\n" not in str(exc)
+            outcomes.add("refused")
+            continue
+        try:
+            net.run(np.zeros((28, 28), np.float32))
+            outcomes.add("ran")
+        except ValueError:
+            outcomes.add("run refused")
+    assert {"refused", "ran"} <= outcomes
