@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -10,6 +14,8 @@ import pytest
 
 from engine import NETWORKS, held_out_digits, measure
 from main import main
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def plain_measure(net, images, wrap, max_shift=8, seed=0):
@@ -178,3 +184,22 @@ def test_ctrl_c_exits_130_and_writes_nothing(digit_folder, tmp_path, capsys, mon
     assert main(["measure", "--network", "digits-max", str(digit_folder), "--out", str(out)]) \
         == 130
     assert "interrupted" in capsys.readouterr().err and not out.exists()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child differs on Windows")
+def test_a_real_ctrl_c_stops_the_command(tmp_path):
+    images, _ = held_out_digits()
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(4000):
+        cv2.imwrite(str(folder / f"{i:04d}.png"), np.round(images[i % 500] * 255).astype(np.uint8))
+    out = tmp_path / "r.json"
+    proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "measure", "--network",
+                             "digits-max", str(folder), "--out", str(out)],
+                            stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    first = proc.stderr.readline()  # the first progress line: measuring has begun
+    assert "images measured" in first, first
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted; nothing was written" in err and not out.exists()
