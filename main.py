@@ -2,6 +2,7 @@
 
     shiftlab [IMAGE | SESSION.shiftlab]    open the window (optionally with a photo or a session)
     shiftlab export INPUT --out DIR ...    write a figure set without a window
+    shiftlab measure --network NET IMAGE... --out FILE.json    measure a network under shifts
     shiftlab --version | --help
 
 ``python main.py`` is the same command from a checkout.
@@ -20,14 +21,16 @@ PROG = "shiftlab"
 __version__ = "0.1.0"
 
 USAGE = f"""{PROG} [IMAGE | SESSION.shiftlab]
-       {PROG} export INPUT --out DIR [options]"""
+       {PROG} export INPUT --out DIR [options]
+       {PROG} measure --network NAME_OR_FILE IMAGE_OR_FOLDER... --out FILE.json"""
 
 DESCRIPTION = """\
 Open the ShiftLab window, optionally with an image file or a saved session (*.shiftlab).
 With 'export', write a figure set (panels, sheet, stages.npz, metrics, manifest.json)
-without a window: INPUT is an image file or example:NAME (pixel, mirror, two-photos, shift)."""
+without a window: INPUT is an image file or example:NAME (pixel, mirror, two-photos, shift).
+With 'measure', measure how often a network's answer changes under one-pixel shifts."""
 
-EPILOG = f"See '{PROG} export --help' for the export command's options."
+EPILOG = f"See '{PROG} export --help' and '{PROG} measure --help' for their options."
 
 
 def version() -> str:
@@ -81,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
         from cli import main as export_main
 
         return export_main(argv[1:])
+    if argv and argv[0] == "measure":
+        from cli_measure import main as measure_main
+
+        return measure_main(argv[1:])
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help and --version (0) or a usage error (2), already printed

@@ -1,4 +1,5 @@
-"""ShiftLab's engine: pure numpy + OpenCV convolution, activation, pooling and measurement.
+"""ShiftLab's engine: pure numpy + OpenCV convolution, activation, pooling and measurement,
+and trained networks run with onnxruntime.
 
 Never imports Qt. Every function takes arrays and returns new arrays.
 """
@@ -22,6 +23,18 @@ from .examples import EXAMPLES, SAMPLE_PHOTOS, Example, load_example, sample_pho
 from .image_io import ImageLoadError, load_color_image, load_image
 from .kernels import KERNELS, parse_kernel_text
 from .maxima import find_maxima
+from .networks import (
+    MAX_MODEL_BYTES,
+    NETWORKS,
+    MapGeometry,
+    MeasureResult,
+    Network,
+    NetworkLoadError,
+    NetworkResult,
+    held_out_digits,
+    load_network,
+    measure,
+)
 from .pipeline import PipelineResult, PipelineSpec, Stage, run_pipeline
 from .pool import POOL_MODES, binomial_taps, blur_kernel, pool2d, pool_pyramid
 from .session import Session, SessionError, load_session, save_session
@@ -50,6 +63,16 @@ from .transforms import (
 
 __all__ = [
     "ACTIVATIONS",
+    "MAX_MODEL_BYTES",
+    "NETWORKS",
+    "MapGeometry",
+    "MeasureResult",
+    "Network",
+    "NetworkLoadError",
+    "NetworkResult",
+    "held_out_digits",
+    "load_network",
+    "measure",
     "CompareSetup",
     "ImageSource",
     "InputImage",

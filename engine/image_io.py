@@ -109,24 +109,31 @@ def _os_reason(p: Path, exc: OSError) -> str:
     return f"cannot be read ({exc.strerror or exc})"
 
 
-def _not_regular(p: Path, st: os.stat_result) -> ImageLoadError | None:
+def _not_regular(p: Path, st: os.stat_result, error: type[ValueError] = ImageLoadError,
+                 what: str = "an image") -> ValueError | None:
     if stat.S_ISREG(st.st_mode):
         return None
     if stat.S_ISDIR(st.st_mode):
-        return ImageLoadError(f"{p}: is a folder, not an image file; choose a file inside it.")
+        return error(f"{p}: is a folder, not {what} file; choose a file inside it.")
     kind = next((name for test, name in _FILE_KINDS if test(st.st_mode)), "an unknown kind")
-    return ImageLoadError(f"{p}: not a regular file ({kind}); choose an image file.")
+    return error(f"{p}: not a regular file ({kind}); choose {what} file.")
 
 
-def _open_regular(p: Path) -> tuple[int, int]:
-    """Open ``p`` for reading if it is a regular file; return (descriptor, size)."""
+def open_regular(p: Path, error: type[ValueError] = ImageLoadError,
+                 what: str = "an image") -> tuple[int, int]:
+    """Open ``p`` for reading if it is a regular file; return (descriptor, size).
+
+    Nothing but a regular file (or a symlink to one) is opened, and a FIFO swapped in
+    between the check and the opening cannot block. Every failure raises `error` naming
+    the file and the reason; `what` names the kind of file expected ("an image").
+    """
     try:
         st = os.stat(p)  # follows symlinks; opens nothing, so a FIFO cannot block here
     except OSError as exc:
-        raise ImageLoadError(f"{p}: {_os_reason(p, exc)}.") from exc
+        raise error(f"{p}: {_os_reason(p, exc)}.") from exc
     except ValueError as exc:  # a NUL byte in the name
-        raise ImageLoadError(f"{p}: not a valid file name ({exc}).") from exc
-    bad = _not_regular(p, st)
+        raise error(f"{p}: not a valid file name ({exc}).") from exc
+    bad = _not_regular(p, st, error, what)
     if bad is not None:
         raise bad
     flags = os.O_RDONLY
@@ -135,9 +142,9 @@ def _open_regular(p: Path) -> tuple[int, int]:
     try:
         fd = os.open(p, flags)
     except OSError as exc:
-        raise ImageLoadError(f"{p}: {_os_reason(p, exc)}.") from exc
+        raise error(f"{p}: {_os_reason(p, exc)}.") from exc
     st = os.fstat(fd)
-    bad = _not_regular(p, st)
+    bad = _not_regular(p, st, error, what)
     if bad is not None:
         os.close(fd)
         raise bad
@@ -498,7 +505,7 @@ def _header(p: Path, r: _Reader, max_pixels: int) -> _Header:
 
 
 def _read(p: Path, max_pixels: int) -> tuple[_Header, np.ndarray]:
-    fd, size = _open_regular(p)
+    fd, size = open_regular(p)
     r = _Reader(fd, size)
     try:
         if size == 0:

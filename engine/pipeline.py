@@ -19,7 +19,14 @@ from .geometry import Geometry, cells_fed, cells_read
 from .kernels import KERNELS, as_kernel
 from .limits import MAX_BLUR_SIZE, MAX_KERNEL_SIZE, MAX_LEVELS, MAX_POOL_SIZE, MAX_STRIDE, MAX_TOP_K
 from .maxima import maxima_unchecked
-from .pool import POOL_MODES, pool2d_unchecked, pool_layers, pool_stop_reason
+from .pool import (
+    POOL_MODES,
+    aps_with_tie,
+    check_aps,
+    pool2d_unchecked,
+    pool_layers,
+    pool_stop_reason,
+)
 
 KernelValues = tuple[tuple[float, ...], ...]
 _CONV_BORDER = {"valid": "zero", "same": "zero", "circular": "circular", "reflect": "reflect",
@@ -63,6 +70,7 @@ class PipelineSpec:
         choice(self.padding, "padding", PADDINGS)
         choice(self.activation, "activation", ACTIVATIONS)
         choice(self.pool_mode, "pool_mode", POOL_MODES)
+        check_aps(self.pool_mode, self.pool_size, self.pool_stride)
         positive_int(self.stride, "stride", MAX_STRIDE)
         positive_int(self.pool_size, "pool_size", MAX_POOL_SIZE)
         positive_int(self.blur_size, "blur_size", MAX_BLUR_SIZE)
@@ -166,13 +174,19 @@ class Stage:
 
 @dataclass(frozen=True)
 class PipelineResult:
-    """The stages of one run, in order, and why pooling stopped if it stopped early."""
+    """The stages of one run, in order, and why pooling stopped if it stopped early.
+
+    ``aps_ties`` names the APS pooling stages where two or more phases had the same largest
+    norm (drawn binary images often do): the first was kept, and there a shift of the
+    input need not shift the output.
+    """
 
     spec: PipelineSpec
     stages: list[Stage]
     levels_requested: int
     levels_produced: int
     stop_reason: str | None = None
+    aps_ties: tuple[str, ...] = ()
 
     def __getitem__(self, name: str) -> Stage:
         for stage in self.stages:
@@ -287,18 +301,25 @@ def run_pipeline(image: np.ndarray, spec: PipelineSpec | None = None, *,
         add("conv", current)
 
     stride = spec.effective_pool_stride
-    layers = pool_layers(spec.pool_size, stride, spec.pool_mode, spec.blur_size)
     stop_reason = None
     produced = 0
+    ties: list[str] = []
     for level in range(1, spec.levels + 1):
         reason = pool_stop_reason(current.shape, spec.pool_size, stride, spec.pool_mode,
                                   spec.blur_size)
         if reason:
             stop_reason = f"stopped after {produced} of {spec.levels} levels: {reason}"
             break
-        current = pool2d_unchecked(current, spec.pool_size, stride, spec.pool_mode,
-                                   spec.blur_size)
-        geometry = geometry.then(layers, layers)
+        layers_y, layers_x = (pool_layers(spec.pool_size, stride, spec.pool_mode,
+                                          spec.blur_size, n) for n in current.shape)
+        if spec.pool_mode == "aps":
+            current, tied = aps_with_tie(current)
+            if tied:
+                ties.append(f"pool {level}")
+        else:
+            current = pool2d_unchecked(current, spec.pool_size, stride, spec.pool_mode,
+                                       spec.blur_size)
+        geometry = geometry.then(layers_y, layers_x)
         add(f"pool {level}", current)
         produced = level
-    return PipelineResult(spec, stages, spec.levels, produced, stop_reason)
+    return PipelineResult(spec, stages, spec.levels, produced, stop_reason, tuple(ties))

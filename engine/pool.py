@@ -1,4 +1,5 @@
-"""Pooling: max, average, and the anti-aliased MaxBlurPool / BlurPool (Zhang 2019)."""
+"""Pooling: max, average, the anti-aliased MaxBlurPool / BlurPool (Zhang 2019) and adaptive
+polyphase sampling (APS; Chaman & Dokmanic 2021)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import numpy as np
 
 from ._checks import as_image, choice, positive_int
 
-POOL_MODES = ("max", "avg", "blurmax", "blur")
+POOL_MODES = ("max", "avg", "blurmax", "blur", "aps")
 
 
 def binomial_taps(n: int) -> np.ndarray:
@@ -31,14 +32,19 @@ def blur_kernel(n: int) -> np.ndarray:
     return (np.outer(taps, taps) / taps.sum() ** 2).astype(np.float32)
 
 
-def pool_layers(size: int, stride: int, mode: str,
-                blur_size: int) -> list[tuple[int, int, int, int, str]]:
-    """Return the sliding-window layers of one pooling step as
+def pool_layers(size: int, stride: int, mode: str, blur_size: int,
+                length: int = 0) -> list[tuple[int, int, int, int, str]]:
+    """Return the sliding-window layers of one pooling step along an axis of `length` cells as
     ``(window, stride, pad_before, pad_after, border)`` (see ``engine.geometry``).
 
     Plain max/avg pooling is one layer; MaxBlurPool is a stride-1 max followed by a
-    strided blur with reflect padding; BlurPool is the strided blur alone.
+    strided blur with reflect padding; BlurPool is the strided blur alone. An APS cell
+    is one pixel at one of the four phases of a 2x2 window, chosen from the data: its
+    layer is that whole 2x2 window (the union of the phases, a conservative receptive
+    field), with one row or column of circular padding after an odd `length`.
     """
+    if mode == "aps":
+        return [(2, 2, 0, length % 2, "circular")]
     before = (blur_size - 1) // 2
     blur = (blur_size, stride, before, blur_size - 1 - before, "reflect")
     if mode == "blurmax":
@@ -60,36 +66,53 @@ def pool2d(x: np.ndarray, *, size: int = 2, stride: int | None = None, mode: str
         Window size, >= 1.
     stride : int, optional
         Step between windows; defaults to `size`.
-    mode : {"max", "avg", "blurmax", "blur"}
+    mode : {"max", "avg", "blurmax", "blur", "aps"}
         "blurmax" is MaxBlurPool (max over `size` with stride 1, then a binomial
         blur of `blur_size` taps with stride `stride` and reflect padding);
-        "blur" is BlurPool alone (the anti-aliased average).
+        "blur" is BlurPool alone (the anti-aliased average). "aps" is adaptive
+        polyphase sampling (size and stride 2 only): an odd side is first padded by
+        one row or column circularly (bottom, right), then of the four polyphase
+        components ``x[i::2, j::2]``, in the order (0, 0), (0, 1), (1, 0), (1, 1), the
+        one with the largest L2 norm is kept (on a tie, the first). A circular shift of
+        an even-sided `x` only permutes the components, so the output is a circular
+        shift of the unshifted output (unless norms tie).
     blur_size : int
         Taps of the binomial blur for "blurmax" and "blur".
 
     Returns
     -------
     float32 array of shape ``((H - size) // stride + 1, (W - size) // stride + 1)``
-        for max/avg; remainder rows and columns are dropped.
+        for max/avg; remainder rows and columns are dropped. ``(ceil(H / 2), ceil(W / 2))``
+        for aps.
 
     Raises
     ------
     ValueError
-        For a bad image, unknown mode, size/stride/blur_size below 1, or a window
-        larger than the input.
+        For a bad image, unknown mode, size/stride/blur_size below 1, a window
+        larger than the input, or aps with a size or stride other than 2.
 
     Examples
     --------
     >>> pool2d(np.arange(16.0).reshape(4, 4)).tolist()
     [[5.0, 7.0], [13.0, 15.0]]
+    >>> pool2d(np.array([[0, 1, 0, 2], [0, 0, 0, 0]]), mode="aps").tolist()  # phase (0, 1)
+    [[1.0, 2.0]]
     """
     x = as_image(x)
     size = positive_int(size, "size")
     stride = positive_int(size if stride is None else stride, "stride")
     mode = choice(mode, "mode", POOL_MODES)
     blur_size = positive_int(blur_size, "blur_size")
+    check_aps(mode, size, stride)
     check_pool_fits(x.shape, size, stride, mode, blur_size)
     return pool2d_unchecked(x, size, stride, mode, blur_size)
+
+
+def check_aps(mode: str, size: int, stride: int | None) -> None:
+    """Raise ValueError if `mode` is "aps" with a size or stride other than 2."""
+    if mode == "aps" and (size != 2 or stride not in (None, 2)):
+        raise ValueError(f"aps pooling keeps one of the four phases of a stride-2 grid: use "
+                         f"size 2 and stride 2 (got size {size}, stride {stride or size}).")
 
 
 def check_pool_fits(shape: tuple[int, int], size: int, stride: int, mode: str,
@@ -124,9 +147,38 @@ def pool2d_unchecked(x: np.ndarray, size: int, stride: int, mode: str,
         out = _window_reduce(x, size, stride, np.add)
         out *= np.float32(1.0 / (size * size))
         return out
+    if mode == "aps":
+        return _aps(x)
     if mode == "blurmax":
         x = _window_reduce(x, size, 1, np.maximum)
     return _blur(x, blur_size, stride)
+
+
+def _aps(x: np.ndarray) -> np.ndarray:
+    return aps_with_tie(x)[0]
+
+
+def aps_with_tie(x: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Adaptive polyphase sampling of stride 2 (see :func:`pool2d`) of a validated image.
+
+    Returns the kept phase and whether another phase had the same (largest) norm: then
+    the choice is the first by order, and a shift of the input can choose differently, so
+    the output need not be a shift of the unshifted output. Norms are summed in double
+    precision by OpenCV; an exact circular shift gives the components the same norms up to
+    the rounding of the sum's order.
+
+    Examples
+    --------
+    >>> aps_with_tie(np.float32([[1, 0], [0, 1]]))  # (0, 0) and (1, 1) tie
+    (array([[1.]], dtype=float32), True)
+    """
+    h, w = x.shape
+    if h % 2 or w % 2:
+        x = np.pad(x, ((0, h % 2), (0, w % 2)), mode="wrap")
+    phases = [np.ascontiguousarray(x[i::2, j::2]) for i in (0, 1) for j in (0, 1)]
+    norms = [cv2.norm(phase, cv2.NORM_L2SQR) for phase in phases]
+    best = int(np.argmax(norms))  # the first of equal largest norms
+    return phases[best], norms.count(norms[best]) > 1
 
 
 def _window_reduce(x: np.ndarray, size: int, stride: int, op: np.ufunc) -> np.ndarray:
@@ -189,6 +241,7 @@ def pool_pyramid(x: np.ndarray, levels: int, *, size: int = 2, stride: int | Non
     stride = positive_int(size if stride is None else stride, "stride")
     mode = choice(mode, "mode", POOL_MODES)
     blur_size = positive_int(blur_size, "blur_size")
+    check_aps(mode, size, stride)
     out = [x.copy()]
     for _ in range(int(levels)):
         if pool_stop_reason(out[-1].shape, size, stride, mode, blur_size):

@@ -303,7 +303,10 @@ def first_asymmetric_stage(spec: PipelineSpec, shape: tuple[int, int],
         if pool_stop_reason((sizes[0], sizes[1]), size, stride, mode, spec.blur_size):
             return None
         n = sizes[axis]
-        if mode in ("max", "avg"):
+        if mode == "aps":  # mirroring swaps the phases of an even side; an odd side is padded
+            symmetric = n % 2 == 0
+            sizes = [(m + 1) // 2 for m in sizes]
+        elif mode in ("max", "avg"):
             symmetric = (n - size) % stride == 0
             sizes = [(m - size) // stride + 1 for m in sizes]
         else:

@@ -96,7 +96,26 @@ def ref_pool(x: np.ndarray, size: int, stride: int, mode: str, blur_size: int = 
         return ref_blur(ref_max_pool(x, size, 1), blur_size, stride)
     if mode == "blur":
         return ref_blur(x, blur_size, stride)
+    if mode == "aps":
+        return ref_aps(x)
     raise ValueError(mode)
+
+
+def ref_aps(x: np.ndarray) -> np.ndarray:
+    """Adaptive polyphase sampling, stride 2: an odd side gets its first row (column) again
+    at the bottom (right); the phase with the largest sum of squares wins, the first on a tie."""
+    x = np.asarray(x, dtype=np.float64)
+    h, w = x.shape
+    rows = [[float(x[r % h, c % w]) for c in range(w + w % 2)] for r in range(h + h % 2)]
+    best, best_norm = None, -1.0
+    for i in (0, 1):
+        for j in (0, 1):
+            phase = [[rows[r][c] for c in range(j, len(rows[0]), 2)]
+                     for r in range(i, len(rows), 2)]
+            norm = sum(v * v for row in phase for v in row)
+            if norm > best_norm:
+                best, best_norm = phase, norm
+    return np.array(best)
 
 
 def ref_relu(x: np.ndarray) -> np.ndarray:

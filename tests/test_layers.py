@@ -1,7 +1,8 @@
 """The layer rules, checked on the source: who may import whom, and no import cycles.
 
 The import graph is read with ``ast`` from every import statement of the project's code
-(``main.py``, ``cli.py``, ``engine``, ``figures``, ``gui``, ``resources``): module level,
+(``main.py``, ``cli.py``, ``cli_measure.py``, ``engine``, ``figures``, ``gui``, ``resources``):
+module level,
 inside functions, under ``if TYPE_CHECKING:`` and in ``try`` blocks alike; relative imports
 are resolved against their package. Nothing is imported, so the checks need no Qt.
 
@@ -12,7 +13,8 @@ The rules (DESIGN notes, "Shape of the code"):
 - ``figures`` draws headless with QtGui/QtSvg/QtCore: no QtWidgets, pyqtgraph, ``gui``,
   ``cli``, ``main`` or argparse;
 - ``gui`` is window code: no ``cli``, ``main`` or argparse;
-- only ``main`` imports ``cli``;
+- only ``main`` imports the command-line modules ``cli`` and ``cli_measure``;
+- nothing imports ``torch`` (a development tool; the app runs ONNX with onnxruntime);
 - ``resources`` is data: it imports nothing of the project;
 - no cycles between the project's modules.
 """
@@ -29,9 +31,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 #: What the graph reads: top-level modules (files) and packages (folders).
-SOURCES = ("main.py", "cli.py", "engine", "figures", "gui", "resources")
+SOURCES = ("main.py", "cli.py", "cli_measure.py", "engine", "figures", "gui", "resources")
 #: The project's top-level names: an import of one of these is an import of the project.
-PROJECT = ("main", "cli", "engine", "figures", "gui", "resources")
+PROJECT = ("main", "cli", "cli_measure", "engine", "figures", "gui", "resources")
+#: The command-line modules: only main imports them.
+CLI = ("cli", "cli_measure")
 
 QT = ("PySide6", "shiboken6", "pyqtgraph", "PySide2", "PyQt5", "PyQt6", "qtpy")
 
@@ -183,16 +187,18 @@ class Rule:
 
 
 RULES = (
-    Rule("engine", _in("engine"), (*QT, "gui", "figures", "cli", "main"),
+    Rule("engine", _in("engine"), (*QT, "gui", "figures", *CLI, "main"),
          "the engine is pure numpy + OpenCV: no Qt, no window, figure or command-line code"),
     Rule("figures", _in("figures"),
-         ("PySide6.QtWidgets", "pyqtgraph", "gui", "cli", "main", "argparse"),
+         ("PySide6.QtWidgets", "pyqtgraph", "gui", *CLI, "main", "argparse"),
          "figures draw headless with QtGui/QtSvg/QtCore, without widgets, windows or a command "
          "line"),
-    Rule("gui", _in("gui"), ("cli", "main", "argparse"),
+    Rule("gui", _in("gui"), (*CLI, "main", "argparse"),
          "window code does not parse command lines; main.py hands it what it needs"),
-    Rule("cli", lambda module: module != "main", ("cli",),
-         "only main.py imports cli"),
+    Rule("cli", lambda module: module != "main", CLI,
+         "only main.py imports the command-line modules (cli, cli_measure)"),
+    Rule("torch", lambda module: True, ("torch",),
+         "torch is a development tool (tools/, tests); the app runs ONNX with onnxruntime"),
     Rule("resources", _in("resources"), tuple(p for p in PROJECT if p != "resources"),
          "resources is data and imports nothing of the project"),
 )
@@ -253,6 +259,7 @@ def test_no_import_cycles(project_imports):
 FAKE_TREE = {
     "main.py": "import cli\nfrom gui import window\n",
     "cli.py": "import argparse\n",
+    "cli_measure.py": "import argparse\nimport torch\n",
     "engine/__init__.py": "from .conv import relu\n",
     "engine/conv.py": (
         "from __future__ import annotations\n"
@@ -325,6 +332,7 @@ def test_every_rule_names_the_module_and_the_import(fake_imports):
         "gui": ["gui.window imports cli (gui/window.py:5)"],
         "cli": ["gui.window imports cli (gui/window.py:5)"],
         "resources": ["resources imports engine.conv.relu (resources/__init__.py:2)"],
+        "torch": ["cli_measure imports torch (cli_measure.py:2)"],
     }
     for rule, lines in expected.items():
         assert [line.split(": ")[0] for line in found[rule]] == lines, rule
@@ -345,6 +353,7 @@ def test_a_tree_that_keeps_the_rules_passes(tmp_path):
     tree = {
         "main.py": "import argparse\nimport cli\nfrom gui.window import run\n",
         "cli.py": "import argparse\nfrom engine import conv\nfrom figures.draw import draw\n",
+        "cli_measure.py": "import argparse\nfrom engine import conv\n",
         "engine/__init__.py": "from .conv import relu\n",
         "engine/conv.py": "import cv2\nimport numpy as np\n",
         "figures/__init__.py": "",
@@ -360,7 +369,8 @@ def test_a_tree_that_keeps_the_rules_passes(tmp_path):
 
 
 def test_a_relative_import_beyond_the_top_is_an_error(tmp_path):
-    tree = {"main.py": "", "cli.py": "", "engine/__init__.py": "from ... import gui\n",
-            "figures/__init__.py": "", "gui/__init__.py": "", "resources/__init__.py": ""}
+    tree = {"main.py": "", "cli.py": "", "cli_measure.py": "",
+            "engine/__init__.py": "from ... import gui\n", "figures/__init__.py": "",
+            "gui/__init__.py": "", "resources/__init__.py": ""}
     with pytest.raises(ValueError, match="engine/__init__.py:1"):
         read_imports(write_tree(tmp_path, tree))
