@@ -102,8 +102,10 @@ class KernelGrid(QWidget):
         del blockers
 
     def values(self) -> np.ndarray:
-        """The grid as a float32 array; cells that are not numbers count as 0."""
-        out = np.zeros((self.table.rowCount(), self.table.columnCount()), np.float32)
+        """The grid as a float64 array, the values as typed; cells that are not numbers
+        count as 0. Values the engine refuses (beyond ±1e6, infinite, NaN) are kept, so
+        the spec's message names them and their cell."""
+        out = np.zeros((self.table.rowCount(), self.table.columnCount()), np.float64)
         for r in range(out.shape[0]):
             for c in range(out.shape[1]):
                 item = self.table.item(r, c)
@@ -136,7 +138,7 @@ class KernelGrid(QWidget):
 
     def _on_size(self) -> None:
         old = self.values()
-        new = np.zeros((self.rows.value(), self.cols.value()), np.float32)
+        new = np.zeros((self.rows.value(), self.cols.value()), np.float64)
         h, w = min(old.shape[0], new.shape[0]), min(old.shape[1], new.shape[1])
         new[:h, :w] = old[:h, :w]
         self._fill(new)

@@ -131,6 +131,7 @@ class MainWindow(QMainWindow):
         self._in_flight = 0  # id of the pipeline job submitted and not yet settled
         self._dirty = False  # the image or controls changed while a job was in flight
         self._closing = False
+        self._valid_spec = DEMO_SPEC  # the last spec the controls held that validated
         self._prepared: LoadedImage | None = None
         self.menus: dict[str, QMenu] = {}
         self.actions_by_name: dict[str, QAction] = {}
@@ -385,12 +386,16 @@ class MainWindow(QMainWindow):
             box.setChecked(s.bool_value(f"compare/{key}", box.isChecked()))
 
     def save_settings(self) -> None:
-        """Remember the pipeline, display options and window layout."""
+        """Remember the pipeline (the last valid one while the kernel grid holds values the
+        engine refuses), display options and window layout."""
         s = self.settings
         try:
-            s.set_spec(self.pipeline_controls.spec())
-        except ValueError:
-            pass  # an unfinished kernel grid is not remembered; the last good spec stays
+            spec = self.pipeline_controls.spec()
+        except ValueError as exc:
+            spec = self._valid_spec
+            print(f"shiftlab: the controls' pipeline is invalid, so the last valid one is "
+                  f"remembered: {exc}", file=sys.stderr)
+        s.set_spec(spec)
         s.set_value("display/top_k", self.pipeline_controls.top_k())
         s.set_value("display/shared_levels", self.pipeline_controls.shared_levels())
         s.set_value("canvas/wrap", self.canvas_controls.wrap.isChecked())
@@ -448,9 +453,10 @@ class MainWindow(QMainWindow):
             return 0
         try:
             spec = self.pipeline_controls.spec()
-        except ValueError as exc:
+        except ValueError as exc:  # the panels keep showing the last valid pipeline
             self._set_notice(f"Invalid pipeline: {exc}")
             return 0
+        self._valid_spec = spec
         self._dirty = False
         image = self.snapshots.copy_of(self.model.image)  # the worker reads a frozen copy
         top_k, shared = self.pipeline_controls.top_k(), self.pipeline_controls.shared_levels()

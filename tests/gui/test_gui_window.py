@@ -9,11 +9,11 @@ import pytest
 from image_files import write_png
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLineEdit
 
 from engine import PipelineSpec, load_image, run_pipeline
 from gui.panels.views import PipelineRequest
-from gui.window.main_window import MainWindow
+from gui.window.main_window import DEMO_SPEC, MainWindow
 
 
 def test_open_by_api_replaces_the_canvas_and_is_remembered(window, driver, qtbot, tmp_path):
@@ -366,3 +366,55 @@ def test_failed_opens_from_the_recent_menu_are_reported_and_forgotten(window, qt
     with qtbot.waitSignal(window.image_opened, timeout=10_000):
         qtbot.keyClick(menu, Qt.Key.Key_1)
     assert window.model.shape == (8, 12)
+
+
+def type_into_kernel_cell(qtbot, table, row: int, col: int, text: str) -> None:
+    """Edit one cell of the kernel grid from the keyboard: F2, select all, type, Return."""
+    table.setFocus()
+    table.setCurrentCell(row, col)
+    qtbot.keyClick(table, Qt.Key.Key_F2)
+    editors = [w for w in table.viewport().findChildren(QLineEdit) if w.isVisible()]
+    assert len(editors) == 1 and table.state() == table.State.EditingState
+    editor = editors[0]
+    editor.selectAll()
+    qtbot.keyClicks(editor, text)
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    # the delegate commits the text and closes the editor once events are processed
+    qtbot.waitUntil(lambda: table.state() != table.State.EditingState, timeout=2000)
+    assert table.item(row, col).text() == text
+
+
+def test_huge_kernel_values_are_refused_and_the_last_pipeline_stays(window, driver, qtbot,
+                                                                    recwarn, capsys):
+    from gui.window.settings import AppSettings
+
+    pc = window.pipeline_controls
+    table = pc.kernel.table
+    pc.convolve.setChecked(True)
+    driver.wait()
+    drawn: list[int] = []
+    window.row.drawn.connect(drawn.append)
+
+    def refused(text: str, cell: str) -> None:
+        before = window.row.result
+        qtbot.waitUntil(lambda: window.notice_label.text().startswith(
+            f"Invalid pipeline: kernel value {text} at {cell} is beyond ±1e+06"), timeout=5000)
+        qtbot.wait(100)
+        assert drawn == [] and window.row.result is before
+
+    type_into_kernel_cell(qtbot, table, 0, 0, "1e38")
+    refused("1e+38", "row 1, column 1")
+    type_into_kernel_cell(qtbot, table, 0, 0, "2")
+    driver.wait()
+    assert drawn and window.notice_label.text() == ""
+    valid = window.row.result.spec
+    assert valid.kernel[0][0] == 2
+    assert all(np.isfinite(stage.array).all() for stage in window.row.result.stages)
+    drawn.clear()
+    type_into_kernel_cell(qtbot, table, 1, 2, "-1e39")  # beyond float32 too
+    refused("-1e+39", "row 2, column 3")
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+    window.close()  # the last valid pipeline is the one remembered
+    assert AppSettings().spec(DEMO_SPEC) == valid
+    assert "the last valid one is remembered: kernel value -1e+39" in capsys.readouterr().err
