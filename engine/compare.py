@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from ._checks import as_image
+from .maxima import is_near_tie
 from .pipeline import PipelineResult
 
 
@@ -42,6 +43,13 @@ class StageComparison:
     error_note : str or None
         Why `equivariance_error` is None, in a few words (``"another image"``,
         ``"shift not a multiple of S = 4"``, ``"shapes differ"``); None when it is set.
+    stride : (int, int)
+        Input pixels per cell of this stage (rows, cols); A's, which B shares unless it
+        ran another pipeline.
+    near_tie_a, near_tie_b : bool
+        True when that map's second largest cell is within 1% of its largest (or nothing
+        is positive): its peak is not a stable feature, so a displacement of it says
+        little (:func:`engine.maxima.is_near_tie`).
     """
 
     name: str
@@ -54,6 +62,21 @@ class StageComparison:
     compared_shape: tuple[int, int]
     equivariance_error: float | None = None
     error_note: str | None = None
+    stride: tuple[int, int] = (1, 1)
+    near_tie_a: bool = False
+    near_tie_b: bool = False
+
+    @property
+    def displacement_px(self) -> tuple[int, int]:
+        """The displacement in input pixels: cells times the stage's stride. Counted in
+        cells the displacement shrinks with depth mostly because cells grow; in pixels it
+        says how far the feature really moved."""
+        return (self.displacement[0] * self.stride[0], self.displacement[1] * self.stride[1])
+
+    @property
+    def near_tie(self) -> bool:
+        """True when either map's peak is a near-tie."""
+        return self.near_tie_a or self.near_tie_b
 
     @property
     def both_zero(self) -> bool:
@@ -176,5 +199,8 @@ def compare_results(a: PipelineResult, b: PipelineResult, *,
             equivariance_error=None if equivariance_errors is None
             else equivariance_errors[index],
             error_note=None if error_notes is None else error_notes[index],
+            stride=tuple(stage_a.stride),
+            near_tie_a=is_near_tie(arr_a),
+            near_tie_b=is_near_tie(arr_b),
         ))
     return out

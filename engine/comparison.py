@@ -238,11 +238,12 @@ def comparison_note(spec: PipelineSpec, transform: InputTransform, shape: tuple[
                     mirrored: bool) -> str | None:
     """A plain-language remark on a comparison: for a mirror or flip, what the kernel's
     symmetry does (:func:`engine.mirror_note`) or, with the kernel `mirrored` too, that
-    the mirror commutes and from which stage the windows stop sitting symmetrically;
-    None for other transforms."""
+    the mirror commutes and from which stage the windows stop sitting symmetrically; for
+    a wrapping shift through a convolution without circular padding, that the padding
+    cuts a seam (:func:`seam_note`); None otherwise."""
     axis = transform.mirror_axis
     if axis is None:
-        return None
+        return seam_note(spec, transform)
     if not mirrored:
         return mirror_note(spec, axis, shape)
     text = ("The kernel is mirrored too, so conv(mirror(x), mirror(k)) = mirror(conv(x, k)): "
@@ -252,6 +253,27 @@ def comparison_note(spec: PipelineSpec, transform: InputTransform, shape: tuple[
         text += (f" From the {stage} stage on, the windows do not sit symmetrically in the "
                  "map (a remainder is dropped on one side), so the error there is not 0.")
     return text
+
+
+#: The padding that makes a convolution exactly equivariant to circular shifts.
+SEAM_FREE_PADDING = "circular"
+
+
+def seam_note(spec: PipelineSpec, transform: InputTransform) -> str | None:
+    """Why a convolution's transform error is not 0 under a wrapping shift: its padding
+    does not wrap, so where the image's edges meet after the shift the kernel reads a
+    seam. None when that does not apply (no wrap, no convolution, circular padding).
+
+    >>> print(seam_note(PipelineSpec(padding="circular"), InputTransform("shift", dx=1)))
+    None
+    """
+    if transform.kind != "shift" or not transform.wrap or not spec.convolve \
+            or spec.padding == SEAM_FREE_PADDING:
+        return None
+    return (f"The shift wraps around, but {spec.padding} padding does not: where the right "
+            "edge meets the left (and the bottom the top) the kernel reads a seam that the "
+            "unshifted image does not have, so the convolution's error is not 0. With "
+            "circular padding the convolution moves exactly with the shift.")
 
 
 def equivariance_error(image: np.ndarray, spec: PipelineSpec | None, dy: int, dx: int

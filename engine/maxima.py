@@ -70,3 +70,29 @@ def _maxima_by_partition(x: np.ndarray, count: int) -> list[tuple[int, int, floa
     candidates = np.flatnonzero(flat >= threshold)
     order = np.argsort(-flat[candidates], kind="stable")[:count]
     return [(int(i) // cols, int(i) % cols, float(flat[i])) for i in candidates[order]]
+
+
+#: A peak whose runner-up is within this fraction of it is a near-tie: the "peak" is not a
+#: stable feature, and a tiny change can move it far.
+NEAR_TIE = 0.01
+
+
+def is_near_tie(x: np.ndarray, tolerance: float = NEAR_TIE) -> bool:
+    """Return True when the largest cell of `x` is not clearly the largest: the second
+    largest cell is within `tolerance` (relative) of it, or the map has no positive cell
+    (nothing stands out).
+
+    Examples
+    --------
+    >>> is_near_tie(np.array([[1.0, 0.995], [0.0, 0.0]]))
+    True
+    >>> is_near_tie(np.array([[1.0, 0.9], [0.0, 0.0]]))
+    False
+    """
+    flat = np.asarray(x, dtype=np.float64).ravel()
+    if flat.size < 2:
+        return False
+    top, second = np.partition(flat, flat.size - 2)[-1:-3:-1]
+    if top <= 0.0:
+        return True
+    return bool(top - second <= tolerance * top)

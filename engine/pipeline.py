@@ -176,9 +176,11 @@ class Stage:
 class PipelineResult:
     """The stages of one run, in order, and why pooling stopped if it stopped early.
 
-    ``aps_ties`` names the APS pooling stages where two or more phases had the same largest
-    norm (drawn binary images often do): the first was kept, and there a shift of the
-    input need not shift the output.
+    ``stop_reason`` is the whole sentence (``"stopped after 3 of 20 levels: input (1, 1) is
+    smaller than the pooling window 2x2"``) and ``stop_cause`` its cause alone, for titles
+    that already say how many levels ran. ``aps_ties`` names the APS pooling stages where
+    two or more phases had the same largest norm (drawn binary images often do): the first
+    was kept, and there a shift of the input need not shift the output.
     """
 
     spec: PipelineSpec
@@ -187,6 +189,7 @@ class PipelineResult:
     levels_produced: int
     stop_reason: str | None = None
     aps_ties: tuple[str, ...] = ()
+    stop_cause: str | None = None
 
     def __getitem__(self, name: str) -> Stage:
         for stage in self.stages:
@@ -301,13 +304,14 @@ def run_pipeline(image: np.ndarray, spec: PipelineSpec | None = None, *,
         add("conv", current)
 
     stride = spec.effective_pool_stride
-    stop_reason = None
+    stop_reason = cause = None
     produced = 0
     ties: list[str] = []
     for level in range(1, spec.levels + 1):
         reason = pool_stop_reason(current.shape, spec.pool_size, stride, spec.pool_mode,
                                   spec.blur_size)
         if reason:
+            cause = reason
             stop_reason = f"stopped after {produced} of {spec.levels} levels: {reason}"
             break
         layers_y, layers_x = (pool_layers(spec.pool_size, stride, spec.pool_mode,
@@ -322,4 +326,4 @@ def run_pipeline(image: np.ndarray, spec: PipelineSpec | None = None, *,
         geometry = geometry.then(layers_y, layers_x)
         add(f"pool {level}", current)
         produced = level
-    return PipelineResult(spec, stages, spec.levels, produced, stop_reason, tuple(ties))
+    return PipelineResult(spec, stages, spec.levels, produced, stop_reason, tuple(ties), cause)

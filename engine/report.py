@@ -30,7 +30,8 @@ FORMAT = "shiftlab-figure-set/1"
 CSV_COLUMNS = (
     "row", "stage", "title", "rows", "cols", "stride_y", "stride_x", "min", "max", "mean",
     "argmax_row", "argmax_col", "distance", "displacement_dy", "displacement_dx",
-    "equivariance_error",
+    "displacement_dy_px", "displacement_dx_px", "near_tie", "equivariance_error",
+    "equivariance_note",
 )
 
 
@@ -87,8 +88,10 @@ def comparison_metrics(comparisons: Sequence[object] | None) -> list[dict]:
     Returns
     -------
     list of dict
-        ``stage``, ``distance``, ``displacement`` [dy, dx], ``equivariance_error`` (None
-        where it does not apply), then the record's other scalar fields (peaks, shapes,
+        ``stage``, ``distance`` (None when both maps are zero), ``displacement`` [dy, dx]
+        in the stage's cells, ``displacement_px`` in input pixels, ``near_tie`` (a peak
+        within 1% of its runner-up), ``equivariance_error`` (None where it does not
+        apply), then the record's other scalar fields (peaks, shapes,
         compared shape) and ``partial`` (True when only the top-left overlap was compared).
     """
     out = []
@@ -97,6 +100,8 @@ def comparison_metrics(comparisons: Sequence[object] | None) -> list[dict]:
             "stage": comp.name,
             "distance": _plain(comp.distance),
             "displacement": _plain(comp.displacement),
+            "displacement_px": _plain(getattr(comp, "displacement_px", None)),
+            "near_tie": _plain(getattr(comp, "near_tie", None)),
             "equivariance_error": _plain(getattr(comp, "equivariance_error", None)),
         }
         # Scalars only: a comparison may also carry whole maps, which belong in stages.npz.
@@ -122,9 +127,10 @@ def metrics_document(records: Mapping[str, Sequence[dict]],
 def metrics_table(document: Mapping, top_k: int) -> tuple[list[str], list[list[object]]]:
     """Flatten a metrics document into CSV columns and rows.
 
-    One line per (row, stage). The comparison columns (distance, displacement,
-    equivariance error: B against A) are filled on the lines of row ``B`` and left
-    empty elsewhere. The top-k maxima follow as ``top1_row, top1_col, top1_value, ...``.
+    One line per (row, stage). The comparison columns (distance, displacement in cells
+    and in input pixels, near-tie, equivariance error and why it is undefined: B against
+    A) are filled on the lines of row ``B`` and are n/a elsewhere. The top-k maxima
+    follow as ``top1_row, top1_col, top1_value, ...``.
     """
     columns = list(CSV_COLUMNS)
     for k in range(1, top_k + 1):
@@ -134,12 +140,14 @@ def metrics_table(document: Mapping, top_k: int) -> tuple[list[str], list[list[o
     for row, records in document["rows"].items():
         for rec in records:
             comp = by_stage.get(rec["stage"]) if row == "B" else None
-            disp = (comp or {}).get("displacement") or [None, None]
+            comp = comp or {}
+            disp = comp.get("displacement") or [None, None]
+            disp_px = comp.get("displacement_px") or [None, None]
             line: list[object] = [
                 row, rec["stage"], rec["title"], *rec["shape"], *rec["stride"],
                 rec["min"], rec["max"], rec["mean"], *rec["argmax"],
-                (comp or {}).get("distance"), disp[0], disp[1],
-                (comp or {}).get("equivariance_error"),
+                comp.get("distance"), *disp, *disp_px, comp.get("near_tie"),
+                comp.get("equivariance_error"), comp.get("error_note"),
             ]
             for k in range(top_k):
                 line += rec["maxima"][k] if k < len(rec["maxima"]) else [None, None, None]

@@ -536,7 +536,7 @@ def difference_result(comparison: Comparison, *, signed: bool, top_k: int = 3
         stages.append(Stage(comp.name, arr, maxima, stage_a.geometry, stage_a.input_shape))
     a = comparison.a
     return PipelineResult(a.spec, stages, a.levels_requested, a.levels_produced, a.stop_reason,
-                          a.aps_ties)
+                          a.aps_ties, a.stop_cause)
 
 
 def compare_inputs(image_a: np.ndarray, image_b: np.ndarray | None = None,

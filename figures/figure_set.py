@@ -219,9 +219,11 @@ def compute_figure_data(job: ExportJob, top_k: int = 5, *,
                       {} if comparison is None else comparison.differences)
 
 
-def describe_spec(spec: PipelineSpec) -> str:
+def describe_spec(spec: PipelineSpec, result: PipelineResult | None = None) -> str:
     """A one-line summary of a pipeline, e.g. ``"sobel_vertical 3x3, valid, relu; max pool
-    2/2 x 6"``."""
+    2/2 x 6"``; with the `result` of a run that stopped early, how many levels ran and why
+    the rest did not (``"max pool 2/2 x 3 of 20 (stopped: input (1, 1) is smaller than the
+    pooling window 2x2)"``)."""
     parts = []
     if spec.convolve:
         kh, kw = spec.kernel_array.shape
@@ -232,11 +234,14 @@ def describe_spec(spec: PipelineSpec) -> str:
     pool = f"{spec.pool_mode} pool {spec.pool_size}/{spec.effective_pool_stride}"
     if spec.pool_mode in ("blurmax", "blur"):
         pool += f" (blur {spec.blur_size})"
-    return f"{'; '.join(parts)}; {pool} x {spec.levels}"
+    levels = f" x {spec.levels}"
+    if result is not None and result.levels_produced < spec.levels:
+        levels = f" x {result.levels_produced} of {spec.levels} (stopped: {result.stop_cause})"
+    return f"{'; '.join(parts)}; {pool}{levels}"
 
 
-def _caption(job: ExportJob) -> str:
-    return f"{job.state.caption} | {describe_spec(job.spec)}"
+def _caption(data: FigureData) -> str:
+    return f"{data.job.state.caption} | {describe_spec(data.job.spec, data.results[ROW_A])}"
 
 
 def _stage_panels(result: PipelineResult, top_k: int,
@@ -303,7 +308,7 @@ def render_composite(source: ExportJob | FigureData, width: int = 1200, *,
     """
     _require_gui_application()
     data = source if isinstance(source, FigureData) else compute_figure_data(source, top_k)
-    return draw.render(draw.sheet_drawing(sheet_rows(data), width, _caption(data.job)),
+    return draw.render(draw.sheet_drawing(sheet_rows(data), width, _caption(data)),
                           background)
 
 
@@ -402,7 +407,7 @@ def _write_panel(w: _Writer, row: str, name: str) -> None:
 
 def _write_sheet(w: _Writer) -> None:
     drawing = draw.sheet_drawing(sheet_rows(w.data, w.panels), w.options.width,
-                                    _caption(w.job))
+                                    _caption(w.data))
     _write_drawing(w, "sheet", drawing)
 
 
@@ -452,7 +457,7 @@ def _render_frame(w: _Writer, shift: int) -> None:
                      [_stage_panels(moved, top_k, ranges).get(n) for n in base.names])]
     last = base.names[-1]
     caption = (f"A moved right by {shift} px (circular) | {last}: distance "
-               f"{w.sweep[shift, -1]:.3f} | {describe_spec(w.job.spec)}")
+               f"{w.sweep[shift, -1]:.3f} | {describe_spec(w.job.spec, base)}")
     drawing = draw.sheet_drawing(rows, w.options.width, caption)
     frame = draw.qimage_to_bgr(draw.render(drawing, "white"))
     # Codecs want even sizes: pad with white.

@@ -264,3 +264,15 @@ def test_rows_a_and_b_share_one_colour_range_per_stage_as_in_the_window():
         if s.name == "input":
             lo, hi = min(lo, 0.0), max(hi, 1.0)
         assert panels["A"][s.name].levels == panels["B"][s.name].levels == (lo, hi)
+
+
+def test_the_caption_says_how_many_levels_ran_when_pooling_stops_early():
+    spec = PipelineSpec(convolve=False, levels=12)
+    result = run_pipeline(np.ones((10, 10), np.float32), spec)
+    text = figure_set.describe_spec(spec, result)
+    assert text.endswith("max pool 2/2 x 3 of 12 (stopped: input (1, 1) is smaller than the "
+                         "pooling window 2x2)")
+    assert figure_set.describe_spec(spec).endswith("x 12")  # before it ran: what was asked
+    data = compute_figure_data(ExportJob(ViewState(InputImage(np.ones((10, 10), np.float32)),
+                                                   spec)))
+    assert "x 3 of 12" in figure_set._caption(data)
