@@ -10,7 +10,9 @@ The request cycle
    in its lane's single pending slot. A newer request on the same lane replaces a pending
    one (which settles as cancelled without running) and cancels the running one through
    its :class:`JobContext`, so nothing queues behind a dragged pointer. Lanes are
-   independent: a long sweep neither cancels nor waits for a pipeline run.
+   independent: a long sweep neither cancels nor waits for a pipeline run. A request left
+   waiting behind a job that ignores being cancelled for ``STUCK_AFTER_MS`` runs on a new
+   thread of the lane; the stuck one is detached (see below).
 3. On the lane's thread, ``request.run(context)`` runs. It may report
    ``context.progress(fraction, text)`` and should call ``context.check()`` (or read
    ``context.cancelled``, or hand ``lambda: context.cancelled`` to engine code) between
@@ -39,12 +41,13 @@ import enum
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
 import shiboken6
-from PySide6.QtCore import QDeadlineTimer, QObject, QThread, Signal, Slot
+from PySide6.QtCore import QDeadlineTimer, QObject, QThread, QTimer, Signal, Slot
 
 R = TypeVar("R")
 #: A request class, or a tuple of them (as :func:`isinstance` takes).
@@ -262,6 +265,9 @@ def _lower_this_threads_priority() -> None:
 
 #: How long :meth:`JobRunner.shutdown` waits, in all, for the lanes' threads to stop.
 SHUTDOWN_TIMEOUT_MS = 2000
+#: How long a request waits behind a job that ignores being cancelled (blocked in a read,
+#: say) before it runs on a new thread of its lane, beside the stuck one.
+STUCK_AFTER_MS = 5000
 
 #: Threads detached by :func:`_detach` (with their workers) that may still be running.
 _DETACHED: list[tuple[QThread, _LaneWorker]] = []
@@ -303,9 +309,17 @@ class _LaneWorker(QObject):
         self._lock = threading.Lock()
         self._pending: _Job | None = None
         self._running: _Job | None = None
+        self._stop_asked_at: float | None = None  # when the running job was first cancelled
         self._scheduled = False
         self._closed = False
         self.wake.connect(self._drain)
+
+    def _stop_running(self) -> None:
+        """Cancel the running job, noting when it was first asked; the lock is held."""
+        if self._running is not None:
+            self._running.context.cancel()
+            if self._stop_asked_at is None:
+                self._stop_asked_at = time.monotonic()
 
     def offer(self, job: _Job) -> _Job | None:
         """Put `job` in the pending slot and cancel the running job; GUI thread.
@@ -318,8 +332,7 @@ class _LaneWorker(QObject):
             replaced, self._pending = self._pending, job
             if replaced is not None:
                 replaced.context.cancel()
-            if self._running is not None:
-                self._running.context.cancel()
+            self._stop_running()
             schedule = not self._scheduled
             self._scheduled = True
         if schedule:
@@ -341,7 +354,7 @@ class _LaneWorker(QObject):
             running = self._running is not None and matches(self._running) \
                 and not self._running.context.cancelled
             if running:
-                self._running.context.cancel()
+                self._stop_running()
         return dropped, running
 
     def close(self) -> None:
@@ -349,8 +362,28 @@ class _LaneWorker(QObject):
         with self._lock:
             self._closed = True
             self._pending = None
-            if self._running is not None:
-                self._running.context.cancel()
+            self._stop_running()
+
+    def waiting_behind_a_stuck_job(self) -> float | None:
+        """Seconds since the running job was asked to stop while a pending job waits
+        behind it, or None when no job waits so."""
+        with self._lock:
+            if self._running is None or self._pending is None or self._stop_asked_at is None:
+                return None
+            return time.monotonic() - self._stop_asked_at
+
+    def retire(self, after_s: float) -> _Job | None:
+        """If the running job has ignored being stopped for `after_s` seconds while a
+        pending job waits, close this worker and return that pending job (to run on a
+        new thread); else None and nothing changes. GUI thread."""
+        with self._lock:
+            waited = self._stop_asked_at is not None \
+                and time.monotonic() - self._stop_asked_at >= after_s
+            if self._running is None or self._pending is None or not waited:
+                return None
+            job, self._pending = self._pending, None
+            self._closed = True
+            return job
 
     @Slot()
     def _drain(self) -> None:
@@ -358,6 +391,7 @@ class _LaneWorker(QObject):
         while True:
             with self._lock:
                 job, self._pending = self._pending, None
+                self._stop_asked_at = None
                 if job is None or self._closed:
                     self._scheduled = False
                     self._running = None
@@ -441,13 +475,20 @@ class JobRunner(QObject):
     progress = Signal(object)
     settled = Signal(object)
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None,
+                 stuck_after_ms: int = STUCK_AFTER_MS) -> None:
         super().__init__(parent)
         self._threads: dict[str, QThread] = {}
         self._workers: dict[str, _LaneWorker] = {}
         self._latest: dict[str, int] = {}
         self._next_id = 0
         self._closed = False
+        #: How long a newer request waits behind one that ignores being cancelled before
+        #: it gets a new thread (the old one is detached, as at shutdown).
+        self.stuck_after_ms = stuck_after_ms
+        self._watchdog = QTimer(self)
+        self._watchdog.setSingleShot(True)
+        self._watchdog.timeout.connect(self._replace_stuck_lanes)
 
     def submit(self, request: Request) -> int:
         """Run `request` on its lane, replacing the lane's pending request and cancelling
@@ -485,6 +526,7 @@ class JobRunner(QObject):
         replaced = worker.offer(job)
         if replaced is not None:
             self._settle(replaced, Outcome.CANCELLED)
+        self._watch()
         return rid
 
     def cancel(self, target: type[Request] | int) -> bool:
@@ -571,6 +613,7 @@ class JobRunner(QObject):
             True if every thread stopped in time.
         """
         self._closed = True
+        self._watchdog.stop()
         for worker in self._workers.values():
             worker.close()
         for thread in self._threads.values():
@@ -600,6 +643,33 @@ class JobRunner(QObject):
             thread.start()
         return worker
 
+    def _watch(self) -> None:
+        """Time the next look for a request stuck behind a job that ignores cancellation
+        (none needed: stop the timer)."""
+        waits = [w.waiting_behind_a_stuck_job() for w in self._workers.values()]
+        waits = [s for s in waits if s is not None]
+        if self._closed or not waits:
+            self._watchdog.stop()
+            return
+        self._watchdog.start(max(0, self.stuck_after_ms - int(max(waits) * 1000)))
+
+    @Slot()
+    def _replace_stuck_lanes(self) -> None:
+        """Give each request waiting behind a stuck job a new thread on its lane."""
+        for lane, worker in list(self._workers.items()):
+            pending = worker.retire(self.stuck_after_ms / 1000)
+            if pending is None:
+                continue
+            thread = self._threads.pop(lane)
+            del self._workers[lane]
+            thread.quit()
+            print(f"shiftlab: a background job ({lane}) did not stop within "
+                  f"{self.stuck_after_ms / 1000:g} s; the next one runs beside it",
+                  file=sys.stderr)
+            _detach(thread, worker)
+            self._worker(lane).offer(pending)
+        self._watch()
+
     def _settle(self, job: _Job, outcome: Outcome) -> None:
         if not self._closed:
             self.settled.emit(JobSettled(job.request, job.request_id, outcome))
@@ -608,6 +678,7 @@ class JobRunner(QObject):
     def _on_ended(self, job: _Job, how: str, value: object) -> None:
         if self._closed:
             return
+        self._watch()
         current = self._latest.get(job.context.lane, 0) == job.request_id
         outcome = Outcome.CANCELLED
         if how == _DONE and current:

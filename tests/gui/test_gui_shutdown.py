@@ -14,11 +14,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+import numpy as np
 import shiboken6
+from image_files import write_png
 from PySide6.QtWidgets import QApplication
 
 from gui.window.main_window import MainWindow
-from gui.worker import SHUTDOWN_TIMEOUT_MS, JobContext, JobRunner, Request, detached_threads
+from gui.worker import (
+    SHUTDOWN_TIMEOUT_MS,
+    JobContext,
+    JobRunner,
+    JobSettled,
+    Outcome,
+    Request,
+    detached_threads,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -80,6 +90,44 @@ def test_closing_the_window_while_a_job_blocks_takes_about_two_seconds(qtbot, ca
     err = capfd.readouterr().err
     assert "a background job (load) did not stop within 2 s" in err
     assert "QThread: Destroyed" not in err
+
+
+def test_an_open_behind_a_blocked_load_runs_on_a_new_thread(window, qtbot, tmp_path):
+    started, gate = threading.Event(), threading.Event()
+    photo = tmp_path / "photo.png"
+    pixels = write_png(photo, 12, 16)
+    window.runner.stuck_after_ms = 300
+    settled: list[JobSettled] = []
+    window.runner.subscribe(Blocked, settled=settled.append, owner=window)
+    try:
+        window.runner.submit(Blocked(started, gate))
+        assert started.wait(5)
+        blocked_thread = window.runner._threads["load"]
+        with qtbot.waitSignal(window.image_opened, timeout=5000):
+            window.open_file(photo)
+        np.testing.assert_allclose(window.model.image, pixels / 255.0, atol=1e-6)
+        assert blocked_thread in detached_threads() and blocked_thread.isRunning()
+        assert window.runner._threads["load"] is not blocked_thread
+    finally:
+        gate.set()
+    qtbot.waitUntil(lambda: not detached_threads(), timeout=5000)
+    assert [e.outcome for e in settled] == [Outcome.CANCELLED]  # its late result is dropped
+
+
+def test_a_job_that_stops_when_cancelled_keeps_its_thread(window, qtbot, tmp_path):
+    photo = tmp_path / "photo.png"
+    write_png(photo, 12, 16)
+    window.runner.stuck_after_ms = 300
+    with qtbot.waitSignal(window.image_opened, timeout=5000):
+        window.open_file(photo)
+    thread = window.runner._threads["load"]
+    for _ in range(3):
+        with qtbot.waitSignal(window.image_opened, timeout=5000):
+            window.open_file(photo)
+            window.open_file(photo)  # cancels the one before: it stops (or ends) in time
+    qtbot.wait(400)
+    assert window.runner._threads["load"] is thread and not detached_threads()
+    assert not window.runner._watchdog.isActive()
 
 
 SCRIPT = """
