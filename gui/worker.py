@@ -274,8 +274,9 @@ _DETACHED: list[tuple[QThread, _LaneWorker]] = []
 
 
 def detached_threads() -> list[QThread]:
-    """The threads that :meth:`JobRunner.shutdown` had to leave running and that have not
-    ended yet."""
+    """The lane threads left running because their job did not stop in time (at
+    :meth:`JobRunner.shutdown`, or when a newer request got a new thread) and that have
+    not ended yet."""
     _DETACHED[:] = [(t, w) for t, w in _DETACHED if shiboken6.isValid(t) and t.isRunning()]
     return [t for t, _ in _DETACHED]
 
