@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from engine.limits import MAX_TOP_K
 from figures import FigureSetOptions
+from figures.drawing import BACKGROUNDS
 from figures.figure_set import FORMATS, MAX_ANIMATED_SHIFTS, MAX_WIDTH
 from gui.window.settings import AppSettings
 
@@ -35,7 +36,6 @@ FORMAT_TIPS = {
     "csv": "metrics.csv (and sweep.csv): per-stage numbers as a table",
     "json": "metrics.json: per-stage numbers",
 }
-BACKGROUNDS = ("white", "transparent")
 #: The narrowest figure (FigureSetOptions refuses less).
 MIN_WIDTH = 64
 DEFAULT_FOLDER_NAME = "shiftlab-figures"
@@ -63,7 +63,7 @@ def remembered_options(settings: AppSettings) -> FigureSetOptions:
 
 def remembered_folder(settings: AppSettings) -> Path:
     """The folder last exported to, or ``~/shiftlab-figures`` the first time."""
-    text = str(settings.qsettings.value("export/folder", ""))
+    text = settings.text_value("export/folder", "")
     return Path(text) if text else Path.home() / DEFAULT_FOLDER_NAME
 
 

@@ -21,7 +21,12 @@ from engine.limits import (
     MAX_TOP_K,
 )
 from figures.figure_set import MAX_ANIMATED_SHIFTS, MAX_WIDTH
-from gui.export.dialog import ExportDialog, remembered_options
+from gui.export.dialog import (
+    DEFAULT_FOLDER_NAME,
+    ExportDialog,
+    remembered_folder,
+    remembered_options,
+)
 from gui.window.main_window import DEMO_SPEC, MainWindow
 from gui.window.settings import AppSettings
 
@@ -122,6 +127,7 @@ state=not bytes
     json_text('{"a": ' * 5_000 + "1" + "}" * 5_000),
     json_text("[" * 100_000 + "]" * 100_000),  # longer than any remembered value
     json_text("[1, 2, 3]"),  # a list where an object belongs
+    json_text('{"kernel": {"a": 1}}'),  # an object where a list belongs
     json_text('{"dx": "three", "kind": 5}'),
     "@Rect(0 0 10 10)",
     "12, 13",
@@ -160,14 +166,17 @@ top_k=1000
 animate_shifts={10**12}
 formats=png, exe, 3
 background=@Rect(0 0 1 1)
+folder=@Size(3 4)
 """)
-    options = remembered_options(AppSettings())
+    settings = AppSettings()
+    assert remembered_folder(settings) == Path.home() / DEFAULT_FOLDER_NAME
+    options = remembered_options(settings)
     assert (options.width, options.top_k, options.animate_shifts) == (
         MAX_WIDTH, MAX_TOP_K, MAX_ANIMATED_SHIFTS)
     assert options.formats == ("png",) and options.background == "white"
     err = capsys.readouterr().err
     for key in ("export/width", "export/top_k", "export/animate_shifts", "export/formats",
-                "export/background"):
+                "export/background", "export/folder"):
         assert f"setting {key}:" in err
 
 
