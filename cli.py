@@ -74,7 +74,8 @@ set again.
 examples:
   the article's one-pixel example (pixels 5 apart end in the same pooled cell):
     python main.py export example:pixel --out out/pixel
-  a photo and its mirror through vertical Sobel + ReLU + 6 max pools:
+  a photo and its mirror through the vertical Prewitt (the article's 'Sobel') + ReLU
+  + 6 max pools:
     python main.py export example:mirror --out out/mirror
   two different photos:
     python main.py export example:two-photos --out out/two-photos

@@ -124,7 +124,7 @@ def _coffee() -> np.ndarray:
     return sample_photo("coffee")
 
 
-ARTICLE_SPEC = PipelineSpec(kernel="sobel_vertical", padding="valid", activation="relu",
+ARTICLE_SPEC = PipelineSpec(kernel="prewitt_vertical", padding="valid", activation="relu",
                             pool_mode="max", pool_size=2, levels=6)
 
 EXAMPLES: dict[str, Example] = {
@@ -144,10 +144,10 @@ EXAMPLES: dict[str, Example] = {
         name="mirror",
         title="Photo and its mirror",
         description=(
-            "The coffee photo against its left-right mirror, through the vertical Sobel "
-            "kernel (valid, ReLU) and six 2x2 max pools. A mirror is not a translation: the "
-            "vertical Sobel kernel changes sign under it, so after ReLU the mirrored photo "
-            "lights up the opposite edges."),
+            "The coffee photo against its left-right mirror, through the vertical Prewitt "
+            "kernel (the article's 'Sobel'; valid, ReLU) and six 2x2 max pools. A mirror is "
+            "not a translation: the kernel changes sign under it, so after ReLU the mirrored "
+            "photo lights up the opposite edges."),
         image_a=_coffee,
         spec=ARTICLE_SPEC,
         b=InputTransform("mirror"),

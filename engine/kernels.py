@@ -13,20 +13,27 @@ def _k(rows: list[list[float]], scale: float = 1.0) -> np.ndarray:
     return arr
 
 
-#: Kernel name -> read-only 2-D float32 array. ``sobel_vertical`` is the
-#: article's filter ``[[-1, 0, 1]] * 3``: it responds to vertical edges.
+#: Kernel name -> read-only 2-D float32 array. ``prewitt_vertical``, ``[[-1, 0, 1]] * 3``,
+#: is the article's filter, which the article calls Sobel: it responds to vertical edges.
+#: The true Sobel weights the middle row twice (``sobel_vertical``).
 KERNELS: dict[str, np.ndarray] = {
     "identity": _k([[0, 0, 0], [0, 1, 0], [0, 0, 0]]),
-    "sobel_vertical": _k([[-1, 0, 1], [-1, 0, 1], [-1, 0, 1]]),
-    "sobel_horizontal": _k([[-1, -1, -1], [0, 0, 0], [1, 1, 1]]),
     "prewitt_vertical": _k([[-1, 0, 1], [-1, 0, 1], [-1, 0, 1]]),
     "prewitt_horizontal": _k([[-1, -1, -1], [0, 0, 0], [1, 1, 1]]),
-    "sobel3_vertical": _k([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]),
-    "sobel3_horizontal": _k([[-1, -2, -1], [0, 0, 0], [1, 2, 1]]),
+    "sobel_vertical": _k([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]),
+    "sobel_horizontal": _k([[-1, -2, -1], [0, 0, 0], [1, 2, 1]]),
     "laplacian": _k([[0, 1, 0], [1, -4, 1], [0, 1, 0]]),
     "sharpen": _k([[0, -1, 0], [-1, 5, -1], [0, -1, 0]]),
     "box_blur": _k([[1, 1, 1], [1, 1, 1], [1, 1, 1]], 1 / 9),
     "gaussian_blur": _k([[1, 2, 1], [2, 4, 2], [1, 2, 1]], 1 / 16),
+}
+#: The names older ShiftLab versions (session format 1) gave these kernels: their
+#: "sobel" was Prewitt's kernel, and "sobel3" the true Sobel.
+FORMER_NAMES = {
+    "sobel_vertical": "prewitt_vertical",
+    "sobel_horizontal": "prewitt_horizontal",
+    "sobel3_vertical": "sobel_vertical",
+    "sobel3_horizontal": "sobel_horizontal",
 }
 
 

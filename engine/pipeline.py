@@ -47,7 +47,7 @@ class PipelineSpec:
         If any field is out of range or unknown.
     """
 
-    kernel: str | KernelValues = "sobel_vertical"
+    kernel: str | KernelValues = "prewitt_vertical"
     convolve: bool = True
     padding: str = "valid"
     stride: int = 1
@@ -250,8 +250,8 @@ def run_pipeline(image: np.ndarray, spec: PipelineSpec | None = None, *,
     image : (H, W) array
         The input; not modified.
     spec : PipelineSpec, optional
-        The pipeline; the article's (vertical Sobel, valid, ReLU, 6 max pools of 2)
-        by default.
+        The pipeline; by default the article's (vertical Prewitt, which it calls Sobel;
+        valid, ReLU, 6 max pools of 2).
     top_k : int
         How many maxima each stage records.
 

@@ -32,11 +32,12 @@ from pathlib import Path
 import numpy as np
 
 from .image_io import DEFAULT_MAX_PIXELS
+from .kernels import FORMER_NAMES
 from .state import ViewState, state_from_dict, state_to_dict
 
 #: The format name in session.json, and the newest version this code reads and writes.
 FORMAT = "shiftlab-session"
-VERSION = 1
+VERSION = 2
 #: File name extension of sessions.
 SUFFIX = ".shiftlab"
 #: Largest session.json accepted, in bytes.
@@ -139,11 +140,21 @@ def load_session(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXEL
     window = document.get("window", {})
     if not isinstance(window, dict) or _depth(window) > MAX_WINDOW_DEPTH:
         raise SessionError(f"{path}: the window settings must be a shallow mapping.")
+    if version < 2:
+        _rename_v1_kernels(document.get("state"))
     try:
         state = state_from_dict(document.get("state"), pixels)
     except ValueError as exc:  # StateError, ImageLoadError
         raise SessionError(f"{path}: {exc}") from None
     return Session(state, window)
+
+
+def _rename_v1_kernels(state: object) -> None:
+    """Format 1 called Prewitt's kernel "sobel" and the true Sobel "sobel3": give a named
+    kernel its present name, so an old session shows what it showed when saved."""
+    spec = state.get("spec") if isinstance(state, dict) else None
+    if isinstance(spec, dict) and isinstance(spec.get("kernel"), str):
+        spec["kernel"] = FORMER_NAMES.get(spec["kernel"], spec["kernel"])
 
 
 def _check_regular(path: Path, max_pixels: int) -> None:

@@ -169,7 +169,7 @@ def mirror_symmetry(kernel: object, axis: int = 1) -> str:
 
     Examples
     --------
-    >>> mirror_symmetry("sobel_vertical"), mirror_symmetry("sobel_vertical", axis=0)
+    >>> mirror_symmetry("prewitt_vertical"), mirror_symmetry("prewitt_vertical", axis=0)
     ('antisymmetric', 'symmetric')
     """
     k = as_kernel(kernel)
@@ -182,12 +182,10 @@ def mirror_symmetry(kernel: object, axis: int = 1) -> str:
 
 
 _KERNEL_LABELS = {
+    "prewitt_vertical": "vertical Prewitt (the article's 'Sobel')",
+    "prewitt_horizontal": "horizontal Prewitt",
     "sobel_vertical": "vertical Sobel",
     "sobel_horizontal": "horizontal Sobel",
-    "prewitt_vertical": "vertical Prewitt",
-    "prewitt_horizontal": "horizontal Prewitt",
-    "sobel3_vertical": "vertical 1-2-1 Sobel",
-    "sobel3_horizontal": "horizontal 1-2-1 Sobel",
     "laplacian": "Laplacian",
     "gaussian_blur": "Gaussian blur",
 }

@@ -65,7 +65,7 @@ class KernelGrid(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.preset = _combo([*KERNELS, CUSTOM], "sobel_vertical", "Kernel preset")
+        self.preset = _combo([*KERNELS, CUSTOM], PipelineSpec().kernel, "Kernel preset")
         self.rows = _spin(1, MAX_KERNEL_SIZE, 3, "Kernel rows")
         self.cols = _spin(1, MAX_KERNEL_SIZE, 3, "Kernel columns")
         self.table = QTableWidget(3, 3)
@@ -84,7 +84,7 @@ class KernelGrid(QWidget):
         layout.addRow("Preset", self.preset)
         layout.addRow("Rows x cols", size)
         layout.addRow(self.table)
-        self._fill(KERNELS["sobel_vertical"])
+        self._fill(KERNELS[PipelineSpec().kernel])
         self.preset.currentTextChanged.connect(self._on_preset)
         self.rows.valueChanged.connect(self._on_size)
         self.cols.valueChanged.connect(self._on_size)

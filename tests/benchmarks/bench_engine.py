@@ -1,4 +1,4 @@
-"""Speed of the article's pipeline: vertical Sobel, valid, ReLU, 6 max pools of 2.
+"""Speed of the article's pipeline: vertical Prewitt, valid, ReLU, 6 max pools of 2.
 
 Prints medians of several runs for the engine's run_pipeline (top_k default), a plain
 numpy copy of the same image (the memory-bandwidth floor), the article's pure-Python
@@ -77,7 +77,7 @@ def torch_pipeline_fn(img):
     import torch
 
     functional = torch.nn.functional
-    kernel = torch.from_numpy(np.array(KERNELS["sobel_vertical"]))[None, None]
+    kernel = torch.from_numpy(np.array(KERNELS["prewitt_vertical"]))[None, None]
 
     def run():
         with torch.no_grad():
@@ -107,7 +107,7 @@ def main() -> None:
     if have_torch:
         import torch
         print(f"torch {torch.__version__}, threads {torch.get_num_threads()}")
-    print(f"pipeline: sobel_vertical, valid, ReLU, {LEVELS} max pools of 2; "
+    print(f"pipeline: prewitt_vertical, valid, ReLU, {LEVELS} max pools of 2; "
           f"median of {args.repeats} runs (loops: {args.loop_repeats})\n")
     print(f"{'image':>11}  {'method':<34} {'median ms':>10}")
 
@@ -128,7 +128,7 @@ def main() -> None:
                                                         args.repeats))
         row("numpy copy (bandwidth floor)", median_ms(img.copy, args.repeats))
         if shape == (512, 512):
-            image_list, kernel_list = img.tolist(), KERNELS["sobel_vertical"].tolist()
+            image_list, kernel_list = img.tolist(), KERNELS["prewitt_vertical"].tolist()
             loops = article_pipeline(image_list, kernel_list)
             np.testing.assert_allclose(np.array(loops), result["pool 6"].array, atol=1e-5)
             row("article pure-Python loops",

@@ -4,7 +4,7 @@ Writes a synthetic photo-like PNG (smooth noise plus fine grain) into a temporar
 folder, then prints medians of:
 
 - the whole command ``python main.py export PHOTO --out DIR`` in a subprocess (the
-  article's pipeline: vertical Sobel, valid, ReLU, 6 max pools; all formats, 1200 px),
+  article's pipeline: vertical Prewitt, valid, ReLU, 6 max pools; all formats, 1200 px),
   from process start to exit, so it includes Python, Qt and image loading;
 - ``write_figure_set`` in-process on the already loaded image;
 - the split of the in-process work: compute (pipelines, differences), render (painting

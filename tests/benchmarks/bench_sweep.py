@@ -1,5 +1,5 @@
 """Time shift_sweep: 64 horizontal shifts of the coffee photo (400x600) through the
-article's pipeline (vertical Sobel, valid, ReLU, 6 pools), for each pooling mode.
+article's pipeline (vertical Prewitt, valid, ReLU, 6 pools), for each pooling mode.
 
 Run: .venv/bin/python tests/benchmarks/bench_sweep.py [repeats]
 Prints the median and the fastest of the repeats, in seconds.

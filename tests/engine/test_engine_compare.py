@@ -131,7 +131,7 @@ def test_mirror_lights_opposite_edges_with_sobel_but_commutes_with_laplacian():
     flipped = mirror(coffee)
     sobel = compare_results(run_pipeline(coffee), run_pipeline(flipped))
     assert sobel[1].name == "conv" and sobel[1].distance > 1.0
-    # against the mirrored conv map, Sobel + ReLU still misses: the other edges lit up
+    # against the mirrored conv map, Prewitt + ReLU still misses: the other edges lit up
     conv, conv_of_flipped = run_pipeline(coffee)["conv"].array, run_pipeline(flipped)["conv"]
     assert normalized_distance(mirror(conv), conv_of_flipped.array) > 1.0
     lap = PipelineSpec(kernel="laplacian")
@@ -175,7 +175,7 @@ def test_valid_padding_shows_the_border_in_the_error():
 
 def test_error_stays_finite_when_the_unshifted_stage_is_all_zero():
     x = np.zeros((8, 8))
-    x[:, :4] = 1  # a bright-to-dark step: Sobel is negative there, ReLU gives 0
+    x[:, :4] = 1  # a bright-to-dark step: Prewitt is negative there, ReLU gives 0
     spec = PipelineSpec(levels=0)
     assert not run_pipeline(x, spec)["conv"].array.any()
     errors = equivariance_error(x, spec, 0, 2)  # wrapping creates a dark-to-bright step

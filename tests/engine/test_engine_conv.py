@@ -67,8 +67,8 @@ def test_strides_by_hand():
 def test_named_kernel_is_the_articles_vertical_sobel():
     img = np.zeros((5, 6))
     img[:, 3:] = 1.0  # a vertical edge, dark to bright going right
-    out = conv2d(img, "sobel_vertical")
-    np.testing.assert_array_equal(out, ref_conv2d(img, KERNELS["sobel_vertical"]))
+    out = conv2d(img, "prewitt_vertical")
+    np.testing.assert_array_equal(out, ref_conv2d(img, KERNELS["prewitt_vertical"]))
     assert out.shape == (3, 4)
     assert out.max() == 3.0 and out[:, 0].max() == 0.0
 

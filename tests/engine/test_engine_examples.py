@@ -63,7 +63,7 @@ def test_pixel_example():
 
 def test_mirror_example_is_the_coffee_photo_and_its_mirror_through_the_article_pipeline():
     ex = EXAMPLES["mirror"]
-    assert ex.spec == PipelineSpec(kernel="sobel_vertical", padding="valid", activation="relu",
+    assert ex.spec == PipelineSpec(kernel="prewitt_vertical", padding="valid", activation="relu",
                                    pool_mode="max", pool_size=2, levels=6)
     a, b = ex.load()
     np.testing.assert_array_equal(a, sample_photo("coffee"))

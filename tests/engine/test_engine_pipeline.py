@@ -41,7 +41,7 @@ def test_the_two_pixels_move_closer_with_each_pool():
 
 def test_articles_photo_pipeline_ends_six_by_nine():
     img = np.random.default_rng(30).random((400, 600)).astype(np.float32)
-    result = run_pipeline(img)  # sobel_vertical, valid, relu, 6 max pools of 2
+    result = run_pipeline(img)  # prewitt_vertical, valid, relu, 6 max pools of 2
     assert result.names == ["input", "conv"] + [f"pool {i}" for i in range(1, 7)]
     shapes = [s.shape for s in result]
     assert shapes == [(400, 600), (398, 598), (199, 299), (99, 149), (49, 74), (24, 37),
@@ -50,7 +50,7 @@ def test_articles_photo_pipeline_ends_six_by_nine():
     # against the plain reference on a crop, so the loops stay quick
     crop = img[:40, :50]
     small = run_pipeline(crop, PipelineSpec(levels=2))
-    expected = ref_relu(ref_conv2d(crop, KERNELS["sobel_vertical"]))
+    expected = ref_relu(ref_conv2d(crop, KERNELS["prewitt_vertical"]))
     np.testing.assert_allclose(small["conv"].array, expected, atol=1e-5)
     for level in (1, 2):
         expected = ref_pool(expected, 2, 2, "max")
@@ -236,9 +236,9 @@ def test_spec_is_frozen_and_round_trips():
     with pytest.raises(AttributeError):
         spec.levels = 2
     named = PipelineSpec()
-    assert named.kernel_name == "sobel_vertical" and named.effective_pool_stride == 2
+    assert named.kernel_name == "prewitt_vertical" and named.effective_pool_stride == 2
     named.kernel_array[0, 0] = 99.0  # a copy: the shared kernel is untouched
-    assert KERNELS["sobel_vertical"][0, 0] == -1.0
+    assert KERNELS["prewitt_vertical"][0, 0] == -1.0
 
 
 @pytest.mark.parametrize("changes, words", [

@@ -12,6 +12,7 @@ from image_files import write_png
 
 from engine import (
     EXAMPLES,
+    KERNELS,
     CompareSetup,
     ImageSource,
     InputImage,
@@ -225,3 +226,20 @@ def test_pixels_that_lie_are_refused(tmp_path):
     write_session(path, document, {"a.npy": npy(np.array([{"x": 1}], dtype=object))})
     with pytest.raises(SessionError, match="damaged"):
         load_session(path)
+
+
+@pytest.mark.parametrize("old, new", [("sobel_vertical", "prewitt_vertical"),
+                                      ("sobel3_horizontal", "sobel_horizontal"),
+                                      ("laplacian", "laplacian")])
+def test_a_format_1_session_keeps_the_kernel_it_was_saved_with(tmp_path, old, new):
+    # format 1 called Prewitt's kernel "sobel" and the true Sobel "sobel3"
+    state = state_to_dict(example_state("pixel").replace(spec=PipelineSpec(kernel=new)))
+    state["spec"]["kernel"] = old
+    path = tmp_path / "old.shiftlab"
+    write_session(path, {"format": "shiftlab-session", "version": 1, "state": state})
+    assert load_session(path).state.spec.kernel == new
+    np.testing.assert_array_equal(load_session(path).state.spec.kernel_array, KERNELS[new])
+    current = tmp_path / "new.shiftlab"
+    save_session(current, ViewState.demo().replace(spec=PipelineSpec(kernel="sobel_vertical")))
+    assert load_session(current).state.spec.kernel == "sobel_vertical"  # the true Sobel now
+    assert json.loads(zipfile.ZipFile(current).read("session.json"))["version"] == 2

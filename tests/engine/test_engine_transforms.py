@@ -123,12 +123,12 @@ def test_rotate90_counter_clockwise_and_shape():
 
 
 def test_mirror_kernel_and_symmetry():
-    sobel = KERNELS["sobel_vertical"]
-    np.testing.assert_array_equal(mirror_kernel("sobel_vertical"), sobel[:, ::-1])
-    np.testing.assert_array_equal(mirror_kernel("sobel_vertical"), -sobel)
+    sobel = KERNELS["prewitt_vertical"]
+    np.testing.assert_array_equal(mirror_kernel("prewitt_vertical"), sobel[:, ::-1])
+    np.testing.assert_array_equal(mirror_kernel("prewitt_vertical"), -sobel)
     np.testing.assert_array_equal(mirror_kernel(sobel, axis=0), sobel)
-    assert mirror_symmetry("sobel_vertical", 1) == "antisymmetric"
-    assert mirror_symmetry("sobel_vertical", 0) == "symmetric"
+    assert mirror_symmetry("prewitt_vertical", 1) == "antisymmetric"
+    assert mirror_symmetry("prewitt_vertical", 0) == "symmetric"
     assert mirror_symmetry("laplacian", 1) == "symmetric"
     assert mirror_symmetry([[1, 2, 0]], 1) == "neither"
     assert mirror_symmetry(np.zeros((2, 2)), 1) == "symmetric"
@@ -159,16 +159,16 @@ def test_symmetric_kernel_commutes_with_the_mirror_exactly(coffee, coffee_levels
 
 
 def test_sobel_vertical_negates_under_the_mirror(coffee, coffee_levels):
-    lhs = conv2d(mirror(coffee_levels), "sobel_vertical")
-    rhs = mirror(conv2d(coffee_levels, "sobel_vertical"))
+    lhs = conv2d(mirror(coffee_levels), "prewitt_vertical")
+    rhs = mirror(conv2d(coffee_levels, "prewitt_vertical"))
     np.testing.assert_array_equal(lhs, -rhs)
     assert np.abs(rhs).max() > 100  # a real photo with real edges, not a flat image
     # mirroring the kernel too makes the mirror commute
     np.testing.assert_array_equal(
-        conv2d(mirror(coffee_levels), mirror_kernel("sobel_vertical")), rhs)
+        conv2d(mirror(coffee_levels), mirror_kernel("prewitt_vertical")), rhs)
     # on the float photo the same holds up to float32 rounding
-    np.testing.assert_allclose(conv2d(mirror(coffee), "sobel_vertical"),
-                               -mirror(conv2d(coffee, "sobel_vertical")), atol=1e-6)
+    np.testing.assert_allclose(conv2d(mirror(coffee), "prewitt_vertical"),
+                               -mirror(conv2d(coffee, "prewitt_vertical")), atol=1e-6)
 
 
 @settings(max_examples=30, deadline=None)
@@ -183,13 +183,13 @@ def test_mirrored_kernel_commutes_for_any_kernel(h, w, kh, kw, axis, seed):
 
 
 def test_mirror_note_says_what_the_kernel_does():
-    sobel = mirror_note(PipelineSpec(kernel="sobel_vertical"), 1)
+    sobel = mirror_note(PipelineSpec(kernel="prewitt_vertical"), 1)
     assert "antisymmetric" in sobel and "-mirror(conv(x))" in sobel
     assert "opposite edges" in sobel and "Mirror the kernel too" in sobel
-    assert "vertical Sobel" in sobel
+    assert "vertical Prewitt" in sobel
     lap = mirror_note(PipelineSpec(kernel="laplacian"), 1)
     assert "symmetric" in lap and "antisymmetric" not in lap and "= mirror(conv(x))" in lap
-    up_down = mirror_note(PipelineSpec(kernel="sobel_vertical"), 0)
+    up_down = mirror_note(PipelineSpec(kernel="prewitt_vertical"), 0)
     assert "antisymmetric" not in up_down and "up-down" in up_down
     other = mirror_note(PipelineSpec(kernel=[[1, 2, 0]]), 1)
     assert "neither" in other and "custom" in other

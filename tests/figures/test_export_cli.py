@@ -353,7 +353,7 @@ def test_mirror_with_the_kernel_mirrored_too_commutes_and_reproduces(tmp_path):
     assert run_export(*args, cwd=tmp_path).returncode == 0
     with np.load(out / "stages.npz") as old, np.load(tmp_path / "again" / "stages.npz") as new:
         assert all(np.array_equal(old[key], new[key]) for key in old.files)
-    # without the kernel mirrored, the vertical Sobel's mirror is far from commuting
+    # without the kernel mirrored, the vertical Prewitt's mirror is far from commuting
     plain = tmp_path / "plain"
     assert run_export(photo, "--mirror", "--levels", 2, "--formats", "json",
                       "--out", plain).returncode == 0

@@ -216,7 +216,7 @@ def test_mirror_note_and_the_mirrored_kernel(window, qtbot):
     photo = cv2.GaussianBlur(photo, (0, 0), 2)
     window.model.set_image(photo)
     window.pipeline_controls.convolve.setChecked(True)
-    window.pipeline_controls.kernel.preset.setCurrentText("sobel_vertical")
+    window.pipeline_controls.kernel.preset.setCurrentText("prewitt_vertical")
     mode.controls.set_kind("mirror")
     mode.set_active(True)
     wait_compared(qtbot, window)

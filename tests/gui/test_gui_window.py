@@ -293,7 +293,7 @@ def test_kernel_grid_size_and_values(window, driver):
     driver.wait()
     spec = window.row.result.spec
     assert np.array(spec.kernel).shape == (1, 5) and pc.kernel.preset.currentText() == "custom"
-    # the top-left 1x3 of the Sobel survives the resize; new cells are 0
+    # the top-left 1x3 of the Prewitt survives the resize; new cells are 0
     assert np.array(spec.kernel).tolist() == [[-1.0, 0.0, 1.0, 0.0, 0.0]]
     assert window.row.panels[1].title == "Conv (10, 6)"
     pc.kernel.preset.setCurrentText("identity")
