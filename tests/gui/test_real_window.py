@@ -43,8 +43,11 @@ def xserver(tmp_path):
         deadline = time.monotonic() + 10
         while not socket.exists() and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
-        time.sleep(0.2)
-        if socket.exists() and proc.poll() is None:
+        # The socket appears before the server answers; under load that gap can exceed a
+        # fixed sleep, so wait until a client is really served.
+        while proc.poll() is None and time.monotonic() < deadline and not answers(f":{n}"):
+            time.sleep(0.1)
+        if socket.exists() and proc.poll() is None and answers(f":{n}"):
             break
         proc.kill()
         proc.wait(10)
@@ -53,6 +56,15 @@ def xserver(tmp_path):
     yield f":{n}"
     proc.terminate()
     proc.wait(10)
+
+
+def answers(display: str) -> bool:
+    """True when the X server on `display` serves a client (xdotool, when installed)."""
+    if shutil.which("xdotool") is None:
+        return True
+    done = subprocess.run(["xdotool", "getdisplaygeometry"], capture_output=True, timeout=20,
+                          env={**os.environ, "DISPLAY": display}, check=False)
+    return done.returncode == 0
 
 
 def xdotool(display: str, *args: str) -> str:
