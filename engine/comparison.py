@@ -94,6 +94,74 @@ class InputTransform:
         """``(dy, dx)`` for a translation, None otherwise."""
         return (self.dy, self.dx) if self.kind == "shift" else None
 
+    @property
+    def inverse(self) -> InputTransform:
+        """The transform that undoes this one (a mirror, a flip and "other" undo
+        themselves).
+
+        >>> InputTransform("shift", dy=1, dx=-2, wrap=False).inverse.shift
+        (-1, 2)
+        """
+        if self.kind == "shift":
+            return InputTransform("shift", dy=-self.dy, dx=-self.dx, wrap=self.wrap)
+        if self.kind == "rotate":
+            return InputTransform("rotate", turns=-self.turns % 4)
+        return self
+
+    def counterpart(self, row: int, col: int, shape: tuple[int, int],
+                    stride: tuple[int, int]) -> tuple[int, int] | None:
+        """The cell of A's stage that cell (`row`, `col`) of B's stage shows, B being this
+        transform of A.
+
+        Parameters
+        ----------
+        row, col : int
+            A cell of B's map.
+        shape : (int, int)
+            The shape of B's map.
+        stride : (int, int)
+            Input pixels per cell of the stage (rows, cols): a shift moves a stage by the
+            shift divided by the stride. A shift the stride does not divide maps to the
+            cell holding the shifted centre of (`row`, `col`).
+
+        Returns
+        -------
+        (int, int) or None
+            The cell of A; None where B's cell shows nothing of A (it was filled with
+            zeros by a shift without wrap, or lies outside the map) and for "other" (B is
+            another image: no cell of A corresponds).
+
+        Examples
+        --------
+        >>> InputTransform("mirror").counterpart(0, 0, (4, 6), (1, 1))
+        (0, 5)
+        >>> InputTransform("shift", dx=4).counterpart(1, 1, (5, 5), (2, 2))
+        (1, 4)
+        >>> InputTransform("rotate").counterpart(0, 0, (3, 2), (1, 1))
+        (0, 2)
+        """
+        rows, cols = shape
+        if not (0 <= row < rows and 0 <= col < cols) or self.kind == "other":
+            return None
+        if self.kind == "mirror":
+            return row, cols - 1 - col
+        if self.kind == "flip":
+            return rows - 1 - row, col
+        if self.kind == "rotate":
+            # np.rot90 once: B[i, j] = A[j, H_B - 1 - i]; undo one quarter turn at a time
+            for _ in range(self.turns % 4):
+                row, col = col, rows - 1 - row
+                rows, cols = cols, rows
+            return row, col
+        sy, sx = stride
+        a_row = int(np.floor(((row + 0.5) * sy - self.dy) / sy))
+        a_col = int(np.floor(((col + 0.5) * sx - self.dx) / sx))
+        if self.wrap:
+            return a_row % rows, a_col % cols
+        if 0 <= a_row < rows and 0 <= a_col < cols:
+            return a_row, a_col
+        return None
+
     def apply(self, x: np.ndarray) -> np.ndarray:
         """Return the transformed copy of `x` (float32).
 
