@@ -2,12 +2,14 @@
 
 Gestures (tool "auto", the default):
 
-- left press on a lit (non-zero) pixel, then drag: move that pixel;
-- left press on a dark pixel, then drag: paint with the brush value;
+- on a sparse canvas (:meth:`CanvasModel.is_sparse`: lit pixels on a dark ground, as in
+  the demo), left press on a lit (non-zero) pixel, then drag: move that pixel;
+- otherwise (a dark pixel, or any pixel of a photo), left drag: paint with the brush value;
 - Shift + left drag: always paint; right drag: erase (paint 0);
 - middle drag and the wheel pan and zoom the (linked) views as usual.
 
 Tool "paint" always paints, tool "move" only ever moves. One drag is one undo step.
+:meth:`CanvasItem.left_drag_mode` says which a left drag does now, for the window to show.
 """
 
 from __future__ import annotations
@@ -53,6 +55,13 @@ class CanvasItem(pg.ImageItem):
         self._mode: str | None = None  # "paint" or "move" during a drag
         self.setAcceptedMouseButtons(Qt.MouseButton.LeftButton | Qt.MouseButton.RightButton)
 
+    def left_drag_mode(self) -> str:
+        """What a left drag starting on a lit pixel does now: "move" or "paint" (tool
+        "auto" moves on a sparse canvas and paints on a photo)."""
+        if self.tool != "auto":
+            return self.tool
+        return "move" if self.model.is_sparse() else "paint"
+
     @staticmethod
     def _pixel(pos) -> tuple[float, float]:
         # Item coordinates are pixel units: x is the column, y the row.
@@ -76,8 +85,8 @@ class CanvasItem(pg.ImageItem):
         shift = bool(ev.modifiers() & Qt.KeyboardModifier.ShiftModifier)
         if button == Qt.MouseButton.RightButton:
             self._start_paint(r, c, 0.0)
-        elif self.tool == "paint" or (self.tool == "auto" and (shift or
-                                                              not self.model.is_lit(row, col))):
+        elif self.tool == "paint" or (self.tool == "auto" and (
+                shift or not self.model.is_lit(row, col) or not self.model.is_sparse())):
             self._start_paint(r, c, self.brush_value)
         elif self.model.is_lit(row, col):
             self._mode = "move"

@@ -20,6 +20,9 @@ from engine import ImageSource, InputImage, mirror, rotate90, translate
 Rect = tuple[int, int, int, int]  # top, left, bottom, right (half-open)
 TILE = 64
 
+#: A canvas is sparse (lit pixels to move around, not a picture) when at most this share of
+#: its pixels is lit.
+SPARSE_SHARE = 0.25
 #: Undo history is cut when its snapshots together exceed this many bytes.
 UNDO_BUDGET_BYTES = 600_000_000
 MIN_CANVAS, MAX_CANVAS = 1, 4096
@@ -292,6 +295,11 @@ class CanvasModel(QObject):
         """True if pixel (row, col) is inside the image and not 0."""
         h, w = self.shape
         return 0 <= row < h and 0 <= col < w and self._image[row, col] != 0
+
+    def is_sparse(self) -> bool:
+        """True when at most ``SPARSE_SHARE`` of the pixels are lit (not 0): the demo and
+        drawn pixel art, not a photo, whose pixels are nearly all lit."""
+        return np.count_nonzero(self._image) <= SPARSE_SHARE * self._image.size
 
     def begin_move(self, row: int, col: int) -> None:
         """Pick up pixel (row, col) to move it; the pixel's place becomes 0."""

@@ -2,14 +2,19 @@
 
 :class:`PipelineControls` edits a :class:`engine.PipelineSpec` (emitting
 :attr:`PipelineControls.changed` on every edit); :class:`CanvasControls` holds the
-canvas size, brush and tool and the Clear / Invert / Random buttons.
+canvas size, brush and tool and the Clear / Invert / Random buttons. Their spin boxes and
+combo boxes take the mouse wheel only once focused (:func:`wheel_only_when_focused`), so
+scrolling the dock never edits what passes under the pointer.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
-from PySide6.QtCore import QSignalBlocker, Signal
+from PySide6.QtCore import QEvent, QObject, QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
@@ -18,6 +23,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
+    QLabel,
     QPushButton,
     QSpinBox,
     QTableWidget,
@@ -38,6 +44,28 @@ from engine.limits import (
 from gui.canvas.item import TOOLS
 
 CUSTOM = "custom"
+#: Where a kernel cell keeps the last value it accepted, to put back a refused entry.
+ACCEPTED_ROLE = Qt.ItemDataRole.UserRole
+
+
+class _WheelGuard(QObject):
+    """Passes a wheel event on to the parent (the scroll area) unless the field has focus."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.Wheel and not watched.hasFocus():
+            event.ignore()  # an ignored event goes on to the parent widgets
+            return True
+        return False
+
+
+def wheel_only_when_focused(root: QWidget) -> None:
+    """Make every spin box and combo box under `root` take the mouse wheel only while it
+    has the keyboard focus (a click or Tab gives it); otherwise the wheel scrolls whatever
+    holds them. A wheel event does not give such a field the focus either."""
+    guard = _WheelGuard(root)
+    for field in (*root.findChildren(QAbstractSpinBox), *root.findChildren(QComboBox)):
+        field.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        field.installEventFilter(guard)
 
 
 def _spin(lo: int, hi: int, value: int, tip: str, special: str | None = None) -> QSpinBox:
@@ -76,6 +104,11 @@ class KernelGrid(QWidget):
         self.table.horizontalHeader().setVisible(False)
         self.table.verticalHeader().setVisible(False)
         self.table.setFixedHeight(150)
+        #: Why the last entry was refused ("" when none was); hidden while empty.
+        self.refusal = QLabel("")
+        self.refusal.setWordWrap(True)
+        self.refusal.setStyleSheet("color: #c5221f;")
+        self.refusal.setVisible(False)
         size = QHBoxLayout()
         size.addWidget(self.rows)
         size.addWidget(self.cols)
@@ -84,6 +117,7 @@ class KernelGrid(QWidget):
         layout.addRow("Preset", self.preset)
         layout.addRow("Rows x cols", size)
         layout.addRow(self.table)
+        layout.addRow(self.refusal)
         self._fill(KERNELS[PipelineSpec().kernel])
         self.preset.currentTextChanged.connect(self._on_preset)
         self.rows.valueChanged.connect(self._on_size)
@@ -98,13 +132,17 @@ class KernelGrid(QWidget):
         self.table.setColumnCount(k.shape[1])
         for r in range(k.shape[0]):
             for c in range(k.shape[1]):
-                self.table.setItem(r, c, QTableWidgetItem(f"{float(k[r, c]):g}"))
+                text = f"{float(k[r, c]):g}"
+                item = QTableWidgetItem(text)
+                item.setData(ACCEPTED_ROLE, text)
+                self.table.setItem(r, c, item)
         del blockers
+        self._show_refusal("")
 
     def values(self) -> np.ndarray:
-        """The grid as a float64 array, the values as typed; cells that are not numbers
-        count as 0. Values the engine refuses (beyond ±1e6, infinite, NaN) are kept, so
-        the spec's message names them and their cell."""
+        """The grid as a float64 array, the values as typed (every cell holds a finite
+        number: the grid refuses anything else). Finite values the engine refuses
+        (beyond ±1e6) are kept, so the spec's message names them and their cell."""
         out = np.zeros((self.table.rowCount(), self.table.columnCount()), np.float64)
         for r in range(out.shape[0]):
             for c in range(out.shape[1]):
@@ -144,8 +182,30 @@ class KernelGrid(QWidget):
         self._fill(new)
         self._mark_custom()
 
-    def _on_item(self) -> None:
+    def _on_item(self, item: QTableWidgetItem) -> None:
+        """Accept a finite number; put back the cell's last value for anything else
+        ("abc", "inf", "nan") and say why under the grid."""
+        text = item.text().strip()
+        try:
+            value = float(text)
+        except ValueError:
+            value = None
+        old = item.data(ACCEPTED_ROLE) or "0"
+        if value is None or not math.isfinite(value):
+            what = "not a number" if value is None else "not a finite number"
+            with QSignalBlocker(self.table):
+                item.setText(old)
+            self._show_refusal(f"Row {item.row() + 1}, column {item.column() + 1}: "
+                               f"{text!r} is {what}; kept {old}.")
+            return
+        with QSignalBlocker(self.table):
+            item.setData(ACCEPTED_ROLE, text)
+        self._show_refusal("")
         self._mark_custom()
+
+    def _show_refusal(self, text: str) -> None:
+        self.refusal.setText(text)
+        self.refusal.setVisible(bool(text))
 
     def _mark_custom(self) -> None:
         with QSignalBlocker(self.preset):
@@ -222,6 +282,7 @@ class PipelineControls(QWidget):
         self.shared.toggled.connect(self.changed)
         self.pool_mode.currentTextChanged.connect(self._enable_blur)
         self._enable_blur()
+        wheel_only_when_focused(self)
 
     def _enable_blur(self) -> None:
         self.blur_size.setEnabled(self.pool_mode.currentText() in ("blurmax", "blur"))
@@ -324,6 +385,7 @@ class CanvasControls(QGroupBox):
             box.setKeyboardTracking(False)  # typed sizes apply on Enter, arrow steps at once
             box.valueChanged.connect(self._request)
         self._syncing = False
+        wheel_only_when_focused(self)
 
     def _request(self) -> None:
         if self._syncing:

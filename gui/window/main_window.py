@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QEvent, QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -46,14 +46,17 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QScrollArea,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
 
 from engine import (
+    EXAMPLES,
     ImageLoadError,
     ImageSource,
     InputTransform,
+    PipelineResult,
     PipelineSpec,
     Session,
     ViewState,
@@ -88,6 +91,8 @@ from gui.worker import (
 )
 
 LOAD = "load"
+#: The window's first size; a smaller screen gets its available area instead.
+DEFAULT_SIZE = (1360, 780)
 #: What File > Open offers (kept here too for callers of the window module).
 IMAGE_FILTER = files.IMAGE_FILTER
 #: The article's first example: pooling only, two levels, on a 10 x 10 canvas.
@@ -131,6 +136,7 @@ class MainWindow(QMainWindow):
         self._in_flight = 0  # id of the pipeline job submitted and not yet settled
         self._dirty = False  # the image or controls changed while a job was in flight
         self._closing = False
+        self._shown_once = False
         self._valid_spec = DEMO_SPEC  # the last spec the controls held that validated
         self._prepared: LoadedImage | None = None
         self.menus: dict[str, QMenu] = {}
@@ -155,17 +161,34 @@ class MainWindow(QMainWindow):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setMinimumWidth(controls.sizeHint().width() + 24)
         self.controls_dock = self.add_dock(scroll, "Controls")
+        # An example's explanation stays in a dock above the controls while its image is
+        # the input (status bar messages go with the first hover).
+        self.about_label = QLabel("")
+        self.about_label.setWordWrap(True)
+        self.about_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.about_label.setContentsMargins(6, 4, 6, 4)
+        self.about_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        about = QScrollArea()
+        about.setWidgetResizable(True)
+        about.setWidget(self.about_label)
+        about.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.about_dock = self.add_dock(about, "About this example")
+        self.splitDockWidget(self.about_dock, self.controls_dock, Qt.Orientation.Vertical)
+        self.about_dock.setVisible(False)
+        self._about_example: str | None = None
 
         # `hover_label` describes the hovered cell (hidden while a short message shows;
-        # hovering clears such a message). The last computation problem, or why pooling
-        # stopped early, stays in `notice_label` until a run succeeds.
+        # hovering clears such a message). The last computation problem (in red), or how
+        # many pooling levels ran and why no more did, stays in `notice_label` until the
+        # next run says otherwise. `drag_label` names what a left drag on the input does.
         self.hover_label = QLabel("")
         self.notice_label = QLabel("")
-        self.notice_label.setStyleSheet("color: #c5221f;")
+        self.drag_label = QLabel("")
         self.image_label = QLabel("")
         self.time_label = QLabel("")
         self.statusBar().addWidget(self.hover_label, 1)
         self.statusBar().addPermanentWidget(self.notice_label)
+        self.statusBar().addPermanentWidget(self.drag_label)
         self.statusBar().addPermanentWidget(self.image_label)
         self.statusBar().addPermanentWidget(self.time_label)
 
@@ -174,6 +197,7 @@ class MainWindow(QMainWindow):
         # comparison mode: rows B, A - B, |A - B|, the Compare, Metrics, plot and sweep
         # docks, View > Compare, File > Open as B… and File > Examples
         self.compare = CompareMode(self)
+        self.compare.rows.b.installEventFilter(self)
         # File > Export figure set… (Ctrl+E) and Edit > Copy figure (Ctrl+Shift+C)
         self.exporter = FigureExporter(self, self.runner, self.statusBar(), self.export_job,
                                        self.settings)
@@ -307,6 +331,7 @@ class MainWindow(QMainWindow):
                                self.pipeline_controls.shared.setChecked, "L", checkable=True)
         self.menus["view"].addSeparator()
         self.menus["view"].addAction(self.controls_dock.toggleViewAction())
+        self.menus["view"].addAction(self.about_dock.toggleViewAction())
 
         a("help", "gestures", "&Mouse and keys", self.show_help, S.HelpContents)
         a("help", "about", "&About ShiftLab", self.show_about)
@@ -330,7 +355,8 @@ class MainWindow(QMainWindow):
         cc.clear.clicked.connect(self.model.clear)
         cc.invert.clicked.connect(self.model.invert)
         cc.random.clicked.connect(lambda: self.model.randomize(0.1))
-        cc.tool.currentTextChanged.connect(lambda t: setattr(self.canvas_item, "tool", t))
+        cc.tool.currentTextChanged.connect(self._set_tool)
+        self.canvas_item.stroke_finished.connect(self._update_drag_label)
         cc.brush_value.valueChanged.connect(
             lambda v: setattr(self.canvas_item, "brush_value", float(v)))
         cc.brush_size.valueChanged.connect(
@@ -356,10 +382,12 @@ class MainWindow(QMainWindow):
         self._restore_compare_settings()
         geometry = s.geometry("window/geometry")
         if geometry is None or not self.restoreGeometry(geometry):
-            self.resize(1360, 780)
+            self.resize(*DEFAULT_SIZE)
         state = s.geometry("window/state")
         if state is not None:
             self.restoreState(state)
+        self.fit_to_screen()
+        self._hide_comparison_docks()
 
     def _compare_boxes(self) -> dict[str, QCheckBox]:
         controls = self.compare.controls
@@ -420,6 +448,7 @@ class MainWindow(QMainWindow):
             self._display = prepared.display if prepared is not None else to_uint8(img, 0.0, 1.0)
             self.row.show_input(self._display)
             self._update_image_label()
+            self._update_drag_label()
         else:
             top, left, bottom, right = rect
             self._display[top:bottom, left:right] = to_uint8(img[top:bottom, left:right], 0.0, 1.0)
@@ -480,8 +509,7 @@ class MainWindow(QMainWindow):
         row_view = view.a
         self.row.show_view(row_view, request_id)
         self.time_label.setText(f"{ms:.0f} ms")
-        reason = row_view.result.stop_reason
-        self._set_notice(reason.capitalize() if reason else "")
+        self._set_notice(*levels_notice(row_view.result))
         self.compare.draw(view, request_id)
 
     def _on_load_done(self, event: JobDone[LoadedImage]) -> None:
@@ -548,10 +576,12 @@ class MainWindow(QMainWindow):
     def _on_pipeline_failed(self, event: JobFailed) -> None:
         self._set_notice(f"Computation failed: {error_message(event.error)}")
 
-    def _set_notice(self, text: str) -> None:
-        """Show `text` (a problem, or why pooling stopped) until the next successful run."""
+    def _set_notice(self, text: str, tip: str = "", problem: bool = True) -> None:
+        """Show `text` until the next run replaces it: a problem in red, or (`problem`
+        False) how many pooling levels ran, in the status bar's own colour."""
         self.notice_label.setText(text)
-        self.notice_label.setToolTip(text)
+        self.notice_label.setToolTip(tip or text)
+        self.notice_label.setStyleSheet("color: #c5221f;" if problem and text else "")
 
     # -- files ----------------------------------------------------------------------------------
     def open_file(self, path: str | Path) -> int:
@@ -673,6 +703,10 @@ class MainWindow(QMainWindow):
         box = self.pipeline_controls.pool_mode
         box.setCurrentIndex((box.currentIndex() + 1) % box.count())
 
+    def _set_tool(self, tool: str) -> None:
+        self.canvas_item.tool = tool
+        self._update_drag_label()
+
     def _set_wrap(self, on: bool) -> None:
         self.canvas_controls.wrap.setChecked(on)
 
@@ -687,9 +721,72 @@ class MainWindow(QMainWindow):
 
     # -- status ---------------------------------------------------------------------------------
     def update_title(self) -> None:
-        """Name the input in the window title."""
+        """Name the input in the window title; show the example's explanation in the About
+        dock while an example's image is the input (the dock opens when an example comes
+        and closes when it goes), and say what a left drag does."""
         name = self.model.source.label
         self.setWindowTitle(f"ShiftLab — {name}")
+        source = self.model.source
+        example = source.example if source.kind == "example" else None
+        if example != self._about_example:
+            self._about_example = example
+            known = EXAMPLES.get(example) if example is not None else None
+            self.about_dock.setWindowTitle(f"About this example: {known.title}" if known
+                                           else "About this example")
+            self.about_label.setText(known.description if known else "")
+            self.about_dock.setVisible(known is not None)
+        self._update_drag_label()
+
+    def _update_drag_label(self) -> None:
+        mode = self.canvas_item.left_drag_mode()
+        self.drag_label.setText("Left drag: move a lit pixel" if mode == "move"
+                                else "Left drag: paint")
+        self.drag_label.setToolTip(DRAG_TIP)
+
+    def fit_to_screen(self) -> None:
+        """Keep the window, frame included, inside the available area of its screen: a
+        size remembered from a larger screen, or the default size on a small one, shrinks
+        to fit, and the window moves back onto the screen."""
+        screen = self.screen()
+        if screen is None or self.isMaximized() or self.isFullScreen():
+            return
+        area = screen.availableGeometry()
+        frame, inner = self.frameGeometry(), self.geometry()
+        extra_w = frame.width() - inner.width()
+        extra_h = frame.height() - inner.height()
+        if not self.isVisible():  # no frame yet: leave room for a title bar
+            extra_h = max(extra_h, self.style().pixelMetric(QStyle.PixelMetric.PM_TitleBarHeight)
+                          + 8)
+        width = min(self.width(), area.width() - extra_w)
+        height = min(self.height(), area.height() - extra_h)
+        if (width, height) != (self.width(), self.height()):
+            self.resize(width, height)
+        frame = self.frameGeometry()
+        x = min(max(frame.x(), area.x()), area.right() + 1 - frame.width())
+        y = min(max(frame.y(), area.y()), area.bottom() + 1 - frame.height())
+        if (x, y) != (frame.x(), frame.y()):
+            self.move(max(x, area.x()), max(y, area.y()))
+
+    def _hide_comparison_docks(self) -> None:
+        """Without comparison, the Metrics, Metrics plot and Shift sweep docks take no room
+        (the View menu still opens any of them)."""
+        if not self.compare.active:
+            for dock in (self.compare.metrics_dock, self.compare.plot_dock,
+                         self.compare.sweep_dock):
+                dock.setVisible(False)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt override
+        # Row B is hidden exactly when comparison ends, however it ends (the action, the
+        # Compare dock's checkbox, an example, a session, undo).
+        if watched is self.compare.rows.b and event.type() == QEvent.Type.HideToParent:
+            self._hide_comparison_docks()
+        return super().eventFilter(watched, event)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if not self._shown_once:
+            self._shown_once = True
+            QTimer.singleShot(0, self, self.fit_to_screen)  # the frame is known by then
 
     def _update_image_label(self) -> None:
         h, w = self.model.shape
@@ -816,9 +913,29 @@ class LoadSessionRequest(Request[Session]):
         return load_session(self.path)
 
 
+def levels_notice(result: PipelineResult) -> tuple[str, str, bool]:
+    """What the status bar says about how far pooling went: ``(text, tooltip, problem)``.
+
+    Returns ``("", "", False)`` when every level asked for ran; otherwise how many ran and
+    why no more could (the map ran out of rows or columns), which is an ordinary
+    consequence of the image size, not a problem.
+    """
+    if result.stop_reason is None:
+        return "", "", False
+    cause = result.stop_cause or result.stop_reason
+    text = f"{result.levels_produced} of {result.levels_requested} pooling levels ran: {cause}"
+    tip = (f"{text}. Each level shrinks the map; fewer levels, a smaller pooling window or "
+           "a larger input run them all.")
+    return text, tip, False
+
+
+DRAG_TIP = ("A left drag on a lit pixel moves it while the canvas is sparse (at most a quarter "
+            "of its pixels lit, as in the demo); on a photo it paints. Shift + drag always "
+            "paints, a right drag erases; Controls > Canvas > Left drag picks one for good.")
+
 HELP_TEXT = """\
-Left drag on a lit pixel: move it. Left drag on a dark pixel: paint.
-Shift + left drag: paint. Right drag: erase.
+Left drag: on a sparse canvas (the demo) a lit pixel moves and a dark one is painted;
+on a photo it paints. The status bar says which. Shift + left drag: paint. Right drag: erase.
 Middle drag: pan. Wheel: zoom. Every panel follows.
 Hover any cell: its related cells are outlined in every panel.
 

@@ -300,9 +300,11 @@ def test_kernel_grid_size_and_values(window, driver):
     driver.wait()
     assert window.row.result.spec.kernel == "identity"
     assert (pc.kernel.rows.value(), pc.kernel.cols.value()) == (3, 3)
-    pc.kernel.table.item(1, 1).setText("not a number")  # read as 0: the map goes dark
+    pc.kernel.table.item(1, 1).setText("0")  # the map goes dark
     driver.wait()
     assert window.row.result["conv"].array.max() == 0
+    pc.kernel.table.item(1, 1).setText("not a number")  # refused: the cell keeps 0
+    assert pc.kernel.table.item(1, 1).text() == "0" and pc.kernel.refusal.isVisible()
 
 
 def test_open_from_the_recent_files_menu(window, qtbot, tmp_path):

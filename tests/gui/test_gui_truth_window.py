@@ -1,0 +1,182 @@
+"""The window tells the truth and edits only what a gesture means to edit: the status bar's
+levels, undo of whole states, painting on photos, the wheel over the Controls, the kernel
+grid's refusals, the example's explanation, the window's size and the comparison docks."""
+
+from __future__ import annotations
+
+import numpy as np
+from image_files import write_png
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication, QLineEdit
+
+from engine import EXAMPLES
+
+
+def wait_compared(qtbot, window) -> None:
+    rows = window.compare.rows
+    qtbot.waitUntil(lambda: window.up_to_date() and rows.request_id == window.row.request_id,
+                    timeout=30_000)
+
+
+def open_photo(qtbot, window, driver, path, rows=24, cols=32):
+    pixels = write_png(path, rows, cols)
+    with qtbot.waitSignal(window.image_opened, timeout=10_000):
+        window.open_file(path)
+    driver.wait()
+    return pixels
+
+
+# -- an early stop is said plainly, not as an alarm -----------------------------------------------
+def test_an_early_stop_says_how_many_levels_ran_and_why_without_alarm(window, driver):
+    window.pipeline_controls.levels.setValue(12)
+    driver.wait()
+    result = window.row.result
+    assert (result.levels_produced, result.levels_requested) == (3, 12)
+    text = window.notice_label.text()
+    assert text.startswith("3 of 12 pooling levels ran: ")
+    assert result.stop_cause in text
+    assert "#c5221f" not in window.notice_label.styleSheet()  # not red: nothing is wrong
+    window.pipeline_controls.levels.setValue(2)
+    driver.wait()
+    assert window.notice_label.text() == ""
+
+
+# -- left drag paints on a photo, moves a pixel on a sparse canvas --------------------------------
+def test_left_drag_paints_on_a_photo_and_moves_on_the_demo(window, driver, qtbot, tmp_path):
+    assert window.drag_label.text() == "Left drag: move a lit pixel"
+    driver.drag([(2.5, 2.5), (2.5, 5.5)])  # the demo's lit pixel moves
+    assert window.model.image[2, 2] == 0 and window.model.image[2, 5] == 1
+
+    pixels = open_photo(qtbot, window, driver, tmp_path / "photo.png") / 255.0
+    assert window.drag_label.text() == "Left drag: paint"
+    assert window.model.is_lit(4, 4)
+    driver.drag([(4.5, 4.5), (4.5, 10.5)])
+    image = window.model.image
+    np.testing.assert_array_equal(image[4, 4:11], 1.0)  # painted, nothing picked up
+    np.testing.assert_allclose(image[5:], pixels[5:], atol=1e-6)
+    window.actions_by_name["undo"].trigger()
+    np.testing.assert_allclose(window.model.image, pixels, atol=1e-6)
+
+
+# -- the wheel scrolls the Controls, it does not edit them ----------------------------------------
+def wheel(widget, steps: int = -1) -> None:
+    pos = QPointF(widget.width() / 2, widget.height() / 2)
+    event = QWheelEvent(pos, QPointF(widget.mapToGlobal(pos.toPoint())), QPoint(0, 0),
+                        QPoint(0, 120 * steps), Qt.MouseButton.NoButton,
+                        Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(widget, event)
+
+
+def test_the_wheel_changes_a_field_only_when_it_has_focus(window, qtbot):
+    pc, cc = window.pipeline_controls, window.canvas_controls
+    window.controls_dock.raise_()
+    window.setFocus()
+    for field in (pc.pool_size, pc.levels, pc.stride, cc.brush_size):
+        before = field.value()
+        wheel(field)
+        assert field.value() == before, field.toolTip()
+    for box in (pc.pool_mode, pc.padding, cc.tool):
+        before = box.currentText()
+        wheel(box, 1)
+        wheel(box, -1)
+        assert box.currentText() == before, box.toolTip()
+    pc.pool_size.setFocus()
+    qtbot.waitUntil(pc.pool_size.hasFocus, timeout=2000)
+    wheel(pc.pool_size, 1)  # focused: the wheel is meant for it
+    assert pc.pool_size.value() == 3
+
+
+# -- the kernel grid refuses what is not a finite number, in place --------------------------------
+def type_into_cell(qtbot, table, row: int, col: int, text: str) -> None:
+    table.setFocus()
+    table.setCurrentCell(row, col)
+    qtbot.keyClick(table, Qt.Key.Key_F2)
+    editor = next(w for w in table.viewport().findChildren(QLineEdit) if w.isVisible())
+    editor.selectAll()
+    qtbot.keyClicks(editor, text)
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: table.state() != table.State.EditingState, timeout=2000)
+
+
+def test_the_kernel_grid_refuses_what_is_not_a_finite_number(window, driver, qtbot):
+    pc = window.pipeline_controls
+    pc.convolve.setChecked(True)
+    driver.wait()
+    grid = pc.kernel
+    spec = window.row.result.spec
+    drawn: list[int] = []
+    window.row.drawn.connect(drawn.append)
+    for text in ("abc", "inf", "nan", "-Infinity"):
+        type_into_cell(qtbot, grid.table, 0, 0, text)
+        assert grid.table.item(0, 0).text() == "-1"  # the old value stays
+        assert grid.refusal.isVisible() and repr(text) in grid.refusal.text()
+        assert "row 1, column 1" in grid.refusal.text().lower()
+        assert pc.spec() == spec and pc.kernel.preset.currentText() == spec.kernel
+    qtbot.wait(100)
+    assert drawn == [] and window.notice_label.text() == ""
+    type_into_cell(qtbot, grid.table, 0, 0, "2.5")
+    driver.wait()
+    assert not grid.refusal.isVisible()
+    assert window.row.result.spec.kernel[0][0] == 2.5
+
+
+# -- the example's explanation has a place that stays ---------------------------------------------
+def test_the_example_explanation_stays_after_hovering(window, driver, qtbot):
+    assert not window.about_dock.isVisible()
+    window.compare.example_actions[1].trigger()
+    wait_compared(qtbot, window)
+    example = EXAMPLES["mirror"]
+    driver.hover(20.5, 30.5)
+    driver.hover(40.5, 60.5, panel=1)
+    assert window.hover_label.text()
+    assert window.about_dock.isVisible()
+    assert window.about_label.text() == example.description
+    assert example.title in window.about_dock.windowTitle()
+    assert window.about_label.isVisible() and window.about_label.height() > 20
+    window.actions_by_name["demo"].trigger()  # another input: the explanation goes
+    assert not window.about_dock.isVisible()
+
+
+# -- the window fits its screen -------------------------------------------------------------------
+def test_the_window_fits_the_available_screen(window, qtbot):
+    area = window.screen().availableGeometry()
+    qtbot.wait(50)
+    frame = window.frameGeometry()
+    assert area.contains(frame), (area, frame)
+    assert window.statusBar().isVisible()
+    assert area.contains(window.statusBar().mapToGlobal(window.statusBar().rect().center()))
+
+
+def test_a_remembered_size_larger_than_the_screen_shrinks(qtbot):
+    from gui.window.main_window import MainWindow
+    from gui.window.settings import AppSettings
+
+    first = MainWindow()
+    qtbot.addWidget(first)
+    first.setGeometry(0, 0, 3000, 2000)
+    first.save_settings()
+    first.close()
+    second = MainWindow(AppSettings())
+    qtbot.addWidget(second)
+    second.show()
+    qtbot.waitExposed(second)
+    qtbot.wait(50)
+    area = second.screen().availableGeometry()
+    assert area.contains(second.frameGeometry())
+    second.close()
+
+
+# -- the Metrics docks take no room without comparison --------------------------------------------
+def test_the_metrics_docks_go_with_comparison(window, qtbot):
+    compare = window.compare
+    docks = (compare.metrics_dock, compare.plot_dock)
+    compare.compare_action.trigger()
+    qtbot.waitUntil(lambda: compare.metrics_dock.isVisible(), timeout=5000)
+    compare.compare_action.trigger()
+    assert not any(d.isVisible() for d in docks)
+    compare.load_example("pixel")
+    wait_compared(qtbot, window)
+    assert compare.metrics_dock.isVisible()
+    compare.controls.enabled.setChecked(False)  # off from the Compare dock's checkbox
+    assert not any(d.isVisible() for d in docks)
