@@ -42,6 +42,7 @@ from engine.limits import (
 from engine.session import SUFFIX as SESSION_SUFFIX
 from figures.command import EXAMPLE_PREFIX, reproducing_command
 from figures.figure_set import (
+    DEFAULT_FORMATS,
     FORMATS,
     MAX_ANIMATED_SHIFTS,
     MAX_WIDTH,
@@ -168,8 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"binomial blur taps of blurmax/blur pooling (1 to {MAX_BLUR_SIZE})")
 
     o = parser.add_argument_group("output")
-    o.add_argument("--formats", type=_formats, default=FORMATS, metavar="LIST",
-                   help=f"comma-separated, any of {','.join(FORMATS)} (default: all); "
+    o.add_argument("--formats", type=_formats, default=DEFAULT_FORMATS, metavar="LIST",
+                   help=f"comma-separated, any of {','.join(FORMATS)} (default: "
+                   f"{','.join(DEFAULT_FORMATS)}); "
                    "manifest.json is always written")
     o.add_argument("--width", type=_whole(64, MAX_WIDTH), default=1200, metavar="PX",
                    help=f"width of every PNG in pixels (default 1200, 64 to {MAX_WIDTH})")
@@ -180,6 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--animate-shifts", type=_whole(0, MAX_ANIMATED_SHIFTS), default=0,
                    metavar="N", help="also sweep shifts 0..N px along x: sweep.gif, sweep.mp4, "
                    f"sweep plot and sweep.csv (N at most {MAX_ANIMATED_SHIFTS})")
+    o.add_argument("--compress", action="store_true",
+                   help="write stages.npz zlib-compressed (smaller, and slower to write)")
     return parser
 
 
@@ -357,7 +361,8 @@ def _export(args: argparse.Namespace) -> int:
         state = load_state(args)
         options = FigureSetOptions(formats=args.formats, width=args.width,
                                    background=args.background, top_k=args.top_k,
-                                   animate_shifts=args.animate_shifts)
+                                   animate_shifts=args.animate_shifts,
+                                   compress=args.compress)
         job = ExportJob(state, tuple(reproducing_command(state, args.out, options)))
         app = _gui_application()  # noqa: F841 (kept alive while drawing)
         target = write_figure_set(args.out, job, options, force=args.force,

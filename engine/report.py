@@ -186,10 +186,12 @@ def write_json(path: str | os.PathLike, document: object) -> None:
     Path(path).write_text(text + "\n", encoding="utf-8")
 
 
-def write_npz(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -> None:
-    """Write `arrays` uncompressed with ``np.savez`` (keys as given, e.g. ``"A/pool 1"``).
+def write_npz(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], *,
+              compress: bool = False) -> None:
+    """Write `arrays` with ``np.savez`` (keys as given, e.g. ``"A/pool 1"``), or zlib
+    compressed with ``np.savez_compressed`` when `compress` is True.
 
-    Uncompressed: a 12-megapixel float32 stage compresses poorly and zlib would take
+    Uncompressed by default: a 12-megapixel float32 stage compresses poorly and zlib takes
     seconds; ``np.load(path)[key]`` reads it back either way.
 
     Raises
@@ -198,7 +200,7 @@ def write_npz(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -> None
         If the file cannot be written.
     """
     with open(path, "wb") as fh:
-        np.savez(fh, **arrays)
+        (np.savez_compressed if compress else np.savez)(fh, **arrays)
 
 
 def sweep_table(shifts: Sequence[int], names: Sequence[str], distances: np.ndarray,

@@ -67,6 +67,8 @@ def option_arguments(options: FigureSetOptions) -> list[str]:
             "--background", options.background, "--top-k", str(options.top_k)]
     if options.animate_shifts:
         argv += ["--animate-shifts", str(options.animate_shifts)]
+    if options.compress:
+        argv.append("--compress")
     return argv
 
 

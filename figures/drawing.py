@@ -19,8 +19,28 @@ from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QBuffer, QIODevice, QPointF, QRect, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPainterPath, QPen
+from PySide6.QtCore import (
+    QBuffer,
+    QIODevice,
+    QMarginsF,
+    QPointF,
+    QRect,
+    QRectF,
+    QSize,
+    QSizeF,
+    Qt,
+)
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QImage,
+    QPageSize,
+    QPainter,
+    QPainterPath,
+    QPdfWriter,
+    QPen,
+)
 from PySide6.QtSvg import QSvgGenerator
 
 from engine.display import colormap_table, value_range
@@ -542,14 +562,7 @@ def write_svg(path: str | os.PathLike, drawing: Drawing, background: str = "whit
     generator.setTitle(drawing.title)
     generator.setDescription("ShiftLab figure")
     recorded: list[np.ndarray] = []
-    painter = QPainter(generator)
-    try:
-        if background == "white":
-            painter.fillRect(QRectF(0, 0, width, height), QColor(255, 255, 255))
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        drawing.paint(Canvas(painter, recorded, drawing.pictures))
-    finally:
-        painter.end()
+    _paint_on(generator, drawing, background, recorded)
     svg = bytes(buffer.data())
     pictures = iter(recorded)
     svg, count = _EMBEDDED_PNG.subn(
@@ -560,6 +573,52 @@ def write_svg(path: str | os.PathLike, drawing: Drawing, background: str = "whit
                            "drawn; QSvgGenerator's output changed.")
     with open(path, "wb") as fh:
         fh.write(svg)
+
+
+def write_pdf(path: str | os.PathLike, drawing: Drawing, background: str = "white") -> None:
+    """Write `drawing` as a one-page vector PDF the size of the PNG at 96 dpi: text and
+    markers are vectors, stage pictures are embedded images.
+
+    Raises
+    ------
+    ValueError
+        For an unknown background.
+    OSError
+        If the file cannot be written.
+    """
+    _check_background(background)
+    width, height = drawing.width, drawing.height
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    writer = QPdfWriter(buffer)
+    writer.setResolution(PDF_DPI)
+    points = QSizeF(width * 72 / PDF_DPI, height * 72 / PDF_DPI)
+    writer.setPageSize(QPageSize(points, QPageSize.Unit.Point, drawing.title or "ShiftLab",
+                                 QPageSize.SizeMatchPolicy.ExactMatch))
+    writer.setPageMargins(QMarginsF(0, 0, 0, 0))
+    writer.setTitle(drawing.title)
+    writer.setCreator("ShiftLab")
+    _paint_on(writer, drawing, background)
+    with open(path, "wb") as fh:
+        fh.write(bytes(buffer.data()))
+
+
+def _paint_on(device: QSvgGenerator | QPdfWriter, drawing: Drawing, background: str,
+              recorded: list[np.ndarray] | None = None) -> None:
+    """Paint `drawing` on a vector device, white behind it unless `background` is
+    transparent; pictures are recorded into `recorded` when given (see :class:`Canvas`)."""
+    painter = QPainter(device)
+    try:
+        if background == "white":
+            painter.fillRect(QRectF(0, 0, drawing.width, drawing.height), QColor(255, 255, 255))
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        drawing.paint(Canvas(painter, recorded, drawing.pictures))
+    finally:
+        painter.end()
+
+
+#: Device pixels per inch of PDF output: one drawing unit is one PNG pixel at 96 dpi.
+PDF_DPI = 96
 
 
 _EMBEDDED_PNG = re.compile(rb'xlink:href="data:image/png;base64,[^"]*"')

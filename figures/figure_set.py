@@ -61,7 +61,9 @@ from figures.target import (
     move_into_place,
 )
 
-FORMATS = ("png", "svg", "npz", "csv", "json")
+#: Every format a set can be written in; DEFAULT_FORMATS are written unless asked otherwise.
+FORMATS = ("png", "svg", "pdf", "npz", "csv", "json")
+DEFAULT_FORMATS = ("png", "svg", "npz", "csv", "json")
 #: The session file every set carries: ``shiftlab export SET/session.shiftlab`` writes the
 #: same arrays again, and ``shiftlab SET/session.shiftlab`` opens the window as exported.
 SESSION_FILE = "session.shiftlab"
@@ -88,8 +90,9 @@ class FigureSetOptions:
     Attributes
     ----------
     formats : tuple of str
-        Any of ``"png"``, ``"svg"`` (panels, sheet, sweep plot), ``"npz"`` (stages),
-        ``"csv"``, ``"json"`` (metrics, sweep table). manifest.json is always written.
+        Any of ``"png"``, ``"svg"``, ``"pdf"`` (panels, sheet, sweep plot; PDF is vector
+        and not written by default), ``"npz"`` (stages), ``"csv"``, ``"json"`` (metrics,
+        sweep table). manifest.json is always written.
     width : int
         Width in pixels of every PNG (SVG user units match), 64..MAX_WIDTH.
     background : {"white", "transparent"}
@@ -100,6 +103,8 @@ class FigureSetOptions:
         0 for none (at most MAX_ANIMATED_SHIFTS); N writes a sweep over shifts 0..N
         pixels along x (circular): GIF and MP4 of the composite sheet, and the sweep plot
         and table.
+    compress : bool
+        Write stages.npz zlib-compressed (smaller, slower: see the README's numbers).
 
     Raises
     ------
@@ -107,11 +112,12 @@ class FigureSetOptions:
         If a field is out of range; the message names it.
     """
 
-    formats: tuple[str, ...] = FORMATS
+    formats: tuple[str, ...] = DEFAULT_FORMATS
     width: int = 1200
     background: str = "white"
     top_k: int = 5
     animate_shifts: int = 0
+    compress: bool = False
 
     def __post_init__(self) -> None:
         formats = (self.formats,) if isinstance(self.formats, str) else tuple(self.formats)
@@ -123,6 +129,8 @@ class FigureSetOptions:
         bounded_int(self.width, "width", 64, MAX_WIDTH)
         bounded_int(self.top_k, "top_k", 1, MAX_TOP_K)
         bounded_int(self.animate_shifts, "animate_shifts", 0, MAX_ANIMATED_SHIFTS)
+        if not isinstance(self.compress, bool):
+            raise ValueError(f"compress must be True or False; got {self.compress!r}.")
         if self.background not in draw.BACKGROUNDS:
             raise ValueError(f"background must be one of {', '.join(draw.BACKGROUNDS)}; "
                              f"got {self.background!r}.")
@@ -131,7 +139,7 @@ class FigureSetOptions:
         """The options as JSON-ready values."""
         return {"formats": list(self.formats), "width": self.width,
                 "background": self.background, "top_k": self.top_k,
-                "animate_shifts": self.animate_shifts}
+                "animate_shifts": self.animate_shifts, "compress": self.compress}
 
 
 @dataclass(frozen=True, eq=False)
@@ -360,7 +368,7 @@ def _plan(job: ExportJob, options: FigureSetOptions,
     pipeline runs, the real ones after (fewer when pooling stops early).
     """
     steps: list[tuple[str, Callable]] = [("computing stages", _compute)]
-    if {"png", "svg"} & set(options.formats):
+    if {"png", "svg", "pdf"} & set(options.formats):
         for row, names in stage_names.items():
             steps += [(f"writing {row} {name}", lambda w, r=row, n=name: _write_panel(w, r, n))
                       for name in names]
@@ -412,15 +420,18 @@ def _write_sheet(w: _Writer) -> None:
 
 
 def _write_drawing(w: _Writer, stem: str, drawing: draw.Drawing) -> None:
-    """Write `drawing` as stem.png and/or stem.svg, as the formats ask."""
+    """Write `drawing` as stem.png, stem.svg and/or stem.pdf, as the formats ask."""
     if w.has("png"):
         draw.write_png(w.path(f"{stem}.png"), draw.render(drawing, w.options.background))
     if w.has("svg"):
         draw.write_svg(w.path(f"{stem}.svg"), drawing, w.options.background)
+    if w.has("pdf"):
+        draw.write_pdf(w.path(f"{stem}.pdf"), drawing, w.options.background)
 
 
 def _write_stages(w: _Writer) -> None:
-    report.write_npz(w.path("stages.npz"), report.stage_arrays(w.data.results))
+    report.write_npz(w.path("stages.npz"), report.stage_arrays(w.data.results),
+                     compress=w.options.compress)
 
 
 def _metrics_document(data: FigureData) -> dict:

@@ -32,6 +32,7 @@ from gui.window.settings import AppSettings
 FORMAT_TIPS = {
     "png": "Every panel, the composite sheet (and sweep plot) as PNG",
     "svg": "Every panel, the composite sheet (and sweep plot) as SVG",
+    "pdf": "Every panel, the composite sheet (and sweep plot) as vector PDF",
     "npz": "stages.npz: every stage array",
     "csv": "metrics.csv (and sweep.csv): per-stage numbers as a table",
     "json": "metrics.json: per-stage numbers",

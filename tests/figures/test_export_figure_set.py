@@ -113,7 +113,7 @@ def test_cancel_by_event_during_the_shift_sweep(qapp, tmp_path):
 def test_a_failing_writer_leaves_nothing_and_keeps_the_old_set(qapp, tmp_path, monkeypatch):
     target, before = _existing(tmp_path)
 
-    def disk_full(path, arrays):
+    def disk_full(path, arrays, compress=False):
         Path(path).write_bytes(b"half")
         raise OSError(28, "No space left on device", str(path))
 

@@ -1,0 +1,63 @@
+"""Formats a paper needs: a vector PDF of every drawing, and stages.npz compressed on
+request; both through the command line, read back independently of the writer."""
+
+from __future__ import annotations
+
+import json
+import re
+import zipfile
+import zlib
+
+import numpy as np
+from test_export_cli import run_export
+
+from engine import EXAMPLES, load_example, run_pipeline
+
+
+def _streams(pdf: bytes) -> list[bytes]:
+    """Every stream of a PDF, inflated when it is Flate-compressed."""
+    out = []
+    for match in re.finditer(rb"<<(.*?)>>\s*stream\r?\n(.*?)endstream", pdf, re.S):
+        head, data = match.group(1), match.group(2)
+        out.append(zlib.decompress(data) if b"FlateDecode" in head else data)
+    return out
+
+
+def test_pdf_pages_hold_vector_text_and_the_stage_pictures(tmp_path):
+    out = tmp_path / "set"
+    done = run_export("example:pixel", "--formats", "pdf,json", "--width", "400", "--out", out)
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    pdfs = sorted(f for f in manifest["files"] if f.endswith(".pdf"))
+    assert "sheet.pdf" in pdfs and "panels/A_pool_1.pdf" in pdfs
+    assert not any(f.endswith((".png", ".svg")) for f in manifest["files"])
+    sheet = (out / "sheet.pdf").read_bytes()
+    assert sheet.startswith(b"%PDF-1.") and sheet.rstrip().endswith(b"%%EOF")
+    assert len(re.findall(rb"/Type\s*/Page\b", sheet)) == 1
+    assert re.search(rb"/FontFile2", sheet)  # the font is embedded: text is text
+    content = b"".join(_streams(sheet))
+    assert re.search(rb"\bTJ\b|\bTj\b", content)  # text drawn with text operators
+    assert re.search(rb"/Subtype\s*/Image", sheet)  # each stage as an embedded picture
+    # the page is the PNG's size at 96 dpi: 400 px wide is 300 pt
+    box = re.search(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]", sheet)
+    assert abs(float(box.group(1)) - 300.0) < 0.5
+
+
+def test_compress_writes_a_deflated_npz_with_the_same_arrays(tmp_path):
+    out = tmp_path / "set"
+    done = run_export("example:pixel", "--formats", "npz,json", "--compress", "--out", out)
+    assert done.returncode == 0, done.stderr
+    with zipfile.ZipFile(out / "stages.npz") as archive:
+        assert {i.compress_type for i in archive.infolist()} == {zipfile.ZIP_DEFLATED}
+    a, _ = load_example("pixel")
+    expected = run_pipeline(a, EXAMPLES["pixel"].spec)
+    with np.load(out / "stages.npz") as stages:
+        for stage in expected:
+            np.testing.assert_array_equal(stages[f"A/{stage.name}"], stage.array)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["options"]["compress"] is True
+    assert "--compress" in manifest["command"]["argv"]
+    plain = tmp_path / "plain"
+    assert run_export("example:pixel", "--formats", "npz", "--out", plain).returncode == 0
+    with zipfile.ZipFile(plain / "stages.npz") as archive:
+        assert {i.compress_type for i in archive.infolist()} == {zipfile.ZIP_STORED}
