@@ -8,14 +8,24 @@ A stroke (one mouse drag) writes the image in place and is one undo step; its un
 entry holds only the 64x64 tiles it touched, so a drag on a 12-megapixel photo
 costs no full copy. Whole-image edits replace the array. The array is never handed
 to another thread: :meth:`CanvasModel.snapshot` (or a caller's own buffer) copies it.
+
+Every step also puts back where the pixels came from (:attr:`CanvasModel.source` and
+``edited``). A step that showed a whole new state (an example, a photo, a session) holds
+the :class:`engine.ViewState` it replaced: undoing it puts those pixels back and emits
+:attr:`CanvasModel.state_restored` so the owner restores the rest (pipeline, comparison,
+title), and the opposite step keeps the state undone, which the owner supplies through
+:attr:`CanvasModel.state_provider`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from engine import ImageSource, InputImage, mirror, rotate90, translate
+from engine import ImageSource, InputImage, ViewState, mirror, rotate90, translate
 
 Rect = tuple[int, int, int, int]  # top, left, bottom, right (half-open)
 TILE = 64
@@ -70,7 +80,35 @@ class TilePatch:
         return other, rect
 
 
-UndoEntry = np.ndarray | TilePatch
+@dataclass(eq=False)
+class Step:
+    """One entry of the history: what undo (or redo) puts back.
+
+    Attributes
+    ----------
+    pixels : ndarray, TilePatch or None
+        The replaced image, or a stroke's saved tiles; None for a whole-state step, whose
+        pixels are ``state.a.pixels``.
+    source : ImageSource
+        Where those pixels came from.
+    edited : bool
+        Whether they may differ from what `source` gives.
+    state : ViewState or None
+        For a whole-state step, the state it replaced.
+    """
+
+    pixels: np.ndarray | TilePatch | None
+    source: ImageSource
+    edited: bool
+    state: ViewState | None = None
+
+    @property
+    def nbytes(self) -> int:
+        """Memory the step holds (its images)."""
+        if self.state is None:
+            return self.pixels.nbytes
+        b = self.state.compare.image_b if self.state.compare is not None else None
+        return self.state.a.pixels.nbytes + (b.pixels.nbytes if b is not None else 0)
 
 
 class CanvasModel(QObject):
@@ -83,22 +121,33 @@ class CanvasModel(QObject):
         right)`` rectangle, or None when the whole image (or its shape) changed.
     history_changed()
         Undo/redo availability changed.
+    state_restored(object)
+        Undo or redo of a whole-state step put back the pixels of this
+        :class:`engine.ViewState` (emitted after :attr:`changed`); show the rest of it.
+
+    Attributes
+    ----------
+    state_provider : callable or None
+        Returns what is shown now as a ViewState; asked when a whole-state step is undone
+        or redone, to keep the state it leaves. Without one, only the pixels are kept.
     """
 
     changed = Signal(object)
     history_changed = Signal()
+    state_restored = Signal(object)
 
     def __init__(self, image: np.ndarray | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._image = demo_image() if image is None else self._own(image)
-        self._undo: list[UndoEntry] = []
-        self._redo: list[UndoEntry] = []
+        self._undo: list[Step] = []
+        self._redo: list[Step] = []
         self._stroke_open = False
         self._patch: TilePatch | None = None
         self._move: tuple[float, int, int, float] | None = None  # value, row, col, covered value
         #: Where the pixels came from; `edited` says they may have changed since.
         self.source = ImageSource()
         self.edited = False
+        self.state_provider: Callable[[], ViewState] | None = None
 
     # -- reading -----------------------------------------------------------------------------
     @property
@@ -131,9 +180,13 @@ class CanvasModel(QObject):
         return bool(self._redo)
 
     # -- history ------------------------------------------------------------------------------
-    def _push_undo(self, old: UndoEntry) -> None:
-        """Keep `old` (a replaced array, or a stroke's patch) as the newest undo step."""
-        self._undo.append(old)
+    def _push_undo(self, old: np.ndarray | TilePatch | ViewState) -> None:
+        """Keep `old` (a replaced array, a stroke's patch, or a replaced state) as the
+        newest undo step."""
+        if isinstance(old, ViewState):
+            self._undo.append(Step(None, old.a.source, old.a.edited, old))
+        else:
+            self._undo.append(Step(old, self.source, self.edited))
         self._redo.clear()
         total = sum(a.nbytes for a in self._undo)
         while len(self._undo) > 1 and total > UNDO_BUDGET_BYTES:
@@ -148,19 +201,28 @@ class CanvasModel(QObject):
         """Re-apply the last undone edit; return False if there is none."""
         return self._step(self._redo, self._undo)
 
-    def _step(self, source: list[UndoEntry], target: list[UndoEntry]) -> bool:
+    def _step(self, source: list[Step], target: list[Step]) -> bool:
         self.end_stroke()
         if not source:
             return False
         entry = source.pop()
-        if isinstance(entry, TilePatch):
-            inverse, rect = entry.swap(self._image)
-            target.append(inverse)
+        if entry.state is not None:
+            now = self.state_provider() if self.state_provider is not None \
+                else ViewState(self.input_image())
+            target.append(Step(None, now.a.source, now.a.edited, now))
+            self._image = np.array(entry.state.a.pixels, dtype=np.float32, order="C")
+            rect = None
+        elif isinstance(entry.pixels, TilePatch):
+            inverse, rect = entry.pixels.swap(self._image)
+            target.append(Step(inverse, self.source, self.edited))
         else:
-            target.append(self._image)
-            self._image, rect = entry, None
+            target.append(Step(self._image, self.source, self.edited))
+            self._image, rect = entry.pixels, None
+        self.source, self.edited = entry.source, entry.edited
         self.history_changed.emit()
         self.changed.emit(rect)
+        if entry.state is not None:
+            self.state_restored.emit(entry.state)
         return True
 
     # -- whole-image edits (each one undo step) --------------------------------------------------
@@ -172,16 +234,22 @@ class CanvasModel(QObject):
         return arr
 
     def set_image(self, image: np.ndarray, source: ImageSource | None = None,
-                  undoable: bool = True, copy: bool = True) -> None:
+                  undoable: bool = True, copy: bool = True,
+                  replaced: ViewState | None = None) -> None:
         """Replace the image with `image` (copied unless `copy` is False and the caller
         hands it over). With a `source` (a loaded photo, an example) the image is exactly
-        what the source gives; without one it is an edit of the current image."""
+        what the source gives; without one it is an edit of the current image.
+
+        `replaced` makes the undo step a whole-state step: the state shown until now
+        (whose pixels are the current image), which undo restores with
+        :attr:`state_restored`.
+        """
         new = self._own(image) if copy or image.dtype != np.float32 else image
         if new.ndim != 2 or new.size == 0:
             raise ValueError(f"image must be a non-empty 2-D array; got shape {new.shape}.")
         self.end_stroke()
         if undoable:
-            self._push_undo(self._image)
+            self._push_undo(self._image if replaced is None else replaced)
         self._image = np.ascontiguousarray(new)
         if source is None:
             self.edited = True
@@ -252,7 +320,7 @@ class CanvasModel(QObject):
     def end_stroke(self) -> None:
         """Close the current stroke, if any (a stroke that changed nothing leaves no undo step)."""
         if self._patch is not None and not self._patch.tiles and self._undo \
-                and self._undo[-1] is self._patch:
+                and self._undo[-1].pixels is self._patch:
             self._undo.pop()
             self.history_changed.emit()
         self._patch = None

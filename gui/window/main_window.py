@@ -338,6 +338,8 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         self.model.changed.connect(self._on_model_changed)
+        self.model.state_provider = self._state_for_history
+        self.model.state_restored.connect(self._show_rest_of)
         self.model.history_changed.connect(self._update_history_actions)
         self.runner.subscribe(PipelineRequest, done=self._on_pipeline_done,
                               failed=self._on_pipeline_failed,
@@ -448,7 +450,7 @@ class MainWindow(QMainWindow):
             self._display = prepared.display if prepared is not None else to_uint8(img, 0.0, 1.0)
             self.row.show_input(self._display)
             self._update_image_label()
-            self._update_drag_label()
+            self.update_title()  # undo may have brought back another source
         else:
             top, left, bottom, right = rect
             self._display[top:bottom, left:right] = to_uint8(img[top:bottom, left:right], 0.0, 1.0)
@@ -518,7 +520,9 @@ class MainWindow(QMainWindow):
         # The job also prepared the Input panel's pixels and the worker's first snapshot,
         # so taking over a 12-megapixel photo costs the GUI thread no full pass.
         self._prepared = loaded
-        self.model.set_image(loaded.image, source=loaded.source, copy=False)
+        replaced = self._state_for_history()
+        self._title = ""  # no longer an example
+        self.model.set_image(loaded.image, source=loaded.source, copy=False, replaced=replaced)
         self._prepared = None
         self.recent.add(path)
         self.update_title()
@@ -541,12 +545,30 @@ class MainWindow(QMainWindow):
                          title=self._title)
 
     def open_state(self, state: ViewState, message: str = "") -> None:
-        """Show `state`: its input A in the canvas (undoable), its pipeline and display
-        options in the controls, its comparison (or none); `message` goes to the status
-        bar."""
-        self._title = state.title
-        self.model.set_image(state.a.pixels, source=state.a.source)
+        """Show `state`: its input A in the canvas, its pipeline and display options in the
+        controls, its comparison (or none); `message` goes to the status bar. Undo brings
+        back the whole state shown before, redo this one."""
+        self.model.set_image(state.a.pixels, source=state.a.source,
+                             replaced=self._state_for_history())
         self.model.edited = state.a.edited
+        self._show_rest_of(state)
+        if message:
+            self.statusBar().showMessage(message, 15_000)
+
+    def _state_for_history(self) -> ViewState:
+        """:meth:`current_state`, with the last valid pipeline while the controls hold an
+        invalid one (what undo brings back)."""
+        try:
+            return self.current_state()
+        except ValueError:
+            return ViewState(self.model.input_image(), self._valid_spec, self.compare.setup(),
+                             top_k=self.pipeline_controls.top_k(),
+                             shared_levels=self.pipeline_controls.shared_levels(),
+                             title=self._title)
+
+    def _show_rest_of(self, state: ViewState) -> None:
+        """Show everything of `state` but its input pixels (which the canvas holds)."""
+        self._title = state.title
         with QSignalBlocker(self.pipeline_controls):
             self.pipeline_controls.top_k_box.setValue(state.top_k)
             self.pipeline_controls.shared.setChecked(state.shared_levels)
@@ -554,8 +576,6 @@ class MainWindow(QMainWindow):
         self.compare.apply_setup(state.compare)
         self.update_title()
         self.row.fit()
-        if message:
-            self.statusBar().showMessage(message, 15_000)
 
     def export_job(self) -> ExportJob:
         """What Export figure set and Copy figure show: :meth:`current_state`."""
@@ -663,9 +683,11 @@ class MainWindow(QMainWindow):
         QMessageBox.warning(self, title, reason)
 
     def show_demo(self) -> None:
-        """Return to the article's first example: one lit pixel, pooling only (undoable)."""
+        """Return to the article's first example: one lit pixel, pooling only (undo brings
+        back the whole state shown before)."""
+        replaced = self._state_for_history()
         self._title = ""
-        self.model.set_image(demo_image(), source=ImageSource(), copy=False)
+        self.model.set_image(demo_image(), source=ImageSource(), copy=False, replaced=replaced)
         self.pipeline_controls.set_spec(DEMO_SPEC)
         self.update_title()
         self.row.fit()

@@ -180,3 +180,82 @@ def test_the_metrics_docks_go_with_comparison(window, qtbot):
     assert compare.metrics_dock.isVisible()
     compare.controls.enabled.setChecked(False)  # off from the Compare dock's checkbox
     assert not any(d.isVisible() for d in docks)
+
+
+# -- undo and redo bring back whole states ------------------------------------------------------
+def shown(window) -> tuple:
+    """What the window shows, beyond the pixels, in comparable form."""
+    state = window.current_state()
+    compare = state.compare
+    return (state.a.source, state.spec, state.title, window.windowTitle(),
+            window.about_dock.isVisible(), window.about_label.text(),
+            None if compare is None else compare.description)
+
+
+def test_undo_and_redo_restore_the_whole_state_of_an_example(window, driver, qtbot):
+    from gui.window.main_window import DEMO_SPEC
+
+    window.pipeline_controls.levels.setValue(1)
+    driver.wait()
+    before_pixels = window.model.image.copy()
+    before = shown(window)
+    assert before[1] == DEMO_SPEC.replace(levels=1) and before[-1] is None
+    window.compare.example_actions[1].trigger()  # the photo and its mirror
+    wait_compared(qtbot, window)
+    example = shown(window)
+    example_pixels = window.model.image.copy()
+    assert example[1] == EXAMPLES["mirror"].spec and example[-1] == "mirrored left-right"
+
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    driver.wait()
+    np.testing.assert_array_equal(window.model.image, before_pixels)
+    assert shown(window) == before
+    assert not window.compare.active and window.row.result.spec == before[1]
+    assert window.row.result.stages[-1].shape == (5, 5)
+
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier
+                   | Qt.KeyboardModifier.ShiftModifier)
+    wait_compared(qtbot, window)
+    np.testing.assert_array_equal(window.model.image, example_pixels)
+    assert shown(window) == example
+    assert window.compare.active and window.compare.rows.b.result is not None
+
+
+def test_undo_of_an_opened_photo_restores_the_example_before_it(window, driver, qtbot,
+                                                                tmp_path):
+    window.compare.load_example("pixel")
+    wait_compared(qtbot, window)
+    example = shown(window)
+    window.pipeline_controls.levels.setValue(2)  # a change after the example is kept too
+    driver.wait()
+    example = (example[0], window.pipeline_controls.spec(), *example[2:])
+    open_photo(qtbot, window, driver, tmp_path / "photo.png")
+    photo = shown(window)
+    assert photo[2] == "" and "photo.png" in photo[3] and not photo[4]
+    driver.drag([(3.5, 3.5), (3.5, 6.5)])  # an edit of the photo, then two undos
+    window.actions_by_name["undo"].trigger()
+    assert not window.model.edited and shown(window) == photo
+    window.actions_by_name["undo"].trigger()
+    wait_compared(qtbot, window)
+    assert shown(window) == example
+    window.actions_by_name["redo"].trigger()
+    driver.wait()
+    assert shown(window) == photo
+
+
+def test_undo_of_an_opened_session_restores_the_state_before_it(window, driver, qtbot,
+                                                                tmp_path):
+    from engine import ViewState, example_state, save_session
+
+    path = tmp_path / "two.shiftlab"
+    save_session(path, example_state("two-photos").replace(top_k=5))
+    before = shown(window)
+    with qtbot.waitSignal(window.session_opened, timeout=20_000):
+        window.open_session(path)
+    wait_compared(qtbot, window)
+    opened = shown(window)
+    assert opened[-1].startswith("another image") and window.pipeline_controls.top_k() == 5
+    window.actions_by_name["undo"].trigger()
+    driver.wait()
+    assert shown(window) == before and window.pipeline_controls.top_k() == 3
+    assert isinstance(window.current_state(), ViewState)
