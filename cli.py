@@ -177,8 +177,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"width of every PNG in pixels (default 1200, 64 to {MAX_WIDTH})")
     o.add_argument("--background", choices=("white", "transparent"), default="white",
                    help="behind panels and sheets (default white)")
-    o.add_argument("--top-k", type=_whole(1, MAX_TOP_K), default=5, metavar="N",
-                   help=f"maxima recorded and marked per stage (default 5, at most {MAX_TOP_K})")
+    o.add_argument("--top-k", type=_whole(0, MAX_TOP_K), default=3, metavar="N",
+                   help="maxima recorded and marked per stage (default 3, as in the window; "
+                   f"0 for no markers; at most {MAX_TOP_K})")
+    o.add_argument("--diff-markers", action="store_true",
+                   help="also mark the largest |A-B| cells on the difference row")
     o.add_argument("--animate-shifts", type=_whole(0, MAX_ANIMATED_SHIFTS), default=0,
                    metavar="N", help="also sweep shifts 0..N px along x: sweep.gif, sweep.mp4, "
                    f"sweep plot and sweep.csv (N at most {MAX_ANIMATED_SHIFTS})")
@@ -362,7 +365,7 @@ def _export(args: argparse.Namespace) -> int:
         options = FigureSetOptions(formats=args.formats, width=args.width,
                                    background=args.background, top_k=args.top_k,
                                    animate_shifts=args.animate_shifts,
-                                   compress=args.compress)
+                                   compress=args.compress, diff_markers=args.diff_markers)
         job = ExportJob(state, tuple(reproducing_command(state, args.out, options)))
         app = _gui_application()  # noqa: F841 (kept alive while drawing)
         target = write_figure_set(args.out, job, options, force=args.force,

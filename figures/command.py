@@ -69,6 +69,8 @@ def option_arguments(options: FigureSetOptions) -> list[str]:
         argv += ["--animate-shifts", str(options.animate_shifts)]
     if options.compress:
         argv.append("--compress")
+    if options.diff_markers:
+        argv.append("--diff-markers")
     return argv
 
 

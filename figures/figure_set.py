@@ -98,7 +98,11 @@ class FigureSetOptions:
     background : {"white", "transparent"}
         Behind panels and sheets (animations are always on white).
     top_k : int
-        Maxima recorded and marked per stage, 1..engine.limits.MAX_TOP_K.
+        Maxima recorded and marked per stage, 0..engine.limits.MAX_TOP_K (0: no markers
+        and no maxima columns); 3 by default, as in the window.
+    diff_markers : bool
+        Also mark the largest |A - B| cells on the difference row (off by default: the
+        markers clutter a map that is mostly near zero).
     animate_shifts : int
         0 for none (at most MAX_ANIMATED_SHIFTS); N writes a sweep over shifts 0..N
         pixels along x (circular): GIF and MP4 of the composite sheet, and the sweep plot
@@ -115,9 +119,10 @@ class FigureSetOptions:
     formats: tuple[str, ...] = DEFAULT_FORMATS
     width: int = 1200
     background: str = "white"
-    top_k: int = 5
+    top_k: int = 3
     animate_shifts: int = 0
     compress: bool = False
+    diff_markers: bool = False
 
     def __post_init__(self) -> None:
         formats = (self.formats,) if isinstance(self.formats, str) else tuple(self.formats)
@@ -127,10 +132,11 @@ class FigureSetOptions:
                              f"got {list(formats)!r}.")
         object.__setattr__(self, "formats", tuple(f for f in FORMATS if f in formats))
         bounded_int(self.width, "width", 64, MAX_WIDTH)
-        bounded_int(self.top_k, "top_k", 1, MAX_TOP_K)
+        bounded_int(self.top_k, "top_k", 0, MAX_TOP_K)
         bounded_int(self.animate_shifts, "animate_shifts", 0, MAX_ANIMATED_SHIFTS)
-        if not isinstance(self.compress, bool):
-            raise ValueError(f"compress must be True or False; got {self.compress!r}.")
+        for name in ("compress", "diff_markers"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False; got {getattr(self, name)!r}.")
         if self.background not in draw.BACKGROUNDS:
             raise ValueError(f"background must be one of {', '.join(draw.BACKGROUNDS)}; "
                              f"got {self.background!r}.")
@@ -139,7 +145,8 @@ class FigureSetOptions:
         """The options as JSON-ready values."""
         return {"formats": list(self.formats), "width": self.width,
                 "background": self.background, "top_k": self.top_k,
-                "animate_shifts": self.animate_shifts, "compress": self.compress}
+                "animate_shifts": self.animate_shifts, "compress": self.compress,
+                "diff_markers": self.diff_markers}
 
 
 @dataclass(frozen=True, eq=False)
@@ -220,7 +227,7 @@ def compute_figure_data(job: ExportJob, top_k: int = 5, *,
         If the spec cannot run on an image (e.g. a kernel larger than the image), or a
         given result was made with another spec. Rows not given are computed.
     """
-    run = run_state(job.state, results=results, top_k=top_k)
+    run = run_state(job.state, results=results, top_k=max(1, top_k))
     comparison = run.comparison
     return FigureData(job, top_k, run.results,
                       None if comparison is None else comparison.stages,
@@ -261,23 +268,25 @@ def _stage_panels(result: PipelineResult, top_k: int,
             for s in result}
 
 
-def _diff_panels(data: FigureData) -> dict[str, Panel]:
+def _diff_panels(data: FigureData, markers: bool) -> dict[str, Panel]:
     panels = {}
     for name, diff in data.differences.items():
-        marks = find_maxima(np.abs(diff), data.top_k)
+        marks = find_maxima(np.abs(diff), data.top_k) if markers and data.top_k else []
         title = f"{name.capitalize()} A\u2212B {diff.shape}"
         panels[name] = Panel(title, diff, marks, "diverging")
     return panels
 
 
-def figure_panels(data: FigureData) -> dict[str, dict[str, Panel]]:
-    """Return the panels of a set: row (``"A"``, ``"B"``, ``"A-B"``) -> stage name -> Panel."""
+def figure_panels(data: FigureData, *, diff_markers: bool = False
+                  ) -> dict[str, dict[str, Panel]]:
+    """Return the panels of a set: row (``"A"``, ``"B"``, ``"A-B"``) -> stage name -> Panel;
+    the difference row's largest cells are marked only with `diff_markers`."""
     # rows A and B share one colour range per stage, as in the window's comparison mode
     ranges = stage_ranges(list(data.results.values()))
     rows = {row: _stage_panels(result, data.top_k, ranges)
             for row, result in data.results.items()}
     if data.job.comparing:
-        rows[ROW_DIFF] = _diff_panels(data)
+        rows[ROW_DIFF] = _diff_panels(data, diff_markers)
     return rows
 
 
@@ -403,7 +412,7 @@ def _actual_names(w: _Writer) -> dict[str, list[str]]:
 
 def _compute(w: _Writer) -> None:
     w.data = compute_figure_data(w.job, w.options.top_k)
-    w.panels = figure_panels(w.data)
+    w.panels = figure_panels(w.data, diff_markers=w.options.diff_markers)
 
 
 def _write_panel(w: _Writer, row: str, name: str) -> None:
@@ -461,7 +470,8 @@ def _sweep(w: _Writer) -> None:
 def _render_frame(w: _Writer, shift: int) -> None:
     top_k = w.options.top_k
     base = w.data.results[ROW_A]
-    moved = run_pipeline(translate(w.job.state.a.pixels, 0, shift), w.job.spec, top_k=top_k)
+    moved = run_pipeline(translate(w.job.state.a.pixels, 0, shift), w.job.spec,
+                         top_k=max(1, top_k))
     ranges = stage_ranges([base, moved])
     rows = [SheetRow("A", list(_stage_panels(base, top_k, ranges).values())),
             SheetRow(f"x+{shift}",

@@ -57,7 +57,7 @@ def remembered_options(settings: AppSettings) -> FigureSetOptions:
         width=settings.int_value("export/width", default.width, MIN_WIDTH, MAX_WIDTH),
         background=settings.text_value("export/background", default.background,
                                        BACKGROUNDS),
-        top_k=settings.int_value("export/top_k", default.top_k, 1, MAX_TOP_K),
+        top_k=settings.int_value("export/top_k", default.top_k, 0, MAX_TOP_K),
         animate_shifts=settings.int_value("export/animate_shifts", default.animate_shifts, 0,
                                           MAX_ANIMATED_SHIFTS))
 
@@ -120,9 +120,10 @@ class ExportDialog(QDialog):
         self.background.addItems(BACKGROUNDS)
         self.background.setCurrentText(options.background)
         self.top_k = QSpinBox()
-        self.top_k.setRange(1, MAX_TOP_K)
+        self.top_k.setRange(0, MAX_TOP_K)
+        self.top_k.setSpecialValueText("none")
         self.top_k.setValue(options.top_k)
-        self.top_k.setToolTip("Maxima recorded and marked per stage")
+        self.top_k.setToolTip("Maxima recorded and marked per stage (none: no markers)")
         self.animate = QSpinBox()
         self.animate.setRange(0, MAX_ANIMATED_SHIFTS)
         self.animate.setValue(options.animate_shifts)

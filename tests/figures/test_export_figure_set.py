@@ -237,8 +237,9 @@ def test_b_with_fewer_stages_leaves_gaps_and_compares_the_overlap(qapp, tmp_path
 
 @pytest.mark.parametrize("changes, message", [
     ({"width": 10}, "width"), ({"formats": ("gif",)}, "formats"), ({"formats": ()}, "formats"),
-    ({"background": "black"}, "background"), ({"top_k": 0}, "top_k"),
-    ({"animate_shifts": -1}, "animate_shifts"),
+    ({"background": "black"}, "background"), ({"top_k": -1}, "top_k"),
+    ({"top_k": 51}, "top_k"), ({"animate_shifts": -1}, "animate_shifts"),
+    ({"compress": 1}, "compress"), ({"diff_markers": "yes"}, "diff_markers"),
 ])
 def test_options_name_the_bad_field(changes, message):
     with pytest.raises(ValueError, match=message):

@@ -11,7 +11,8 @@ import zlib
 import numpy as np
 from test_export_cli import run_export
 
-from engine import EXAMPLES, load_example, run_pipeline
+from engine import EXAMPLES, example_state, load_example, run_pipeline
+from figures.figure_set import ExportJob, FigureSetOptions, compute_figure_data, figure_panels
 
 
 def _streams(pdf: bytes) -> list[bytes]:
@@ -61,3 +62,25 @@ def test_compress_writes_a_deflated_npz_with_the_same_arrays(tmp_path):
     assert run_export("example:pixel", "--formats", "npz", "--out", plain).returncode == 0
     with zipfile.ZipFile(plain / "stages.npz") as archive:
         assert {i.compress_type for i in archive.infolist()} == {zipfile.ZIP_STORED}
+
+
+def test_top_k_0_marks_nothing_and_difference_rows_are_unmarked_by_default(qapp):
+
+    job = ExportJob(example_state("mirror"))
+    for top_k, diff_markers, a_marks, diff_marks in ((3, False, 3, 0), (3, True, 3, 3),
+                                                      (0, True, 0, 0)):
+        data = compute_figure_data(job, top_k)
+        panels = figure_panels(data, diff_markers=diff_markers)
+        assert {len(p.maxima) for p in panels["A"].values()} == {a_marks}
+        assert {len(p.maxima) for p in panels["A-B"].values()} == {diff_marks}
+
+
+def test_the_default_top_k_is_the_window_s_and_0_writes_no_maxima_columns(tmp_path):
+    out = tmp_path / "set"
+    done = run_export("example:mirror", "--formats", "csv,json", "--top-k", "0", "--out", out)
+    assert done.returncode == 0, done.stderr
+    header = (out / "metrics.csv").read_text().splitlines()[0]
+    assert "top1_row" not in header
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["options"]["top_k"] == 0 and "--top-k" in manifest["command"]["argv"]
+    assert FigureSetOptions().top_k == 3

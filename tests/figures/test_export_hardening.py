@@ -102,7 +102,7 @@ def figure_set_state() -> ViewState:
 # -- 5. flags with bounds ------------------------------------------------------------------------
 @pytest.mark.parametrize("flag, value, words", [
     ("--levels", "1000000000", "--levels: 1000000000 is out of range: use 0 to 12"),
-    ("--top-k", "1000000000", "--top-k: 1000000000 is out of range: use 1 to 50"),
+    ("--top-k", "1000000000", "--top-k: 1000000000 is out of range: use 0 to 50"),
     ("--width", "100000", "--width: 100000 is out of range: use 64 to 4000"),
     ("--animate-shifts", "3000", "--animate-shifts: 3000 is out of range: use 0 to 256"),
     ("--pool-size", "1000", "--pool-size: 1000 is out of range: use 1 to 8"),
