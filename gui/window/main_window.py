@@ -93,6 +93,12 @@ from gui.worker import (
 LOAD = "load"
 #: The window's first size; a smaller screen gets its available area instead.
 DEFAULT_SIZE = (1360, 780)
+#: The state shown at the last close, kept beside the settings file and shown again at
+#: the next start, so the input and its pipeline always come back together.
+LAST_STATE_FILE = "last.shiftlab"
+#: Drawn or edited pixels beyond this many are not kept at close (writing them would make
+#: closing slow); the next start then shows the demo.
+LAST_STATE_MAX_PIXELS = 16_000_000
 #: What File > Open offers (kept here too for callers of the window module).
 IMAGE_FILTER = files.IMAGE_FILTER
 #: The article's first example: pooling only, two levels, on a 10 x 10 canvas.
@@ -111,12 +117,15 @@ class MainWindow(QMainWindow):
         (which names the file).
     session_saved(str), session_opened(str)
         A session file was written, or read and shown.
+    last_state_restored()
+        The state shown at the last close is shown again (the start is otherwise the demo).
     """
 
     image_opened = Signal(str)
     open_failed = Signal(str, str)
     session_saved = Signal(str)
     session_opened = Signal(str)
+    last_state_restored = Signal()
 
     def __init__(self, settings: AppSettings | None = None) -> None:
         super().__init__()
@@ -137,6 +146,7 @@ class MainWindow(QMainWindow):
         self._dirty = False  # the image or controls changed while a job was in flight
         self._closing = False
         self._shown_once = False
+        self._restoring = 0  # id of the request reading the last state, while it counts
         self._valid_spec = DEMO_SPEC  # the last spec the controls held that validated
         self._prepared: LoadedImage | None = None
         self.menus: dict[str, QMenu] = {}
@@ -207,6 +217,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.update_title()
         self._on_model_changed(None)
+        self._restoring = self._restore_last_state()
         notices = self.settings.notices
         if notices:  # each also went to stderr
             more = f" (and {len(notices) - 1} more)" if len(notices) > 1 else ""
@@ -398,7 +409,7 @@ class MainWindow(QMainWindow):
 
     def _restore_compare_settings(self) -> None:
         """The last comparison setup (B's transform and rows); comparison itself starts off,
-        so the window always opens on the single-row demo."""
+        with the single-row demo, until the state kept at the last close is shown again."""
         s = self.settings
         controls = self.compare.controls
         data = s.json_object("compare/transform")
@@ -544,12 +555,13 @@ class MainWindow(QMainWindow):
                          shared_levels=self.pipeline_controls.shared_levels(),
                          title=self._title)
 
-    def open_state(self, state: ViewState, message: str = "") -> None:
+    def open_state(self, state: ViewState, message: str = "", undoable: bool = True) -> None:
         """Show `state`: its input A in the canvas, its pipeline and display options in the
         controls, its comparison (or none); `message` goes to the status bar. Undo brings
-        back the whole state shown before, redo this one."""
-        self.model.set_image(state.a.pixels, source=state.a.source,
-                             replaced=self._state_for_history())
+        back the whole state shown before, redo this one (unless not `undoable`)."""
+        self._restoring = 0  # what is asked for now wins over the last state
+        self.model.set_image(state.a.pixels, source=state.a.source, undoable=undoable,
+                             replaced=self._state_for_history() if undoable else None)
         self.model.edited = state.a.edited
         self._show_rest_of(state)
         if message:
@@ -612,6 +624,7 @@ class MainWindow(QMainWindow):
         Returns the load request id.
         """
         self.statusBar().showMessage(f"Opening {path}…")
+        self._restoring = 0
         return self.runner.submit(LoadRequest(str(path)))
 
     def choose_file(self) -> None:
@@ -652,6 +665,7 @@ class MainWindow(QMainWindow):
         photo); a damaged or newer session gives a message box and changes nothing.
         Returns the request id."""
         self.statusBar().showMessage(f"Opening {path}…")
+        self._restoring = 0
         return self.runner.submit(LoadSessionRequest(str(path)))
 
     def choose_session(self) -> None:
@@ -665,8 +679,46 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Saved {path}", 5000)
         self.session_saved.emit(path)
 
+    def last_state_path(self) -> Path:
+        """Where the state shown at close is kept: :data:`LAST_STATE_FILE` beside the
+        settings file."""
+        return Path(self.settings.qsettings.fileName()).with_name(LAST_STATE_FILE)
+
+    def _restore_last_state(self) -> int:
+        """Start reading the state kept at the last close; return the request id (0 when
+        none was kept). Opening anything before it arrives wins over it."""
+        path = self.last_state_path()
+        if not path.is_file():
+            return 0
+        return self.runner.submit(LoadSessionRequest(str(path), startup=True))
+
+    def _keep_last_state(self) -> None:
+        """Keep what is shown for the next start (not while the last state is still on its
+        way, so it is not replaced by the demo)."""
+        if self._restoring:
+            return
+        path = self.last_state_path()
+        state = self._state_for_history()
+        images = [state.a]
+        if state.compare is not None and state.compare.image_b is not None:
+            images.append(state.compare.image_b)
+        try:
+            if sum(i.pixels.size for i in images if not i.reloadable) > LAST_STATE_MAX_PIXELS:
+                path.unlink(missing_ok=True)
+                return
+            path.parent.mkdir(parents=True, exist_ok=True)
+            save_session(path, state)
+        except (OSError, ValueError) as exc:  # SessionError is a ValueError
+            print(f"shiftlab: what the window showed is not kept for the next start: {exc}",
+                  file=sys.stderr)
+
     def _on_session_loaded(self, event: JobDone[Session]) -> None:
         session = event.result
+        if event.request.startup:
+            if event.request_id == self._restoring:
+                self.open_state(session.state, undoable=False)
+                self.last_state_restored.emit()
+            return
         self.open_state(session.state, f"Opened {event.request.path}")
         docks = session.window.get("docks")
         if isinstance(docks, str):
@@ -674,9 +726,19 @@ class MainWindow(QMainWindow):
         self.session_opened.emit(event.request.path)
 
     def _on_session_failed(self, event: JobFailed) -> None:
+        reason = error_message(event.error)
+        if getattr(event.request, "startup", False):
+            # A file of the last state moved or changed: start on the demo, with its own
+            # pipeline rather than one chosen for another input; no box at start.
+            print(f"shiftlab: the last state is not shown again: {reason}", file=sys.stderr)
+            if event.request_id == self._restoring:
+                self._restoring = 0
+                self.pipeline_controls.set_spec(DEMO_SPEC)
+                self.statusBar().showMessage(f"The last state is not shown again: {reason}",
+                                             15_000)
+            return
         title = "Cannot save the session" if isinstance(event.request, SaveSessionRequest) \
             else "Cannot open the session"
-        reason = error_message(event.error)
         print(f"shiftlab: {title.lower()}: {reason}", file=sys.stderr)
         self.statusBar().showMessage(title, 8000)
         self.open_failed.emit(event.request.path, reason)
@@ -685,6 +747,7 @@ class MainWindow(QMainWindow):
     def show_demo(self) -> None:
         """Return to the article's first example: one lit pixel, pooling only (undo brings
         back the whole state shown before)."""
+        self._restoring = 0
         replaced = self._state_for_history()
         self._title = ""
         self.model.set_image(demo_image(), source=ImageSource(), copy=False, replaced=replaced)
@@ -843,6 +906,7 @@ class MainWindow(QMainWindow):
         if not self._closing:
             self._closing = True
             self.save_settings()
+            self._keep_last_state()
             self.runner.shutdown()
         super().closeEvent(event)
 
@@ -914,10 +978,12 @@ class SaveSessionRequest(Request[None]):
 
 @dataclass(frozen=True, slots=True, eq=False)
 class LoadSessionRequest(Request[Session]):
-    """Read the session file `path`."""
+    """Read the session file `path` (`startup`: the state kept at the last close, shown
+    without a message box if it cannot be read)."""
 
     lane: ClassVar[str] = SESSION
     path: str
+    startup: bool = False
 
     def run(self, context: JobContext) -> Session:
         """Read the session.

@@ -259,3 +259,84 @@ def test_undo_of_an_opened_session_restores_the_state_before_it(window, driver, 
     driver.wait()
     assert shown(window) == before and window.pipeline_controls.top_k() == 3
     assert isinstance(window.current_state(), ViewState)
+
+
+# -- a restart shows an input and a pipeline that belong together ---------------------------------
+def restart(qtbot, first):
+    """Close `first` and open a new window on the same settings, once it is drawn."""
+    from conftest import Driver
+
+    from gui.window.main_window import MainWindow
+
+    first.close()
+    second = MainWindow()
+    qtbot.addWidget(second)
+    second.show()
+    qtbot.waitExposed(second)
+    return second, Driver(qtbot, second)
+
+
+def test_a_restart_after_an_example_shows_the_example_again(window, qtbot):
+    from engine import EXAMPLES as examples
+
+    window.compare.load_example("mirror")
+    wait_compared(qtbot, window)
+    second, driver = restart(qtbot, window)
+    with qtbot.waitSignal(second.last_state_restored, timeout=20_000):
+        pass
+    wait_compared(qtbot, second)
+    result = second.row.result
+    assert result.spec == examples["mirror"].spec and result.stop_reason is None
+    assert result.stages[0].shape == (400, 600) and result.stages[-1].shape == (6, 9)
+    assert second.compare.active and second.compare.controls.kind_name() == "mirror"
+    assert second.notice_label.text() == "" and second.about_dock.isVisible()
+    assert not second.model.can_undo()  # the start is not an edit
+    second.close()
+
+
+def test_a_restart_keeps_a_drawn_canvas_with_its_pipeline(window, driver, qtbot):
+    window.pipeline_controls.levels.setValue(1)
+    driver.drag([(6.5, 1.5), (6.5, 8.5)])
+    pixels = window.model.image.copy()
+    second, driver = restart(qtbot, window)
+    with qtbot.waitSignal(second.last_state_restored, timeout=20_000):
+        pass
+    driver.wait()
+    np.testing.assert_array_equal(second.model.image, pixels)
+    assert second.row.result.spec.levels == 1 and not second.compare.active
+    second.close()
+
+
+def test_a_file_opened_at_start_wins_over_the_last_state(window, qtbot, tmp_path):
+    window.compare.load_example("pixel")
+    wait_compared(qtbot, window)
+    path = tmp_path / "photo.png"
+    write_png(path, 20, 20)
+    second, driver = restart(qtbot, window)
+    with qtbot.waitSignal(second.image_opened, timeout=10_000):
+        second.open_file(path)
+    qtbot.wait(300)  # the last state's reading has ended by now, and is dropped
+    driver.wait()
+    assert second.model.shape == (20, 20) and "photo.png" in second.windowTitle()
+    second.close()
+
+
+def test_a_last_state_whose_file_is_gone_starts_the_demo_with_its_pipeline(window, driver,
+                                                                          qtbot, tmp_path,
+                                                                          capsys):
+    from gui.window.main_window import DEMO_SPEC
+
+    path = tmp_path / "photo.png"
+    open_photo(qtbot, window, driver, path)
+    window.pipeline_controls.levels.setValue(6)
+    driver.wait()
+    window.close()
+    path.unlink()
+    second, driver = restart(qtbot, window)
+    qtbot.waitUntil(lambda: "not shown again" in second.statusBar().currentMessage(),
+                    timeout=10_000)
+    driver.wait()
+    assert second.pipeline_controls.spec() == DEMO_SPEC
+    assert second.row.result.stop_reason is None
+    assert "photo.png" in capsys.readouterr().err
+    second.close()
