@@ -25,6 +25,7 @@ from engine import (
     ImageLoadError,
     ImageSource,
     InputImage,
+    InputTransform,
     example_state,
 )
 from gui.comparison.rows import AreaSync, CompareRows, HoverEcho, SceneFit
@@ -134,7 +135,8 @@ class CompareMode(QObject):
             window.rows_layout.setStretchFactor(row, 1)
         self.area_sync = AreaSync([window.row, *self.rows.rows], self)
         self.scene_fit = SceneFit([window.row, *self.rows.rows], self)
-        self.hover_echo = HoverEcho([window.row, *self.rows.rows], self)
+        self.hover_echo = HoverEcho([window.row, *self.rows.rows], self,
+                                    transform=self._shown_transform)
         for name in ("fit", "zoom-in", "zoom-out"):
             window.actions_by_name[name].triggered.connect(self._follow_a)
 
@@ -158,6 +160,7 @@ class CompareMode(QObject):
         self.controls.open_b_requested.connect(self.choose_b)
         self.sweep.message.connect(lambda text: window.statusBar().showMessage(text, 10_000))
         self.rows.b.hovered.connect(self._on_hover_b)
+        window.row.drawn.connect(self._on_a_drawn)
         window.runner.subscribe(LoadBRequest, done=self._on_job_finished,
                                 failed=self._on_job_failed, owner=self)
 
@@ -215,6 +218,18 @@ class CompareMode(QObject):
             self.metrics.show_comparison(comparison, self.view.setup.description)
         if self.plot.isVisible() and self.plot.comparison is not comparison:
             self.plot.show_comparison(comparison)
+
+    def _shown_transform(self) -> InputTransform | None:
+        """The transform between the rows A and B shown now, or None."""
+        if self.view is None or self.view.comparison is None or not self.active:
+            return None
+        return self.view.comparison.transform
+
+    def _on_a_drawn(self, _request_id: int) -> None:
+        """Results measured on another input or pipeline are marked stale."""
+        result = self.window.row.result
+        if result is not None:
+            self.sweep.input_changed(result.stages[0].array, result.spec)
 
     def _follow_a(self) -> None:
         QTimer.singleShot(0, lambda: self.area_sync.follow(self.window.row))

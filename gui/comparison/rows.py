@@ -9,8 +9,11 @@ bottom line says what it shows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 
+from engine import InputTransform
 from gui.docks.metrics import stage_summary
 from gui.panels.pipeline_row import PipelineRow
 from gui.panels.views import StateView
@@ -81,27 +84,66 @@ class AreaSync(QObject):
 
 
 class HoverEcho(QObject):
-    """Outlines the cells related to the hovered cell in every row whose stages have the
-    same shapes as the hovered row's (A, B of a shift or mirror, the difference rows)."""
+    """Outlines, in the other rows, the cells related to the hovered cell.
 
-    def __init__(self, rows: list[PipelineRow], parent: QObject | None = None) -> None:
+    Between A (``rows[0]``) and B (``rows[1]``) that is the counterpart under the
+    transform that makes B from A (:meth:`engine.InputTransform.counterpart`: mirrored,
+    flipped, rotated, shifted); between rows of the same shapes otherwise (B of another
+    image, the difference rows, which are cell by cell A − B), the same cells.
+
+    Parameters
+    ----------
+    rows : list of PipelineRow
+        A, B, then any further rows.
+    transform : callable, optional
+        Returns the transform shown between A and B now, or None.
+    """
+
+    def __init__(self, rows: list[PipelineRow], parent: QObject | None = None,
+                 transform: Callable[[], InputTransform | None] | None = None) -> None:
         super().__init__(parent)
         self.rows = list(rows)
+        self.transform = transform or (lambda: None)
         for row in self.rows:
             row.hovered.connect(lambda i, r, c, source=row: self.echo(source, i, r, c))
 
     def echo(self, source: PipelineRow, index: int, row: int, col: int) -> None:
         """Show (index < 0: clear) the cells related to `source`'s cell in the other rows."""
-        related = None
-        if index >= 0 and source.result is not None:
-            related = source.result.related_cells(index, row, col)
-            shapes = [s.shape for s in source.result.stages]
         for other in self.rows:
-            if other is source or not other.isVisible():
-                continue
-            same = (related is not None and other.result is not None
-                    and [s.shape for s in other.result.stages][:len(shapes)] == shapes)
-            other.show_related(related if same else None)
+            if other is not source and other.isVisible():
+                other.show_related(self.related(source, other, index, row, col))
+
+    def related(self, source: PipelineRow, other: PipelineRow, index: int, row: int,
+                col: int) -> dict[int, tuple[int, int, int, int]] | None:
+        """The cell ranges of `other` that correspond to `source`'s cell, per stage index."""
+        if index < 0 or source.result is None or other.result is None:
+            return None
+        transform = self._transform_between(source, other)
+        if transform is not None:
+            if index >= len(other.result.stages):
+                return None
+            stage = source.result.stages[index]
+            cell = transform.counterpart(row, col, stage.shape, stage.stride)
+            rows, cols = other.result.stages[index].shape
+            if cell is None or not (cell[0] < rows and cell[1] < cols):
+                return None
+            return other.result.related_cells(index, *cell)
+        shapes = [s.shape for s in source.result.stages]
+        if [s.shape for s in other.result.stages][:len(shapes)] != shapes:
+            return None
+        return source.result.related_cells(index, row, col)
+
+    def _transform_between(self, source: PipelineRow, other: PipelineRow
+                           ) -> InputTransform | None:
+        transform = self.transform()
+        if transform is None or transform.kind == "other" or len(self.rows) < 2:
+            return None
+        a, b = self.rows[0], self.rows[1]
+        if (source, other) == (b, a):
+            return transform
+        if (source, other) == (a, b):
+            return transform.inverse
+        return None
 
 
 class CompareRows(QObject):

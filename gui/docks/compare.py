@@ -162,8 +162,6 @@ class CompareControls(QWidget):
     def set_image_b(self, image: InputImage) -> None:
         """Keep `image` as B, choose "another image" and emit :attr:`changed`."""
         self._image_b = image
-        h, w = image.shape
-        self.b_label.setText(f"B: {image.label} ({h} x {w})")
         self.b_label.setToolTip(image.source.path or image.label)
         with QSignalBlocker(self.kind):
             self.kind.setCurrentIndex(self.kind.findData("other"))
@@ -197,6 +195,18 @@ class CompareControls(QWidget):
         self.wrap.setEnabled(kind == "shift")
         self.turns.setEnabled(kind == "rotate")
         self.mirror_kernel.setEnabled(kind in ("mirror", "flip"))
-        if kind == "other" and self._image_b is None:
-            self.b_label.setText("no image B loaded: B is A mirrored until you open one")
+        self.b_label.setText(self.b_text())
+
+    def b_text(self) -> str:
+        """What the label beside "Open as B…" says: the loaded image only while B is that
+        image, so a name that no longer describes B is never shown as B."""
+        image = self._image_b
+        if image is None:
+            if self.kind_name() == "other":
+                return "no image B loaded: B is A mirrored until you open one"
+            return "no image B loaded"
+        h, w = image.shape
+        if self.kind_name() == "other":
+            return f"B: {image.label} ({h} x {w})"
+        return f"loaded, not in use ({B_CHOICES[self.kind_name()]} is B): {image.label}"
 

@@ -8,23 +8,61 @@ of row B use too, so the table and the titles always say the same thing.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+import math
+
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from engine import Comparison, StageComparison, stride_text
+from engine import Comparison, PipelineResult, StageComparison, stride_text
+from engine.comparison import SEAM_FREE_PADDING, seam_note
+from engine.notes import drift_note
 
 ERROR_HEADER = "equivariance error\n‖f(Tx) − T′f(x)‖/‖f(x)‖"
 COLUMNS = ("stage", "shape A / B", "distance\n‖A − B‖/max", "peak moved\ndy (rows)",
-           "peak moved\ndx (cols)", ERROR_HEADER)
+           "peak moved\ndx (cols)", ERROR_HEADER, "peak moved\n(input px)", "peak")
+#: What a table cell or title says for a value the engine leaves undefined.
+UNDEFINED = "n/a"
+
+
+def number_text(value: float | None, digits: int) -> str:
+    """`value` with `digits` decimals, or "n/a" when it is undefined (None or NaN)."""
+    if value is None or math.isnan(value):
+        return UNDEFINED
+    return f"{value:.{digits}f}"
+
+
+def distance_text(comp: StageComparison, digits: int = 4) -> str:
+    """The distance of one stage; "n/a (both zero)" when both maps are zero, where the
+    engine leaves it undefined (a feature that left both maps is no match)."""
+    return "n/a (both zero)" if comp.both_zero else number_text(comp.distance, digits)
+
+
+def tie_text(comp: StageComparison) -> str:
+    """Which peaks are near-ties (the second largest cell within 1% of the largest), where
+    the peak is no stable feature and its displacement says little; "" when neither."""
+    if comp.near_tie_a and comp.near_tie_b:
+        return "near-tie in A and B"
+    if comp.near_tie:
+        return f"near-tie in {'A' if comp.near_tie_a else 'B'}"
+    return ""
+
+
+def levels_text(result: PipelineResult) -> str | None:
+    """How many pooling levels ran and why the rest did not, or None when all ran."""
+    if result.stop_cause is None and result.levels_produced == result.levels_requested:
+        return None
+    why = f": {result.stop_cause}" if result.stop_cause else ""
+    return f"{result.levels_produced} of {result.levels_requested} levels ran{why}"
 
 
 def error_text(comp: StageComparison) -> str:
@@ -40,8 +78,12 @@ def stage_summary(comp: StageComparison, other_image: bool,
     """A panel title and subtitle for row B: the stage and its distance, then the peak's
     displacement and the error (or, when B is `other_image`, B's shape)."""
     dy, dx = comp.displacement
-    title = f"{comp.name.capitalize()} · d {comp.distance:.3f}"
+    title = f"{comp.name.capitalize()} · d {number_text(comp.distance, 3)}"
     moved = f"Δ({dy}, {dx})"  # short: the subtitle must fit a narrow panel
+    if comp.displacement_px != comp.displacement:
+        moved += f" = {comp.displacement_px[0]},{comp.displacement_px[1]} px"
+    if comp.near_tie:
+        moved += " (tie)"
     if other_image:
         return title, f"{moved} · {comp.shape_b[0]}×{comp.shape_b[1]}"
     if comp.equivariance_error is not None:
@@ -50,7 +92,16 @@ def stage_summary(comp: StageComparison, other_image: bool,
 
 
 class MetricsPanel(QWidget):
-    """A table of per-stage metrics and the comparison's note."""
+    """A table of per-stage metrics and the comparison's note.
+
+    Signals
+    -------
+    padding_fix_requested(str)
+        The "Use circular padding" button under a seam note was pressed; the argument is
+        the padding that removes the seam (:data:`engine.comparison.SEAM_FREE_PADDING`).
+    """
+
+    padding_fix_requested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -68,7 +119,15 @@ class MetricsPanel(QWidget):
             self.table.horizontalHeaderItem(j).setToolTip(
                 "How far the global maximum of B sits from that of A, in the stage's own "
                 "cells (peak B − peak A)")
-        self.table.horizontalHeaderItem(len(COLUMNS) - 1).setToolTip(
+        self.table.horizontalHeaderItem(6).setToolTip(
+            "The same displacement in input pixels (cells times the stage's stride): in "
+            "cells it shrinks with depth mostly because the cells grow")
+        self.table.horizontalHeaderItem(7).setToolTip(
+            "A near-tie: the second largest cell is within 1% of the largest, so the peak is "
+            "not a stable feature and its displacement says little")
+        self.table.horizontalHeaderItem(2).setToolTip(
+            "n/a where both maps are zero: a feature that left both maps is no match")
+        self.table.horizontalHeaderItem(5).setToolTip(
             "T is the transform of the input, T′ the same transform acting on the stage: a "
             "shift divided by the stage's stride S (undefined when S does not divide it), or "
             "the same mirror, flip or rotation of the map.")
@@ -80,10 +139,20 @@ class MetricsPanel(QWidget):
         self.note.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.note.setMinimumWidth(220)
         self.note.setVisible(False)
+        self.fix_padding = QPushButton("Use circular padding")
+        self.fix_padding.setToolTip("Pad the convolution circularly, so it moves exactly with a "
+                                    "wrapping shift (Controls > Padding)")
+        self.fix_padding.setVisible(False)
+        self.fix_padding.clicked.connect(
+            lambda: self.padding_fix_requested.emit(SEAM_FREE_PADDING))
+        side = QVBoxLayout()
+        side.setContentsMargins(0, 0, 0, 0)
+        side.addWidget(self.note, 1)
+        side.addWidget(self.fix_padding)
         # table and note side by side: the dock stays low and the panel rows keep the height
         body = QHBoxLayout()
         body.addWidget(self.table, 3)
-        body.addWidget(self.note, 2)
+        body.addLayout(side, 2)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.heading)
@@ -93,25 +162,34 @@ class MetricsPanel(QWidget):
     def show_comparison(self, comparison: Comparison, description: str) -> None:
         """Fill the table from `comparison`; `description` says what B is."""
         self.comparison = comparison
-        self.heading.setText(f"B = {description}")
+        heading = f"B = {description}"
+        for row, result in (("A", comparison.a), ("B", comparison.b)):
+            levels = levels_text(result)
+            if levels:
+                heading += f" · {row}: {levels}"
+        self.heading.setText(heading)
         self.table.setRowCount(len(comparison.stages))
         for i, comp in enumerate(comparison.stages):
             a, b = comp.shape_a, comp.shape_b
             shapes = f"{a[0]}×{a[1]}" if a == b else f"{a[0]}×{a[1]} / {b[0]}×{b[1]}"
-            cells = (comp.name, shapes, f"{comp.distance:.4f}", str(comp.displacement[0]),
-                     str(comp.displacement[1]), error_text(comp))
+            pixels = f"{comp.displacement_px[0]}, {comp.displacement_px[1]}"
+            cells = (comp.name, shapes, distance_text(comp), str(comp.displacement[0]),
+                     str(comp.displacement[1]), error_text(comp), pixels, tie_text(comp))
             for j, text in enumerate(cells):
                 item = self.table.item(i, j)
                 if item is None:
                     item = QTableWidgetItem()
-                    if 0 < j < len(COLUMNS) - 1:
+                    if 0 < j < 5 or j == 6:
                         item.setTextAlignment(Qt.AlignmentFlag.AlignRight
                                               | Qt.AlignmentFlag.AlignVCenter)
                     self.table.setItem(i, j, item)
                 if item.text() != text:  # during a drag most cells stay the same
                     item.setText(text)
-        self.note.setText(comparison.note or "")
-        self.note.setVisible(bool(comparison.note))
+        notes = [n for n in (comparison.note, drift_note(comparison.a)) if n]
+        self.note.setText("\n\n".join(notes))
+        self.note.setVisible(bool(notes))
+        self.fix_padding.setVisible(seam_note(comparison.a.spec, comparison.transform)
+                                    is not None)
 
     def clear(self) -> None:
         """Show that comparison is off."""
@@ -119,6 +197,7 @@ class MetricsPanel(QWidget):
         self.heading.setText("Comparison off: View > Compare (Ctrl+B)")
         self.table.setRowCount(0)
         self.note.setVisible(False)
+        self.fix_padding.setVisible(False)
 
     def column(self, index: int) -> list[str]:
         """The texts of one column, top to bottom."""

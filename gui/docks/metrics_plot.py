@@ -1,4 +1,11 @@
-"""The comparison plot dock: peak displacement and distance per stage, stage names on the x axis."""
+"""The comparison plot dock: peak displacement, distance and equivariance error per stage,
+stage names on the x axis.
+
+Values the engine leaves undefined (a distance where both maps are zero, an error where
+the transform does not act on the stage) are NaN in the curves: gaps, never 0. The axes
+read in the quantities' own units (no automatic SI prefix), and each plot's key sits in
+its title, where it cannot cover a curve.
+"""
 
 from __future__ import annotations
 
@@ -9,42 +16,72 @@ from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from engine import Comparison
 
+DY_COLOR, DX_COLOR = "#ff2d55", "#ffb000"
+DISTANCE_COLOR, ERROR_COLOR = "#38a1ff", "#4dff88"
+
 
 def stage_axis_ticks(names: list[str]) -> list[list[tuple[int, str]]]:
     """Tick labels for an x axis whose values are stage indices."""
     return [[(i, name) for i, name in enumerate(names)]]
 
 
+def plain_axes(plot: pg.PlotWidget) -> None:
+    """Make `plot`'s axes read in the data's own units: pyqtgraph otherwise scales values
+    below 1 by 1000 and names the factor in a label that a small plot cuts off."""
+    for side in ("left", "bottom"):
+        plot.getAxis(side).enableAutoSIPrefix(False)
+
+
+def key_title(entries: list[tuple[str, str]]) -> str:
+    """A plot title naming each curve in its colour: ``(colour, name)`` pairs."""
+    return " &nbsp; ".join(f"<span style='color:{color}'>{name}</span>"
+                           for color, name in entries)
+
+
+def finite_or_nan(values: list[float | None]) -> np.ndarray:
+    """`values` as float64 with None as NaN (a gap in a curve drawn with connect="finite")."""
+    return np.array([np.nan if v is None else v for v in values], dtype=float)
+
+
 class ComparePlot(QWidget):
     """Two linked plots: how far the global maximum moved (dy and dx, in each stage's own
-    cells) and the distance, per stage.
+    cells), and the distance and the equivariance error, per stage.
 
     Attributes
     ----------
-    dy, dx, distance : pg.PlotDataItem
-        The curves; ``getData()`` returns (stage index, value).
+    dy, dx, distance, error : pg.PlotDataItem
+        The curves; ``getData()`` returns (stage index, value), NaN where undefined.
     """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.displacement_plot = pg.PlotWidget()
         self.distance_plot = pg.PlotWidget()
-        self.displacement_plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
         self.dy = self.displacement_plot.plot(
-            [], [], pen=pg.mkPen("#ff2d55", width=2), symbol="o", symbolBrush="#ff2d55",
-            symbolSize=9, name="dy (rows)")
+            [], [], pen=pg.mkPen(DY_COLOR, width=2), symbol="o", symbolBrush=DY_COLOR,
+            symbolSize=9, connect="finite")
         self.dx = self.displacement_plot.plot(
-            [], [], pen=pg.mkPen("#ffb000", width=2, style=Qt.PenStyle.DashLine), symbol="x",
-            symbolBrush="#ffb000", symbolPen="#ffb000", symbolSize=9, name="dx (cols)")
+            [], [], pen=pg.mkPen(DX_COLOR, width=2, style=Qt.PenStyle.DashLine), symbol="x",
+            symbolBrush=DX_COLOR, symbolPen=DX_COLOR, symbolSize=9, connect="finite")
         self.distance = self.distance_plot.plot(
-            [], [], pen=pg.mkPen("#38a1ff", width=2), symbol="s", symbolBrush="#38a1ff",
-            symbolSize=7)
+            [], [], pen=pg.mkPen(DISTANCE_COLOR, width=2), symbol="s",
+            symbolBrush=DISTANCE_COLOR, symbolSize=7, connect="finite")
+        self.error = self.distance_plot.plot(
+            [], [], pen=pg.mkPen(ERROR_COLOR, width=2, style=Qt.PenStyle.DashLine),
+            symbol="t", symbolBrush=ERROR_COLOR, symbolPen=ERROR_COLOR, symbolSize=8,
+            connect="finite")
+        self.displacement_plot.setTitle(
+            key_title([(DY_COLOR, "● dy (rows)"), (DX_COLOR, "✕ dx (cols)")]), size="8pt")
+        self.distance_plot.setTitle(
+            key_title([(DISTANCE_COLOR, "■ distance ‖A − B‖/max"),
+                       (ERROR_COLOR, "▲ equivariance error (gaps: n/a)")]), size="8pt")
         for plot, label in ((self.displacement_plot, "peak moved (cells)"),
-                            (self.distance_plot, "distance ‖A − B‖/max")):
+                            (self.distance_plot, "distance, error")):
             plot.setLabel("left", label)
             plot.showGrid(x=True, y=True, alpha=0.25)
             plot.setMouseEnabled(x=False, y=False)
             plot.setMinimumSize(200, 100)
+            plain_axes(plot)
         self.distance_plot.setXLink(self.displacement_plot)
         layout = QHBoxLayout(self)  # side by side: the dock stays low
         layout.setContentsMargins(2, 2, 2, 2)
@@ -55,11 +92,13 @@ class ComparePlot(QWidget):
     def show_comparison(self, comparison: Comparison) -> None:
         """Plot every compared stage of `comparison`."""
         self.comparison = comparison
-        names = [c.name for c in comparison.stages]
+        stages = comparison.stages
+        names = [c.name for c in stages]
         x = np.arange(len(names), dtype=float)
-        self.dy.setData(x, np.array([c.displacement[0] for c in comparison.stages], float))
-        self.dx.setData(x, np.array([c.displacement[1] for c in comparison.stages], float))
-        self.distance.setData(x, np.array([c.distance for c in comparison.stages]))
+        self.dy.setData(x, np.array([c.displacement[0] for c in stages], float))
+        self.dx.setData(x, np.array([c.displacement[1] for c in stages], float))
+        self.distance.setData(x, finite_or_nan([c.distance for c in stages]))
+        self.error.setData(x, finite_or_nan([c.equivariance_error for c in stages]))
         for plot in (self.displacement_plot, self.distance_plot):
             plot.getAxis("bottom").setTicks(stage_axis_ticks(names))
             plot.enableAutoRange(axis="y")
@@ -68,6 +107,5 @@ class ComparePlot(QWidget):
     def clear(self) -> None:
         """Remove the curves' data."""
         self.comparison = None
-        self.dy.setData([], [])
-        self.dx.setData([], [])
-        self.distance.setData([], [])
+        for curve in (self.dy, self.dx, self.distance, self.error):
+            curve.setData([], [])

@@ -4,7 +4,11 @@
 spec, submits a :class:`SweepRequest` (:func:`engine.shift_sweep` on the job runner's
 own "sweep" lane: a newer sweep replaces an older one), shows progress, cancels on
 request (``runner.cancel(SweepRequest)``) and keeps the previous curves until new ones
-arrive. Errors and cancellation go to :attr:`SweepPanel.message`, which the window
+arrive; once the input or the pipeline differs from what they were measured on
+(:meth:`SweepPanel.input_changed`), they are greyed and the title says they are stale.
+Distances the engine leaves undefined (both maps zero) are gaps in the curves. The
+settings are remembered (:class:`~gui.window.settings.AppSettings` checks them as they are
+read). Errors and cancellation go to :attr:`SweepPanel.message`, which the window
 shows in its status bar.
 """
 
@@ -16,7 +20,7 @@ from typing import ClassVar
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
@@ -28,6 +32,8 @@ from PySide6.QtWidgets import (
 
 from engine import PipelineSpec, SweepCancelled, sweep_stages
 from gui.docks.controls import _combo, _spin
+from gui.docks.metrics_plot import plain_axes
+from gui.window.settings import AppSettings
 from gui.worker import (
     JobContext,
     JobDone,
@@ -46,6 +52,11 @@ REFERENCES = {
     "f(x) moved by whole cells (periodic 2^k)": True,
 }
 MAX_SHIFT = 64
+BORDERS = ["circular (wrap around)", "zero fill"]
+#: Settings keys of the remembered sweep settings.
+SETTINGS_KEYS = {"direction": "sweep/direction", "max_shift": "sweep/max_shift",
+                 "border": "sweep/border", "reference": "sweep/reference"}
+STALE_COLOR = (140, 140, 140, 150)
 
 
 @dataclass(frozen=True)
@@ -131,7 +142,7 @@ class SweepPanel(QWidget):
         self.source = source
         self.direction = _combo(DIRECTIONS, "horizontal (right)", "Direction of the shift")
         self.max_shift = _spin(1, MAX_SHIFT, 16, "Largest shift N: shifts 0, 1, ..., N pixels")
-        self.border = _combo(["circular (wrap around)", "zero fill"], "circular (wrap around)",
+        self.border = _combo(BORDERS, "circular (wrap around)",
                              "What enters at the border: the pixels that left, or zeros")
         self.reference = _combo(REFERENCES, "f(x) unmoved (invariance)",
                                 "Compare f(shift x) with f(x) in place (how much the map changes "
@@ -145,16 +156,29 @@ class SweepPanel(QWidget):
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setValue(0)
-        self.progress.setTextVisible(False)
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("%p%")
+        # idle, an empty bar looks like a text field: it shows only while a sweep runs
+        policy = self.progress.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.progress.setSizePolicy(policy)
+        self.progress.setVisible(False)
         self.plot = pg.PlotWidget()
         self.plot.setLabel("bottom", "shift (pixels)")
         self.plot.setLabel("left", "distance to reference")
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.setMinimumSize(260, 120)
-        self.legend = self.plot.addLegend(offset=(8, 4), labelTextSize="8pt", colCount=4,
-                                          brush=pg.mkBrush(32, 33, 36, 200))
+        plain_axes(self.plot)
+        # the key sits under the axes, in the plot's own layout, so it never covers a curve
+        self.legend = pg.LegendItem(labelTextSize="8pt", colCount=8)
+        self.plot.plotItem.layout.addItem(self.legend, 4, 1)
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.result: SweepResult | None = None
+        self.stale = False
+        self._measured: tuple[np.ndarray, PipelineSpec] | None = None  # the curves' input
+        self._pending: tuple[np.ndarray, PipelineSpec] | None = None
+        self.settings = AppSettings()
+        self._restore_settings()
 
         # settings on the left, curves on the right: the dock stays low under the panels
         form = QFormLayout()
@@ -178,6 +202,9 @@ class SweepPanel(QWidget):
         self._request = 0
         self.run_button.clicked.connect(self.run)
         self.cancel_button.clicked.connect(self.cancel)
+        for combo in (self.direction, self.border, self.reference):
+            combo.currentIndexChanged.connect(self._remember)
+        self.max_shift.valueChanged.connect(self._remember)
         runner.subscribe(SweepRequest, done=self._on_finished, failed=self._on_failed,
                          progress=self._on_progress, settled=self._on_settled, owner=self)
 
@@ -202,7 +229,9 @@ class SweepPanel(QWidget):
         align = REFERENCES[self.reference.currentText()]
         # a running sweep is cancelled by the newer request on its lane
         self._request = self.runner.submit(SweepRequest(image, spec, shifts, axis, wrap, align))
+        self._pending = (image, spec)
         self.progress.setValue(0)
+        self.progress.setVisible(True)
         self.cancel_button.setEnabled(True)
         self.message.emit(f"Sweeping shifts 0…{shifts[-1]} ({self.direction.currentText()})…")
         return self._request
@@ -215,6 +244,7 @@ class SweepPanel(QWidget):
     def _end(self) -> None:
         self._request = 0
         self.progress.setValue(0)
+        self.progress.setVisible(False)
         self.cancel_button.setEnabled(False)
 
     def _on_progress(self, event: JobProgress) -> None:
@@ -237,6 +267,7 @@ class SweepPanel(QWidget):
             return
         result = event.result
         self._end()
+        self._measured = self._pending
         self.show_result(result)
         self.message.emit(f"Shift sweep done: {len(result.shifts)} shifts, "
                           f"{len(result.names)} stages.")
@@ -245,16 +276,18 @@ class SweepPanel(QWidget):
     def show_result(self, result: SweepResult) -> None:
         """Draw one curve per stage, named in the legend."""
         self.result = result
+        self.stale = False
         for name in list(self.curves):
+            self.legend.removeItem(self.curves[name])
             if name not in result.names:
-                self.legend.removeItem(self.curves[name])
                 self.plot.removeItem(self.curves.pop(name))
         count = len(result.names)
         for j, name in enumerate(result.names):
             curve = self.curves.get(name)
             if curve is None:
-                curve = self.plot.plot([], [], name=name)
+                curve = self.plot.plot([], [], connect="finite")
                 self.curves[name] = curve
+            self.legend.addItem(curve, name)
             color = pg.intColor(j, hues=max(count, 2), maxValue=230)
             curve.setPen(pg.mkPen(color, width=2))
             curve.setSymbol("o")
@@ -262,6 +295,51 @@ class SweepPanel(QWidget):
             curve.setSymbolBrush(color)
             curve.setSymbolPen(None)
             curve.setData(result.shifts.astype(float), result.distances[:, j])
+        self.plot.setTitle(self._title(result), size="9pt")
+
+    @staticmethod
+    def _title(result: SweepResult) -> str:
         mode = "vs f(x) moved by whole cells" if result.align else "vs f(x) unmoved"
-        self.plot.setTitle(f"{mode}, {'circular' if result.wrap else 'zero-filled'} shifts "
-                           f"({result.axis})", size="9pt")
+        title = (f"{mode}, {'circular' if result.wrap else 'zero-filled'} shifts "
+                 f"({result.axis})")
+        if np.isnan(result.distances).any():
+            title += "; gaps: both maps zero (undefined)"
+        return title
+
+    def input_changed(self, image: np.ndarray, spec: PipelineSpec) -> None:
+        """Mark the curves stale when `image` or `spec` differ from what they measured:
+        greyed, and the title says to run the sweep again."""
+        if self._measured is None or self.stale:
+            return
+        measured_image, measured_spec = self._measured
+        same = spec == measured_spec and (
+            image is measured_image or (image.shape == measured_image.shape
+                                        and np.array_equal(image, measured_image)))
+        if same:
+            return
+        self.stale = True
+        for curve in self.curves.values():
+            curve.setPen(pg.mkPen(STALE_COLOR, width=1, style=Qt.PenStyle.DotLine))
+            curve.setSymbolBrush(STALE_COLOR)
+        self.plot.setTitle("<span style='color:#ffb000'>stale: the input or pipeline changed "
+                           "since this sweep (Run sweep again)</span>", size="9pt")
+
+    def _restore_settings(self) -> None:
+        settings = self.settings
+        keys = SETTINGS_KEYS
+        self.direction.setCurrentText(settings.text_value(
+            keys["direction"], self.direction.currentText(), list(DIRECTIONS)))
+        self.max_shift.setValue(settings.int_value(keys["max_shift"], self.max_shift.value(),
+                                                   1, MAX_SHIFT))
+        self.border.setCurrentText(settings.text_value(
+            keys["border"], self.border.currentText(), BORDERS))
+        self.reference.setCurrentText(settings.text_value(
+            keys["reference"], self.reference.currentText(), list(REFERENCES)))
+
+    def _remember(self) -> None:
+        keys = SETTINGS_KEYS
+        for key, value in ((keys["direction"], self.direction.currentText()),
+                           (keys["max_shift"], self.max_shift.value()),
+                           (keys["border"], self.border.currentText()),
+                           (keys["reference"], self.reference.currentText())):
+            self.settings.set_value(key, value)

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QPointF, QRectF, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from engine import PipelineResult
+from engine.notes import drift_note
 from gui.panels.stage_panel import (
     FIELD_COLOR,
     HOVER_COLOR,
     MAX_COLOR,
     TOPK_COLOR,
     StagePanel,
+    TitleLabel,
     colormap_lut,
 )
 from gui.panels.views import PipelineView
@@ -29,21 +31,9 @@ LEGEND = (
     f"<span style='color:{MAX_COLOR}'>&#9633;</span> largest cell &nbsp;&nbsp; "
     f"<span style='color:{TOPK_COLOR}'>&#9675;</span> next largest (top-k) &nbsp;&nbsp; "
     f"<span style='color:{FIELD_COLOR}'>&#9482;&#9482;</span> input pixels that feed the "
-    "deepest maximum &nbsp;&nbsp; "
+    "deepest maximum (none when no feature is left) &nbsp;&nbsp; "
     f"<span style='color:{HOVER_COLOR}'>&#9633;</span> cells related to the hovered cell"
 )
-
-
-class TitleLabel(pg.LabelItem):
-    """A panel title that never sets a minimum width from its text (pyqtgraph's labels do,
-    on every resize): panels on one line keep equal widths and stay inside the widget."""
-
-    def updateMin(self) -> None:  # noqa: N802 - pyqtgraph override
-        super().updateMin()
-        height = self.minimumHeight()
-        self.setMinimumWidth(0)
-        self._sizeHint[Qt.SizeHint.MinimumSize] = (0, height)
-        self.updateGeometry()
 
 
 class PipelineRow(QWidget):
@@ -86,7 +76,14 @@ class PipelineRow(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
+        # why the pooled panels drift (blurmax); shown while the row stands alone, the
+        # Metrics dock says it while comparing (a note here would make the rows unequal)
+        self.note = QLabel("")
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet("color: #3c3c3c; background: #fff8e1; padding: 3px 8px;")
+        self.note.setVisible(False)
         layout.addWidget(self.graphics, 1)
+        layout.addWidget(self.note)
         layout.addWidget(self.legend)
         self.input_lut = colormap_lut(input_lut)
         self.stage_lut = colormap_lut(stage_lut)
@@ -114,7 +111,7 @@ class PipelineRow(QWidget):
         return self.panels[0]
 
     def _add_panel(self, item: pg.ImageItem) -> StagePanel:
-        label = TitleLabel("")
+        label = TitleLabel()
         # Titles must not widen their column: every panel gets the same width.
         label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         view = pg.ViewBox()
@@ -204,6 +201,7 @@ class PipelineRow(QWidget):
         if on != self.wrap:
             self.wrap = on
             self._arrange(force=True)
+            self._show_note()
 
     def link_to(self, other: PipelineRow) -> None:
         """Link this row's views to `other`'s, so zooming and panning either moves both."""
@@ -242,19 +240,40 @@ class PipelineRow(QWidget):
                 zip(self.panels, stages, view.images, view.levels, strict=True)):
             live = i == 0 and self._live_input  # the canvas draws its own pixels
             panel.show_stage(stage, None if live else image,
-                             self.input_lut if i == 0 else self.stage_lut, levels)
-        deepest = stages[-1]
-        if len(stages) > 1 and deepest.maxima:
+                             self.input_lut if i == 0 else self.stage_lut, levels,
+                             view.shared_levels)
+        deepest, last = stages[-1], self.panels[len(stages) - 1]
+        if len(stages) > 1 and last.has_maximum:
             r, c, _ = deepest.maxima[0]
             self.input_panel.show_field(deepest.receptive_field(r, c))
         else:
             self.input_panel.show_field(None)
+            if len(stages) > 1:
+                last.set_title(deepest.title, f"{last.range_text()} · no feature left")
+        result = view.result
+        if result.levels_produced != result.levels_requested:
+            last.set_title(last.title, f"{last.subtitle} · {result.levels_produced} of "
+                                       f"{result.levels_requested} levels")
+        note = drift_note(result)
+        for panel in self.panels[:len(stages)]:
+            tip = f"{panel.title}\n{panel.subtitle}\n{panel.scale_text()}"
+            if panel is last and result.stop_reason:
+                tip += f"\n\n{result.stop_reason}"
+            if note and panel.stage.name.startswith("pool"):
+                tip += f"\n\n{note}"
+            panel.label.setToolTip(tip)
+        self._show_note()
         if self._fitted_shape != stages[0].shape:
             self._fitted_shape = stages[0].shape
             self._arrange(force=True, refit=True)
         if self._hover[0] >= 0:
             self._emit_hover(*self._hover, force=True)
         self.drawn.emit(request_id)
+
+    def _show_note(self) -> None:
+        note = drift_note(self.view.result) if self.view is not None else None
+        self.note.setText(note or "")
+        self.note.setVisible(bool(note) and self.wrap)
 
     def fit(self) -> None:
         """Show the whole input in every (linked) panel."""

@@ -6,9 +6,12 @@ A :class:`StagePanel` draws, never computes: it receives a uint8 image, the stag
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QFont, QFontMetricsF
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QGraphicsRectItem
 
 from engine import Stage
@@ -19,6 +22,103 @@ MAX_COLOR = "#ff2d55"
 TOPK_COLOR = "#ffb000"
 HOVER_COLOR = "#38e1ff"
 FIELD_COLOR = "#4dff88"
+#: The dark edge around every marker, so that it stays visible on the brightest colours
+#: of a colormap (viridis ends in yellow, close to the top-k colour).
+HALO_COLOR = "#101010"
+#: Title and subtitle sizes in points, and the smallest they shrink to before eliding.
+TITLE_PT, SUBTITLE_PT = 11.0, 8.0
+MIN_TITLE_PT, MIN_SUBTITLE_PT = 8.0, 7.0
+
+
+def fitted_line(text: str, font: QFont, size: float, smallest: float,
+                width: float) -> tuple[str, float]:
+    """Fit one line of `text` into `width` pixels: the largest point size from `size` down
+    to `smallest` (half-point steps) at which it fits, else the text elided ("…") at
+    `smallest`.
+
+    Returns
+    -------
+    (str, float)
+        The text to show and its point size.
+    """
+    font = QFont(font)
+    step = size
+    while True:
+        font.setPointSizeF(step)
+        metrics = QFontMetricsF(font)
+        if metrics.horizontalAdvance(text) <= width:
+            return text, step
+        if step - 0.5 < smallest:
+            return metrics.elidedText(text, Qt.TextElideMode.ElideRight, width), step
+        step -= 0.5
+
+
+class TitleLabel(pg.LabelItem):
+    """A panel title and subtitle that always fit the panel's width: each line shrinks
+    (down to :data:`MIN_TITLE_PT` / :data:`MIN_SUBTITLE_PT`) and is then elided; the owner
+    puts the whole text in the tooltip. The height stays that of the full-size lines, so
+    panels of stacked rows keep the same size whatever their titles.
+
+    It never sets a minimum width from its text (pyqtgraph's labels do, on every
+    resize): panels on one line keep equal widths and stay inside the widget.
+
+    Attributes
+    ----------
+    shown : (str, str)
+        The title and subtitle as drawn (possibly elided).
+    title_size, subtitle_size : float
+        Their point sizes as drawn.
+    """
+
+    def __init__(self, text: str = "") -> None:
+        self.title, self.subtitle = text, ""
+        self.shown = (text, "")
+        self.title_size, self.subtitle_size = TITLE_PT, SUBTITLE_PT
+        self._fitted_width = -1.0
+        self._full_height = 0.0
+        super().__init__(text)
+        self._render(text, "", TITLE_PT, SUBTITLE_PT)
+        self._full_height = self.item.boundingRect().height()
+        self._render(text, "", TITLE_PT, SUBTITLE_PT)
+
+    def updateMin(self) -> None:  # noqa: N802 - pyqtgraph override
+        super().updateMin()
+        height = max(self.minimumHeight(), self._full_height)
+        self.setMinimumHeight(height)
+        self.setMinimumWidth(0)
+        self._sizeHint[Qt.SizeHint.MinimumSize] = (0, height)
+        self._sizeHint[Qt.SizeHint.PreferredSize] = (0, height)
+        self.updateGeometry()
+
+    def set_lines(self, title: str, subtitle: str) -> None:
+        """Show `title` and, smaller and grey, `subtitle`, fitted to the current width."""
+        self.title, self.subtitle = title, subtitle
+        self._fit()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        if self.width() != self._fitted_width:
+            self._fit()
+
+    def _fit(self) -> None:
+        self._fitted_width = self.width()
+        room = self._fitted_width - 2 * self.item.document().documentMargin()
+        if room <= 0:  # not laid out yet: a resize fits it
+            self._render(self.title, self.subtitle, TITLE_PT, SUBTITLE_PT)
+            return
+        font = self.item.font()
+        title, title_size = fitted_line(self.title, font, TITLE_PT, MIN_TITLE_PT, room)
+        subtitle, subtitle_size = fitted_line(self.subtitle, font, SUBTITLE_PT,
+                                              MIN_SUBTITLE_PT, room)
+        self._render(title, subtitle, title_size, subtitle_size)
+
+    def _render(self, title: str, subtitle: str, title_size: float,
+                subtitle_size: float) -> None:
+        self.shown = (title, subtitle)
+        self.title_size, self.subtitle_size = title_size, subtitle_size
+        small = (f"<br><span style='font-size:{subtitle_size:g}pt; color:#9aa0a6'>"
+                 f"{html.escape(subtitle)}</span>") if subtitle else ""
+        self.setText(f"{html.escape(title)}{small}", color="#e8eaed", size=f"{title_size:g}pt")
 
 
 def colormap_lut(name: str) -> np.ndarray:
@@ -43,7 +143,8 @@ class Markers:
     """Rings (or squares) of a fixed screen size at points of a view.
 
     Plain graphics items that ignore the view's scaling: far cheaper to paint than a
-    scatter plot for the handful of maxima a panel marks.
+    scatter plot for the handful of maxima a panel marks. Each marker is a dark, wider
+    halo with the coloured line on it, visible on dark and bright cells alike.
     """
 
     def __init__(self, view: pg.ViewBox, color: str, radius: float, z: float,
@@ -54,6 +155,8 @@ class Markers:
         self.square = square
         self.pen = pg.mkPen(color, width=2 if square else 1.5)
         self.pen.setCosmetic(True)
+        self.halo_pen = pg.mkPen(HALO_COLOR, width=self.pen.widthF() + 2.5)
+        self.halo_pen.setCosmetic(True)
         self.items: list[QGraphicsEllipseItem | QGraphicsRectItem] = []
         self.points: list[tuple[float, float]] = []
 
@@ -62,9 +165,11 @@ class Markers:
         self.points = list(points)
         r = self.radius
         while len(self.items) < len(self.points):
-            item = (QGraphicsRectItem if self.square else QGraphicsEllipseItem)(-r, -r, 2 * r,
-                                                                              2 * r)
-            item.setPen(self.pen)
+            shape = QGraphicsRectItem if self.square else QGraphicsEllipseItem
+            item = shape(-r, -r, 2 * r, 2 * r)
+            item.setPen(self.halo_pen)
+            line = shape(-r, -r, 2 * r, 2 * r, item)
+            line.setPen(self.pen)
             item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
             item.setZValue(self.z)
             self.view.addItem(item)
@@ -98,6 +203,7 @@ class StagePanel:
         self._title = ""
         self._subtitle = ""
         self.levels: tuple[float, float] = (0.0, 1.0)
+        self.shared_levels = False
         view.setMenuEnabled(False)
         self.view.invertY(True)
         self.view.setAspectLocked(True)
@@ -147,33 +253,75 @@ class StagePanel:
 
     # -- drawing --------------------------------------------------------------------------------
     def show_stage(self, stage: Stage, image: np.ndarray | None, lut: np.ndarray,
-                   levels: tuple[float, float]) -> None:
-        """Show `stage`: its title and value range, `image` (uint8, None to keep the pixels
-        shown) placed with the stage's display rectangle, and its maxima. An image equal
-        to the one shown is not sent again."""
+                   levels: tuple[float, float], shared: bool = False) -> None:
+        """Show `stage`: its title and value range (`shared`: the range is shared with
+        the other rows, so a colour means one value in all of them), `image` (uint8, None
+        to keep the pixels shown) placed with the stage's display rectangle, and its
+        maxima. An image equal to the one shown is not sent again."""
         self.stage = stage
         self.levels = levels
+        self.shared_levels = shared
         rect = QRectF(*stage.display_rect())
         if image is not None and rect != self.rect:
             self.rect = rect
             self.image_item.setRect(rect)
-        self.set_title(stage.title, f"{levels[0]:.3g} … {levels[1]:.3g}")
+        self.set_title(stage.title, self.range_text())
         if image is not None:
             self.set_image(image, lut)
         self.show_maxima()
+
+    def range_text(self) -> str:
+        """The colour scale in words: the values drawn darkest and brightest, and whether
+        the other rows share them."""
+        lo, hi = self.levels
+        return f"{lo:.3g} … {hi:.3g}" + (" shared" if self.shared_levels else "")
+
+    def scale_text(self) -> str:
+        """The colour scale in a sentence, for the title's tooltip."""
+        lo, hi = self.levels
+        whose = ("one range shared by every stage" if self.shared_levels
+                 else "this stage's own range, the same in rows A and B")
+        return f"colours: darkest {lo:.4g}, brightest {hi:.4g} ({whose})"
+
+    @property
+    def has_maximum(self) -> bool:
+        """True when the stage has a largest cell to mark (it is not constant at the
+        bottom of its range, as a map that every feature has left)."""
+        maxima = self.stage.maxima if self.stage is not None else []
+        return bool(maxima) and maxima[0][2] > self.levels[0]
 
     @property
     def title(self) -> str:
         """The panel's title text."""
         return self._title
 
+    @property
+    def subtitle(self) -> str:
+        """The small line under the title."""
+        return self._subtitle
+
+    @property
+    def shown_title(self) -> str:
+        """The title as drawn: shrunk or elided to fit the panel (the tooltip has it all)."""
+        return self.label.shown[0] if isinstance(self.label, TitleLabel) else self._title
+
+    @property
+    def shown_subtitle(self) -> str:
+        """The subtitle as drawn."""
+        return self.label.shown[1] if isinstance(self.label, TitleLabel) else self._subtitle
+
     def set_title(self, text: str, subtitle: str = "") -> None:
         """Show `text` above the panel, and `subtitle` (the value range) in small grey."""
         if (text, subtitle) != (self._title, self._subtitle):
             self._title, self._subtitle = text, subtitle
-            small = f"<br><span style='font-size:8pt; color:#9aa0a6'>{subtitle}</span>" \
-                if subtitle else ""
-            self.label.setText(f"{text}{small}", color="#e8eaed", size="11pt")
+            if isinstance(self.label, TitleLabel):
+                self.label.set_lines(text, subtitle)
+            else:
+                small = f"<br><span style='font-size:8pt; color:#9aa0a6'>{subtitle}</span>" \
+                    if subtitle else ""
+                self.label.setText(f"{text}{small}", color="#e8eaed", size="11pt")
+            # the whole text and the colour scale, also when the panel is too narrow
+            self.label.setToolTip(f"{text}\n{subtitle}\n{self.scale_text()}")
 
     def set_image(self, image: np.ndarray, lut: np.ndarray) -> None:
         """Send `image` to the image item unless the same pixels are already shown."""
@@ -193,7 +341,7 @@ class StagePanel:
         """
         maxima = self.stage.maxima if self.stage is not None else []
         lo, hi = self.levels
-        if not maxima or not maxima[0][2] > lo:
+        if not self.has_maximum:
             self.max_box.setVisible(False)
             self.max_marker.set_points([])
             self.top_k.set_points([])
