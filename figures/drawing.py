@@ -63,9 +63,13 @@ COLORMAPS = {
     "stage": "viridis, dark purple = the stage's minimum, yellow = its maximum",
     "difference": "diverging blue-white-red, white = 0, full colour = +-max |A - B| of the stage",
     "resampling": "nearest neighbour, never smoothed: from 4 display pixels per cell up "
-                  "every cell is an exact square; stages larger than their panel are sampled "
-                  "(stages.npz keeps every value)",
+                  "every cell is an exact square. A stage larger than its panel is reduced, "
+                  "never sampled: the input by area (the mean of the cells a pixel covers), "
+                  "feature maps by maximum (so thin bright edges stay visible), differences "
+                  "by the value of largest magnitude (stages.npz keeps every value)",
 }
+#: How a stage larger than its panel is reduced, by colormap (see "resampling" above).
+REDUCTIONS = {"grey": "area", "viridis": "max", "diverging": "largest magnitude"}
 
 
 def _lut(stops: Sequence[tuple[int, int, int]], last: int = 255) -> np.ndarray:
@@ -190,7 +194,9 @@ COLORMAP_NAMES = ("grey", "viridis", "diverging")
 
 def colorize(array: np.ndarray, width: int, height: int, *, colormap: str = "grey",
              levels: tuple[float, float] | None = None) -> np.ndarray:
-    """Return `array` coloured and sampled by nearest neighbour to ``(height, width, 4)`` RGBA.
+    """Return `array` coloured at ``(height, width, 4)`` RGBA: cells enlarged by nearest
+    neighbour, a stage larger than the size first reduced as :data:`REDUCTIONS` says for
+    its colormap (:func:`reduce_to`), never sampled.
 
     "grey" and "viridis" map `levels` (default: the array's own minimum..maximum)
     linearly to the ends of the map, saturating outside (a constant array is drawn
@@ -204,21 +210,48 @@ def colorize(array: np.ndarray, width: int, height: int, *, colormap: str = "gre
     if colormap not in COLORMAP_NAMES:
         raise ValueError(f"unknown colormap {colormap!r}; use one of {', '.join(COLORMAP_NAMES)}.")
     arr = np.asarray(array)
+    if arr.shape[0] > height or arr.shape[1] > width:
+        arr = reduce_to(arr, width, height, REDUCTIONS[colormap])
     rows = (np.arange(height) * arr.shape[0]) // height
     cols = (np.arange(width) * arr.shape[1]) // width
     signed = colormap == "diverging"
     if signed:
-        span = float(np.max(np.abs(arr)))
+        span = float(np.max(np.abs(array)))
         lo, scale, lut = -span, (127.0 / span if span > 0 else 0.0), DIVERGING_LUT
     else:
-        lo, hi = levels if levels is not None else value_range(arr)
+        lo, hi = levels if levels is not None else value_range(array)
         scale = 255.0 / (hi - lo) if hi > lo else 0.0
         lut = GREY_LUT if colormap == "grey" else VIRIDIS_LUT
-    if arr.shape[0] * arr.shape[1] <= width * height:
-        index = _to_index(arr, lo, scale, signed)[rows[:, None], cols[None, :]]
-    else:  # sample first: colouring only the pixels shown
-        index = _to_index(arr[rows[:, None], cols[None, :]], lo, scale, signed)
+    index = _to_index(arr, lo, scale, signed)[rows[:, None], cols[None, :]]
     return lut[index].view(np.uint8).reshape(height, width, 4)
+
+
+def reduce_to(arr: np.ndarray, width: int, height: int, how: str) -> np.ndarray:
+    """Reduce `arr` to at most ``height x width`` cells, each output cell summarising the
+    block of input cells it covers: ``"area"`` their mean, ``"max"`` their maximum,
+    ``"largest magnitude"`` the one farthest from 0 (keeping its sign). Sides already
+    within the size are kept.
+
+    >>> edge = np.zeros((8, 8), np.float32); edge[:, 3] = 1.0  # a one-cell-wide line
+    >>> reduce_to(edge, 2, 2, "max").tolist()
+    [[1.0, 0.0], [1.0, 0.0]]
+    >>> reduce_to(edge, 2, 2, "area").tolist()
+    [[0.25, 0.0], [0.25, 0.0]]
+    """
+    arr = np.ascontiguousarray(arr, dtype=np.float32)
+    rows, cols = min(height, arr.shape[0]), min(width, arr.shape[1])
+    if how == "area":
+        return cv2.resize(arr, (cols, rows), interpolation=cv2.INTER_AREA)
+    if how == "largest magnitude":
+        high, low = reduce_to(arr, width, height, "max"), -reduce_to(-arr, width, height, "max")
+        return np.where(np.abs(high) >= np.abs(low), high, low)
+    if how != "max":
+        raise ValueError(f"unknown reduction {how!r}; use area, max or largest magnitude.")
+    # block maxima: the edges of each output cell's block, then a maximum over each block
+    r_edges = (np.arange(rows + 1) * arr.shape[0]) // rows
+    c_edges = (np.arange(cols + 1) * arr.shape[1]) // cols
+    by_rows = np.maximum.reduceat(arr, r_edges[:-1], axis=0)
+    return np.maximum.reduceat(by_rows, c_edges[:-1], axis=1)
 
 
 def _to_index(arr: np.ndarray, lo: float, scale: float, signed: bool) -> np.ndarray:

@@ -34,20 +34,27 @@ def _opaque_block(rgba: np.ndarray) -> tuple[slice, slice]:
 
 
 def _plain_grey(arr: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Nearest-neighbour grey picture written plainly: pixel (y, x) shows cell
-    (floor(y * rows / height), floor(x * cols / width)), min..max -> 0..255."""
+    """Grey picture written plainly, min..max of `arr` -> 0..255: enlarged by nearest
+    neighbour (pixel (y, x) shows cell (floor(y * rows / height), floor(x * cols /
+    width))); larger than the picture, each pixel shows the mean of the whole block of
+    cells it covers (sides that divide exactly)."""
     lo, hi = float(arr.min()), float(arr.max())
+    rows, cols = arr.shape
     out = np.zeros((height, width), np.uint8)
     for y in range(height):
         for x in range(width):
-            v = arr[y * arr.shape[0] // height, x * arr.shape[1] // width]
+            if rows > height or cols > width:
+                by, bx = rows // height, cols // width
+                v = float(np.mean(arr[y * by:(y + 1) * by, x * bx:(x + 1) * bx], dtype=np.float64))
+            else:
+                v = arr[y * rows // height, x * cols // width]
             out[y, x] = int(np.floor((v - lo) / (hi - lo) * 255 + 0.5))
     return out
 
 
 def test_colorize_is_plain_nearest_neighbour_grey():
     arr = np.array([[0.0, 1.0, 2.0, 3.0], [4.0, 5.0, 6.0, 7.0], [8.0, 9.0, 10.0, 11.0]])
-    for h, w in ((30, 40), (7, 9), (3, 4), (2, 3)):
+    for h, w in ((30, 40), (7, 9), (3, 4)):
         rgba = figures.colorize(arr, w, h)
         assert rgba.shape == (h, w, 4) and np.all(rgba[:, :, 3] == 255)
         expected = _plain_grey(arr, h, w)
@@ -55,10 +62,49 @@ def test_colorize_is_plain_nearest_neighbour_grey():
             assert np.array_equal(rgba[:, :, ch], expected)
 
 
-def test_colorize_samples_a_large_array():
+def test_colorize_reduces_a_large_input_by_area():
     arr = np.random.default_rng(1).random((500, 700)).astype(np.float32)
     rgba = figures.colorize(arr, 70, 50)
-    assert np.array_equal(rgba[:, :, 0], _plain_grey(arr, 50, 70))
+    assert np.abs(rgba[:, :, 0].astype(int) - _plain_grey(arr, 50, 70)).max() <= 1
+
+
+def _block(arr: np.ndarray, by: int, bx: int, how) -> np.ndarray:
+    rows, cols = arr.shape[0] // by, arr.shape[1] // bx
+    return np.array([[how(arr[r * by:(r + 1) * by, c * bx:(c + 1) * bx]) for c in range(cols)]
+                     for r in range(rows)], np.float32)
+
+
+def test_reductions_against_plain_block_loops():
+    arr = np.random.default_rng(3).normal(size=(60, 90)).astype(np.float32)
+    np.testing.assert_array_equal(figures.reduce_to(arr, 30, 20, "max"),
+                                  _block(arr, 3, 3, np.max))
+    np.testing.assert_allclose(figures.reduce_to(arr, 30, 20, "area"),
+                               _block(arr, 3, 3, np.mean), atol=1e-6)
+    np.testing.assert_array_equal(figures.reduce_to(arr, 30, 20, "largest magnitude"),
+                                  _block(arr, 3, 3, lambda b: b.flat[np.argmax(np.abs(b))]))
+
+
+def test_a_12_mp_conv_panel_keeps_its_thin_edges(qapp):
+    # one-pixel-wide bright lines, as an edge kernel after ReLU gives on a photo
+    conv = np.zeros((3000, 4000), np.float32)
+    conv[::97, :] = 1.0
+    conv[:, ::89] = 1.0
+    image = figures.render(figures.panel_drawing(Panel("Conv (3000, 4000)", conv,
+                                                       colormap="viridis"), 400),
+                           "transparent")
+    rgba = _rgba(image)
+    rows, cols = _opaque_block(rgba)
+    block = rgba[rows, cols, :3].astype(int)
+    yellow = np.all(np.abs(block - [253, 231, 36]) <= 40, axis=2)  # viridis' top colour
+    # every line survives: a bright pixel in each row band and column band of the panel
+    height, width = yellow.shape
+    for r in range(0, 3000, 97):
+        assert yellow[r * height // 3000].any()
+    for c in range(0, 4000, 89):
+        assert yellow[:, c * width // 4000].any()
+    # nearest-neighbour sampling kept about 1 line in 10 (the pixels landing on a line)
+    sampled = conv[(np.arange(height) * 3000) // height][:, (np.arange(width) * 4000) // width]
+    assert yellow.mean() > 3 * (sampled > 0).mean()
 
 
 def test_levels_saturate_and_viridis_is_the_windows_table():
@@ -101,14 +147,17 @@ def test_panel_pixels_are_exact_squares(qapp):
             assert np.all(cell == round(arr[r, c] / 11 * 255))  # uniform: never smoothed
 
 
-def test_panel_of_a_large_stage_is_sampled_not_smoothed(qapp):
+def test_panel_of_a_large_input_is_reduced_by_area(qapp):
     arr = np.random.default_rng(2).random((400, 600)).astype(np.float32)
     image = figures.render(figures.panel_drawing(Panel("Input (400, 600)", arr), 200),
                            "transparent")
     rgba = _rgba(image)
     rows, cols = _opaque_block(rgba)
     block = rgba[rows, cols, 0]
-    assert np.array_equal(block, _plain_grey(arr, *block.shape))
+    reference = figures.colorize(figures.reduce_to(arr, block.shape[1], block.shape[0],
+                                                   "area"), block.shape[1], block.shape[0],
+                                 levels=(float(arr.min()), float(arr.max())))[:, :, 0]
+    assert np.array_equal(block, reference)
 
 
 def _near(rgba: np.ndarray, colour, tol: int = 40) -> np.ndarray:
