@@ -80,9 +80,11 @@ def stage_summary(comp: StageComparison, other_image: bool,
     dy, dx = comp.displacement
     title = f"{comp.name.capitalize()} · d {number_text(comp.distance, 3)}"
     moved = f"Δ({dy}, {dx})"  # short: the subtitle must fit a narrow panel
-    if comp.displacement_px != comp.displacement:
+    if comp.both_zero:
+        moved = f"Δ {UNDEFINED}: both zero"
+    elif comp.displacement_px != comp.displacement:
         moved += f" = {comp.displacement_px[0]},{comp.displacement_px[1]} px"
-    if comp.near_tie:
+    if comp.near_tie and not comp.both_zero:
         moved += " (tie)"
     if other_image:
         return title, f"{moved} · {comp.shape_b[0]}×{comp.shape_b[1]}"
@@ -172,9 +174,12 @@ class MetricsPanel(QWidget):
         for i, comp in enumerate(comparison.stages):
             a, b = comp.shape_a, comp.shape_b
             shapes = f"{a[0]}×{a[1]}" if a == b else f"{a[0]}×{a[1]} / {b[0]}×{b[1]}"
-            pixels = f"{comp.displacement_px[0]}, {comp.displacement_px[1]}"
-            cells = (comp.name, shapes, distance_text(comp), str(comp.displacement[0]),
-                     str(comp.displacement[1]), error_text(comp), pixels, tie_text(comp))
+            # with both maps zero neither has a peak: no displacement to speak of
+            dy, dx = (UNDEFINED, UNDEFINED) if comp.both_zero else comp.displacement
+            pixels = UNDEFINED if comp.both_zero \
+                else f"{comp.displacement_px[0]}, {comp.displacement_px[1]}"
+            cells = (comp.name, shapes, distance_text(comp), str(dy), str(dx),
+                     error_text(comp), pixels, "" if comp.both_zero else tie_text(comp))
             for j, text in enumerate(cells):
                 item = self.table.item(i, j)
                 if item is None:

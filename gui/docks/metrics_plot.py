@@ -95,8 +95,10 @@ class ComparePlot(QWidget):
         stages = comparison.stages
         names = [c.name for c in stages]
         x = np.arange(len(names), dtype=float)
-        self.dy.setData(x, np.array([c.displacement[0] for c in stages], float))
-        self.dx.setData(x, np.array([c.displacement[1] for c in stages], float))
+        # no peak in either map where both are zero: a gap, not a displacement of 0
+        moved = [(None, None) if c.both_zero else c.displacement for c in stages]
+        self.dy.setData(x, finite_or_nan([m[0] for m in moved]))
+        self.dx.setData(x, finite_or_nan([m[1] for m in moved]))
         self.distance.setData(x, finite_or_nan([c.distance for c in stages]))
         self.error.setData(x, finite_or_nan([c.equivariance_error for c in stages]))
         for plot in (self.displacement_plot, self.distance_plot):

@@ -131,15 +131,19 @@ def test_an_all_zero_pair_is_n_a_in_the_table_titles_and_a_gap_in_the_plot(windo
     for text, comp in zip(metrics.column(2), ref.stages, strict=True):
         assert "nan" not in text.lower()
         assert text == ("n/a (both zero)" if comp.both_zero else f"{comp.distance:.4f}")
+    for column in (3, 4, 6):  # neither map has a peak to have moved
+        assert [t == "n/a" for t in metrics.column(column)] == both_zero
     for panel, comp in zip(window.compare.rows.b.panels, ref.stages, strict=False):
         assert "nan" not in panel.title.lower() + panel.subtitle.lower()
         if comp.both_zero:
-            assert "d n/a" in panel.title
+            assert "d n/a" in panel.title and "Δ n/a" in panel.subtitle
 
     show_plot(qtbot, window)
     plot = window.compare.plot
     _, distance = plot.distance.getData()
     np.testing.assert_array_equal(np.isnan(distance), both_zero)
+    for curve in (plot.dy, plot.dx):
+        np.testing.assert_array_equal(np.isnan(curve.getData()[1]), both_zero)
     _, error = plot.error.getData()
     want = [math.nan if c.equivariance_error is None else c.equivariance_error
             for c in ref.stages]
