@@ -45,7 +45,11 @@ from figures.figure_set import (
     DEFAULT_FORMATS,
     FORMATS,
     MAX_ANIMATED_SHIFTS,
+    MAX_COLUMNS,
+    MAX_FONT,
+    MAX_TITLE,
     MAX_WIDTH,
+    MIN_FONT,
     ExportJob,
     FigureSetOptions,
     write_figure_set,
@@ -100,6 +104,12 @@ def _whole(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"{value} is out of range: use {span}")
         return value
     return parse
+
+
+def _title(text: str) -> str:
+    if "\n" in text or len(text) > MAX_TITLE:
+        raise argparse.ArgumentTypeError(f"use one line of at most {MAX_TITLE} characters")
+    return text
 
 
 def _out_dir(text: str) -> Path:
@@ -180,6 +190,13 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--top-k", type=_whole(0, MAX_TOP_K), default=3, metavar="N",
                    help="maxima recorded and marked per stage (default 3, as in the window; "
                    f"0 for no markers; at most {MAX_TOP_K})")
+    o.add_argument("--columns", type=_whole(1, MAX_COLUMNS), metavar="N",
+                   help="at most N stages side by side on the sheet; the rest wrap below")
+    o.add_argument("--font-size", type=_whole(MIN_FONT, MAX_FONT), metavar="PX",
+                   help=f"text size on the sheet in pixels ({MIN_FONT} to {MAX_FONT}; default: "
+                   "follows the width)")
+    o.add_argument("--title", type=_title, metavar="TEXT",
+                   help="the sheet's caption (default: what is shown and the pipeline)")
     o.add_argument("--diff-markers", action="store_true",
                    help="also mark the largest |A-B| cells on the difference row")
     o.add_argument("--animate-shifts", type=_whole(0, MAX_ANIMATED_SHIFTS), default=0,
@@ -365,7 +382,9 @@ def _export(args: argparse.Namespace) -> int:
         options = FigureSetOptions(formats=args.formats, width=args.width,
                                    background=args.background, top_k=args.top_k,
                                    animate_shifts=args.animate_shifts,
-                                   compress=args.compress, diff_markers=args.diff_markers)
+                                   compress=args.compress, diff_markers=args.diff_markers,
+                                   columns=args.columns, font_size=args.font_size,
+                                   title=args.title)
         job = ExportJob(state, tuple(reproducing_command(state, args.out, options)))
         app = _gui_application()  # noqa: F841 (kept alive while drawing)
         target = write_figure_set(args.out, job, options, force=args.force,

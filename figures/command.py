@@ -71,6 +71,12 @@ def option_arguments(options: FigureSetOptions) -> list[str]:
         argv.append("--compress")
     if options.diff_markers:
         argv.append("--diff-markers")
+    if options.columns is not None:
+        argv += ["--columns", str(options.columns)]
+    if options.font_size is not None:
+        argv += ["--font-size", str(options.font_size)]
+    if options.title is not None:
+        argv += ["--title", options.title]
     return argv
 
 

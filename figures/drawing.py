@@ -391,7 +391,8 @@ class _SheetLayout:
     font_px: float
 
 
-def _sheet_layout(rows: Sequence[SheetRow], width: int, caption: str) -> _SheetLayout:
+def _sheet_layout(rows: Sequence[SheetRow], width: int, caption: str,
+                  font_px: float | None = None) -> _SheetLayout:
     columns = max(len(r.panels) for r in rows)
     margin = max(4, round(width * 0.01))
     label_w = round(width * 0.06) if len(rows) > 1 else 0
@@ -399,7 +400,8 @@ def _sheet_layout(rows: Sequence[SheetRow], width: int, caption: str) -> _SheetL
     if cell_w < 8:
         raise ValueError(f"width {width} is too small for {columns} stages per row; "
                          f"use at least {(8 + margin) * columns + label_w + margin} pixels.")
-    font_px = max(8.0, min(cell_w * 0.1, width * 0.02))
+    if font_px is None:
+        font_px = max(8.0, min(cell_w * 0.1, width * 0.02))
     title_h = round(font_px * 1.6)
     shapes = [p.array.shape for r in rows for p in r.panels if p is not None]
     aspect = max(s[0] / s[1] for s in shapes)
@@ -434,10 +436,38 @@ def _paint_sheet(canvas: Canvas, rows: Sequence[SheetRow], layout: _SheetLayout,
         y += layout.title_h + layout.box_h + m
 
 
-def sheet_drawing(rows: Sequence[SheetRow], width: int, caption: str = "") -> Drawing:
+def wrap_rows(rows: Sequence[SheetRow], columns: int) -> list[SheetRow]:
+    """`rows` with at most `columns` stages each: the stages beyond go into further bands
+    of the same rows below (A, B, A - B for stages 1..n, then again for n+1..), the last
+    band filled with empty places so every band has the same columns.
+
+    >>> [len(r.panels) for r in wrap_rows([SheetRow("A", [None] * 5)], 2)]
+    [2, 2, 2]
+    """
+    width = max(len(r.panels) for r in rows)
+    if columns >= width:
+        return list(rows)
+    out = []
+    for start in range(0, width, columns):
+        for row in rows:
+            band = list(row.panels[start:start + columns])
+            out.append(SheetRow(row.label, band + [None] * (columns - len(band))))
+    return out
+
+
+def sheet_drawing(rows: Sequence[SheetRow], width: int, caption: str = "", *,
+                  columns: int | None = None, font_px: float | None = None) -> Drawing:
     """The composite sheet `width` pixels wide: one row per entry of `rows` (A over B over
     A - B), the pipeline's stages left to right, each titled with its shape, and an
     optional caption line on top.
+
+    Parameters
+    ----------
+    columns : int, optional
+        At most this many stages side by side; more go into bands below
+        (:func:`wrap_rows`). All in one band by default.
+    font_px : float, optional
+        Text size in pixels; by default it follows the width of a stage.
 
     Raises
     ------
@@ -446,7 +476,9 @@ def sheet_drawing(rows: Sequence[SheetRow], width: int, caption: str = "") -> Dr
     """
     if not rows or not any(p is not None for r in rows for p in r.panels):
         raise ValueError("rows must hold at least one panel to draw a sheet.")
-    layout = _sheet_layout(rows, width, caption)
+    if columns is not None:
+        rows = wrap_rows(rows, columns)
+    layout = _sheet_layout(rows, width, caption, font_px)
     return Drawing(layout.width, layout.height, caption or "ShiftLab sheet",
                    lambda p: _paint_sheet(p, rows, layout, caption))
 

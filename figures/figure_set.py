@@ -71,6 +71,10 @@ ROW_A, ROW_B, ROW_DIFF = "A", "B", "A-B"
 #: The widest PNG a set is drawn at: example:mirror at 4000 px peaks near 300 MB and takes
 #: 9 s; 8000 px took 840 MB and 28 s, 12000 px 1.75 GB and 65 s.
 MAX_WIDTH = 4000
+#: Bounds of the sheet's columns, text size (pixels) and title length.
+MAX_COLUMNS = 14
+MIN_FONT, MAX_FONT = 6, 72
+MAX_TITLE = 200
 #: The most shifts an animated sweep renders (frames are streamed to disk one by one).
 MAX_ANIMATED_SHIFTS = 256
 #: Frames per second of the shift animation.
@@ -103,6 +107,14 @@ class FigureSetOptions:
     diff_markers : bool
         Also mark the largest |A - B| cells on the difference row (off by default: the
         markers clutter a map that is mostly near zero).
+    columns : int or None
+        At most this many stages side by side on the sheet (1..MAX_COLUMNS); the rest wrap
+        into bands below. None: all in one band.
+    font_size : int or None
+        Text size on the sheet in pixels (MIN_FONT..MAX_FONT); None: it follows the width.
+    title : str or None
+        The sheet's caption instead of the default (what is shown and the pipeline);
+        one line, at most MAX_TITLE characters.
     animate_shifts : int
         0 for none (at most MAX_ANIMATED_SHIFTS); N writes a sweep over shifts 0..N
         pixels along x (circular): GIF and MP4 of the composite sheet, and the sweep plot
@@ -123,6 +135,9 @@ class FigureSetOptions:
     animate_shifts: int = 0
     compress: bool = False
     diff_markers: bool = False
+    columns: int | None = None
+    font_size: int | None = None
+    title: str | None = None
 
     def __post_init__(self) -> None:
         formats = (self.formats,) if isinstance(self.formats, str) else tuple(self.formats)
@@ -134,6 +149,14 @@ class FigureSetOptions:
         bounded_int(self.width, "width", 64, MAX_WIDTH)
         bounded_int(self.top_k, "top_k", 0, MAX_TOP_K)
         bounded_int(self.animate_shifts, "animate_shifts", 0, MAX_ANIMATED_SHIFTS)
+        if self.columns is not None:
+            bounded_int(self.columns, "columns", 1, MAX_COLUMNS)
+        if self.font_size is not None:
+            bounded_int(self.font_size, "font_size", MIN_FONT, MAX_FONT)
+        if self.title is not None and (not isinstance(self.title, str) or "\n" in self.title
+                                       or len(self.title) > MAX_TITLE):
+            raise ValueError(f"title must be one line of at most {MAX_TITLE} characters; "
+                             f"got {self.title!r:.80}.")
         for name in ("compress", "diff_markers"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False; got {getattr(self, name)!r}.")
@@ -146,7 +169,8 @@ class FigureSetOptions:
         return {"formats": list(self.formats), "width": self.width,
                 "background": self.background, "top_k": self.top_k,
                 "animate_shifts": self.animate_shifts, "compress": self.compress,
-                "diff_markers": self.diff_markers}
+                "diff_markers": self.diff_markers, "columns": self.columns,
+                "font_size": self.font_size, "title": self.title}
 
 
 @dataclass(frozen=True, eq=False)
@@ -255,7 +279,9 @@ def describe_spec(spec: PipelineSpec, result: PipelineResult | None = None) -> s
     return f"{'; '.join(parts)}; {pool}{levels}"
 
 
-def _caption(data: FigureData) -> str:
+def _caption(data: FigureData, title: str | None = None) -> str:
+    if title is not None:
+        return title
     return f"{data.job.state.caption} | {describe_spec(data.job.spec, data.results[ROW_A])}"
 
 
@@ -424,7 +450,8 @@ def _write_panel(w: _Writer, row: str, name: str) -> None:
 
 def _write_sheet(w: _Writer) -> None:
     drawing = draw.sheet_drawing(sheet_rows(w.data, w.panels), w.options.width,
-                                    _caption(w.data))
+                                 _caption(w.data, w.options.title), columns=w.options.columns,
+                                 font_px=w.options.font_size)
     _write_drawing(w, "sheet", drawing)
 
 
@@ -479,7 +506,8 @@ def _render_frame(w: _Writer, shift: int) -> None:
     last = base.names[-1]
     caption = (f"A moved right by {shift} px (circular) | {last}: distance "
                f"{w.sweep[shift, -1]:.3f} | {describe_spec(w.job.spec, base)}")
-    drawing = draw.sheet_drawing(rows, w.options.width, caption)
+    drawing = draw.sheet_drawing(rows, w.options.width, caption, columns=w.options.columns,
+                                 font_px=w.options.font_size)
     frame = draw.qimage_to_bgr(draw.render(drawing, "white"))
     # Codecs want even sizes: pad with white.
     h, wd = frame.shape[:2]

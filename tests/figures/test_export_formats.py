@@ -8,6 +8,7 @@ import re
 import zipfile
 import zlib
 
+import cv2
 import numpy as np
 from test_export_cli import run_export
 
@@ -84,3 +85,26 @@ def test_the_default_top_k_is_the_window_s_and_0_writes_no_maxima_columns(tmp_pa
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["options"]["top_k"] == 0 and "--top-k" in manifest["command"]["argv"]
     assert FigureSetOptions().top_k == 3
+
+
+def test_columns_font_size_and_title_shape_the_sheet_and_are_reproduced(tmp_path):
+    plain, wrapped = tmp_path / "plain", tmp_path / "wrapped"
+    assert run_export("example:mirror", "--formats", "png", "--width", "800", "--out",
+                      plain).returncode == 0
+    done = run_export("example:mirror", "--formats", "png,svg", "--width", "800", "--columns",
+                      "4", "--font-size", "15", "--title", "Coffee, mirrored", "--out", wrapped)
+    assert done.returncode == 0, done.stderr
+    one_band = cv2.imread(str(plain / "sheet.png"))
+    two_bands = cv2.imread(str(wrapped / "sheet.png"))
+    assert one_band.shape[1] == two_bands.shape[1] == 800
+    # 8 stages in bands of 4: twice the rows, each twice as wide, so about 4x as tall
+    assert two_bands.shape[0] > 3 * one_band.shape[0]
+    svg = (wrapped / "sheet.svg").read_text(encoding="utf-8")
+    assert "<title>Coffee, mirrored</title>" in svg and "Coffee, mirrored</text>" in svg
+    assert "font-size=\"15\"" in svg or "font-size:15" in svg or "15px" in svg
+    manifest = json.loads((wrapped / "manifest.json").read_text())
+    argv = manifest["command"]["argv"]
+    for flag, value in (("--columns", "4"), ("--font-size", "15"),
+                        ("--title", "Coffee, mirrored")):
+        assert argv[argv.index(flag) + 1] == value
+    assert run_export("example:mirror", "--columns", "0", "--out", tmp_path / "x").returncode == 2
