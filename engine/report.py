@@ -89,18 +89,21 @@ def comparison_metrics(comparisons: Sequence[object] | None) -> list[dict]:
     -------
     list of dict
         ``stage``, ``distance`` (None when both maps are zero), ``displacement`` [dy, dx]
-        in the stage's cells, ``displacement_px`` in input pixels, ``near_tie`` (a peak
+        in the stage's cells and ``displacement_px`` in input pixels (both None when both
+        maps are zero: neither has a peak), ``near_tie`` (a peak
         within 1% of its runner-up), ``equivariance_error`` (None where it does not
         apply), then the record's other scalar fields (peaks, shapes,
         compared shape) and ``partial`` (True when only the top-left overlap was compared).
     """
     out = []
     for comp in comparisons or []:
+        no_peak = bool(getattr(comp, "both_zero", False))  # neither map has a peak
         record = {
             "stage": comp.name,
             "distance": _plain(comp.distance),
-            "displacement": _plain(comp.displacement),
-            "displacement_px": _plain(getattr(comp, "displacement_px", None)),
+            "displacement": None if no_peak else _plain(comp.displacement),
+            "displacement_px": None if no_peak else _plain(getattr(comp, "displacement_px",
+                                                                   None)),
             "near_tie": _plain(getattr(comp, "near_tie", None)),
             "equivariance_error": _plain(getattr(comp, "equivariance_error", None)),
         }

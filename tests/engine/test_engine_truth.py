@@ -98,3 +98,13 @@ def test_b_of_an_example_is_described_once_and_never_as_edited():
     assert state.caption == "example:mirror vs mirrored left-right"
     assert not state.a.edited
     assert EXAMPLES["mirror"].b_transform is not None
+
+
+def test_a_pair_of_empty_maps_has_no_displacement_in_the_records():
+    x = np.zeros((10, 10), np.float32)
+    x[9, 9] = 1.0  # the deepest of two levels is empty in both A and B
+    spec = PipelineSpec(convolve=False, levels=2)
+    records = report.comparison_metrics(compare_results(run_pipeline(x, spec),
+                                                        run_pipeline(x.copy(), spec)))
+    assert [r["displacement"] for r in records] == [[0, 0], [0, 0], None]
+    assert records[-1]["distance"] is None and records[-1]["displacement_px"] is None
