@@ -47,6 +47,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QScrollArea,
     QStyle,
+    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -91,8 +92,14 @@ from gui.worker import (
 )
 
 LOAD = "load"
-#: The window's first size; a smaller screen gets its available area instead.
+#: The window's first size at least (a smaller screen gets its available area instead),
+#: and the share of a larger screen's available area it takes.
 DEFAULT_SIZE = (1360, 780)
+SCREEN_SHARE = 0.9
+#: How often, and how many ms apart, a window the layout keeps too wide is shrunk again.
+FIT_RETRIES, FIT_RETRY_MS = 5, 40
+#: The tallest the About this example dock is made to show its whole text.
+ABOUT_MAX_HEIGHT = 220
 #: The state shown at the last close, kept beside the settings file and shown again at
 #: the next start, so the input and its pipeline always come back together.
 LAST_STATE_FILE = "last.shiftlab"
@@ -146,6 +153,7 @@ class MainWindow(QMainWindow):
         self._dirty = False  # the image or controls changed while a job was in flight
         self._closing = False
         self._shown_once = False
+        self._fit_retries = 0
         self._restoring = 0  # id of the request reading the last state, while it counts
         self._valid_spec = DEMO_SPEC  # the last spec the controls held that validated
         self._prepared: LoadedImage | None = None
@@ -173,16 +181,12 @@ class MainWindow(QMainWindow):
         self.controls_dock = self.add_dock(scroll, "Controls")
         # An example's explanation stays in a dock above the controls while its image is
         # the input (status bar messages go with the first hover).
-        self.about_label = QLabel("")
-        self.about_label.setWordWrap(True)
-        self.about_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.about_label.setContentsMargins(6, 4, 6, 4)
-        self.about_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        about = QScrollArea()
-        about.setWidgetResizable(True)
-        about.setWidget(self.about_label)
-        about.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.about_dock = self.add_dock(about, "About this example")
+        self.about_text = QTextBrowser()
+        self.about_text.setFrameShape(QTextBrowser.Shape.NoFrame)
+        self.about_text.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.about_text.viewport().setAutoFillBackground(False)
+        self.about_text.setMinimumHeight(40)
+        self.about_dock = self.add_dock(self.about_text, "About this example")
         self.splitDockWidget(self.about_dock, self.controls_dock, Qt.Orientation.Vertical)
         self.about_dock.setVisible(False)
         self._about_example: str | None = None
@@ -395,7 +399,7 @@ class MainWindow(QMainWindow):
         self._restore_compare_settings()
         geometry = s.geometry("window/geometry")
         if geometry is None or not self.restoreGeometry(geometry):
-            self.resize(*DEFAULT_SIZE)
+            self.resize(*self._default_size())
         state = s.geometry("window/state")
         if state is not None:
             self.restoreState(state)
@@ -818,8 +822,10 @@ class MainWindow(QMainWindow):
             known = EXAMPLES.get(example) if example is not None else None
             self.about_dock.setWindowTitle(f"About this example: {known.title}" if known
                                            else "About this example")
-            self.about_label.setText(known.description if known else "")
+            self.about_text.setPlainText(known.description if known else "")
             self.about_dock.setVisible(known is not None)
+            if known is not None:
+                QTimer.singleShot(0, self, self._fit_about_dock)  # once it is laid out
         self._update_drag_label()
 
     def _update_drag_label(self) -> None:
@@ -827,6 +833,26 @@ class MainWindow(QMainWindow):
         self.drag_label.setText("Left drag: move a lit pixel" if mode == "move"
                                 else "Left drag: paint")
         self.drag_label.setToolTip(DRAG_TIP)
+
+    def _default_size(self) -> tuple[int, int]:
+        """:data:`DEFAULT_SIZE`, or :data:`SCREEN_SHARE` of a larger screen's available
+        area (:meth:`fit_to_screen` then shrinks it to a smaller screen)."""
+        screen = self.screen()
+        if screen is None:
+            return DEFAULT_SIZE
+        area = screen.availableGeometry()
+        return (max(DEFAULT_SIZE[0], int(area.width() * SCREEN_SHARE)),
+                max(DEFAULT_SIZE[1], int(area.height() * SCREEN_SHARE)))
+
+    def _fit_about_dock(self) -> None:
+        """Make the About dock as tall as its text (up to :data:`ABOUT_MAX_HEIGHT`)."""
+        if not self.about_dock.isVisible():
+            return
+        document = self.about_text.document()
+        document.setTextWidth(self.about_text.viewport().width())
+        height = int(document.size().height()) + 2 * self.about_text.frameWidth() + 4
+        self.resizeDocks([self.about_dock], [min(height, ABOUT_MAX_HEIGHT)],
+                         Qt.Orientation.Vertical)
 
     def fit_to_screen(self) -> None:
         """Keep the window, frame included, inside the available area of its screen: a
@@ -846,6 +872,13 @@ class MainWindow(QMainWindow):
         height = min(self.height(), area.height() - extra_h)
         if (width, height) != (self.width(), self.height()):
             self.resize(width, height)
+            if self.isVisible() and self.width() > width and self._fit_retries < FIT_RETRIES:
+                # Just after docks appear, the layout's minimum can briefly be their whole
+                # preferred width; it falls once they are laid out, so try again then.
+                self._fit_retries += 1
+                QTimer.singleShot(FIT_RETRY_MS, self, self.fit_to_screen)
+                return
+        self._fit_retries = 0
         frame = self.frameGeometry()
         x = min(max(frame.x(), area.x()), area.right() + 1 - frame.width())
         y = min(max(frame.y(), area.y()), area.bottom() + 1 - frame.height())
@@ -866,6 +899,14 @@ class MainWindow(QMainWindow):
         if watched is self.compare.rows.b and event.type() == QEvent.Type.HideToParent:
             self._hide_comparison_docks()
         return super().eventFilter(watched, event)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        # Showing a dock can widen the window to the dock's preferred size, past the screen.
+        screen = self.screen()
+        if self._shown_once and screen is not None \
+                and not screen.availableGeometry().contains(self.frameGeometry()):
+            QTimer.singleShot(0, self, self.fit_to_screen)
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
