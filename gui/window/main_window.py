@@ -212,6 +212,8 @@ class MainWindow(QMainWindow):
         # docks, View > Compare, File > Open as B… and File > Examples
         self.compare = CompareMode(self)
         self.compare.rows.b.installEventFilter(self)
+        self.compare.metrics.padding_fix_requested.connect(
+            self.pipeline_controls.padding.setCurrentText)  # the seam note's one-click fix
         # File > Export figure set… (Ctrl+E) and Edit > Copy figure (Ctrl+Shift+C)
         self.exporter = FigureExporter(self, self.runner, self.statusBar(), self.export_job,
                                        self.settings)

@@ -347,3 +347,17 @@ def test_a_last_state_whose_file_is_gone_starts_the_demo_with_its_pipeline(windo
     assert second.row.result.stop_reason is None
     assert "photo.png" in capsys.readouterr().err
     second.close()
+
+
+# -- the seam note's fix sets the Controls' padding ------------------------------------------------
+def test_the_seam_notes_fix_pads_circularly(window, qtbot):
+    window.compare.load_example("shift")
+    wait_compared(qtbot, window)
+    metrics = window.compare.metrics
+    qtbot.waitUntil(metrics.fix_padding.isVisible, timeout=5000)
+    qtbot.mouseClick(metrics.fix_padding, Qt.MouseButton.LeftButton)
+    assert window.pipeline_controls.padding.currentText() == "circular"
+    wait_compared(qtbot, window)
+    assert window.row.result.spec.padding == "circular"
+    conv = next(c for c in window.compare.view.comparison.stages if c.name == "conv")
+    assert conv.equivariance_error < 1e-6
