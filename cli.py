@@ -46,10 +46,13 @@ from figures.figure_set import (
     FORMATS,
     MAX_ANIMATED_SHIFTS,
     MAX_COLUMNS,
+    MAX_DPI,
     MAX_FONT,
     MAX_TITLE,
     MAX_WIDTH,
+    MIN_DPI,
     MIN_FONT,
+    MIN_PANEL,
     ExportJob,
     FigureSetOptions,
     write_figure_set,
@@ -190,6 +193,12 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--top-k", type=_whole(0, MAX_TOP_K), default=3, metavar="N",
                    help="maxima recorded and marked per stage (default 3, as in the window; "
                    f"0 for no markers; at most {MAX_TOP_K})")
+    o.add_argument("--panel-width", type=_whole(MIN_PANEL, MAX_WIDTH), metavar="PX",
+                   help="each stage on the sheet at least PX wide; the sheet widens to fit "
+                   f"(at most {MAX_WIDTH} px) instead of --width")
+    o.add_argument("--dpi", type=_whole(MIN_DPI, MAX_DPI), metavar="N",
+                   help="the resolution PNGs say they have and PDFs are sized for, so a "
+                   "figure lands at its physical size (default: PNGs say none, PDFs 96)")
     o.add_argument("--columns", type=_whole(1, MAX_COLUMNS), metavar="N",
                    help="at most N stages side by side on the sheet; the rest wrap below")
     o.add_argument("--font-size", type=_whole(MIN_FONT, MAX_FONT), metavar="PX",
@@ -384,7 +393,8 @@ def _export(args: argparse.Namespace) -> int:
                                    animate_shifts=args.animate_shifts,
                                    compress=args.compress, diff_markers=args.diff_markers,
                                    columns=args.columns, font_size=args.font_size,
-                                   title=args.title)
+                                   title=args.title, panel_width=args.panel_width,
+                                   dpi=args.dpi)
         job = ExportJob(state, tuple(reproducing_command(state, args.out, options)))
         app = _gui_application()  # noqa: F841 (kept alive while drawing)
         target = write_figure_set(args.out, job, options, force=args.force,

@@ -77,6 +77,10 @@ def option_arguments(options: FigureSetOptions) -> list[str]:
         argv += ["--font-size", str(options.font_size)]
     if options.title is not None:
         argv += ["--title", options.title]
+    if options.panel_width is not None:
+        argv += ["--panel-width", str(options.panel_width)]
+    if options.dpi is not None:
+        argv += ["--dpi", str(options.dpi)]
     return argv
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import os
 import re
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -436,6 +437,27 @@ def _paint_sheet(canvas: Canvas, rows: Sequence[SheetRow], layout: _SheetLayout,
         y += layout.title_h + layout.box_h + m
 
 
+def sheet_width_for(panel_width: int, rows: Sequence[SheetRow], columns: int | None = None
+                    ) -> int:
+    """The narrowest sheet width whose stages are each at least `panel_width` pixels wide
+    (for `rows` wrapped to `columns` as :func:`sheet_drawing` would).
+
+    >>> row = SheetRow("A", [None] * 4)
+    >>> sheet_width_for(100, [row])
+    420
+    """
+    if columns is not None:
+        rows = wrap_rows(rows, columns)
+    count = max(len(r.panels) for r in rows)
+    width = panel_width * count
+    while True:
+        margin = max(4, round(width * 0.01))
+        label_w = round(width * 0.06) if len(rows) > 1 else 0
+        if (width - label_w - margin * (count + 1)) / count >= panel_width:
+            return width
+        width += 1
+
+
 def wrap_rows(rows: Sequence[SheetRow], columns: int) -> list[SheetRow]:
     """`rows` with at most `columns` stages each: the stages beyond go into further bands
     of the same rows below (A, B, A - B for stages 1..n, then again for n+1..), the last
@@ -640,9 +662,10 @@ def write_svg(path: str | os.PathLike, drawing: Drawing, background: str = "whit
         fh.write(svg)
 
 
-def write_pdf(path: str | os.PathLike, drawing: Drawing, background: str = "white") -> None:
-    """Write `drawing` as a one-page vector PDF the size of the PNG at 96 dpi: text and
-    markers are vectors, stage pictures are embedded images.
+def write_pdf(path: str | os.PathLike, drawing: Drawing, background: str = "white",
+              dpi: int = 96) -> None:
+    """Write `drawing` as a one-page vector PDF the size of the PNG at `dpi` (96 by
+    default): text and markers are vectors, stage pictures are embedded images.
 
     Raises
     ------
@@ -656,8 +679,8 @@ def write_pdf(path: str | os.PathLike, drawing: Drawing, background: str = "whit
     buffer = QBuffer()
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
     writer = QPdfWriter(buffer)
-    writer.setResolution(PDF_DPI)
-    points = QSizeF(width * 72 / PDF_DPI, height * 72 / PDF_DPI)
+    writer.setResolution(dpi)
+    points = QSizeF(width * 72 / dpi, height * 72 / dpi)
     writer.setPageSize(QPageSize(points, QPageSize.Unit.Point, drawing.title or "ShiftLab",
                                  QPageSize.SizeMatchPolicy.ExactMatch))
     writer.setPageMargins(QMarginsF(0, 0, 0, 0))
@@ -682,10 +705,6 @@ def _paint_on(device: QSvgGenerator | QPdfWriter, drawing: Drawing, background: 
         painter.end()
 
 
-#: Device pixels per inch of PDF output: one drawing unit is one PNG pixel at 96 dpi.
-PDF_DPI = 96
-
-
 _EMBEDDED_PNG = re.compile(rb'xlink:href="data:image/png;base64,[^"]*"')
 
 
@@ -705,8 +724,10 @@ def encode_png(rgba: np.ndarray, *, alpha: bool) -> bytes:
     return data.tobytes()
 
 
-def write_png(path: str | os.PathLike, image: QImage) -> None:
-    """Write `image` as PNG; an image without transparency is written as RGB.
+def write_png(path: str | os.PathLike, image: QImage, dpi: int | None = None) -> None:
+    """Write `image` as PNG; an image without transparency is written as RGB. With `dpi`
+    the file says its resolution (a pHYs chunk), so layout programs place it at its
+    physical size.
 
     Raises
     ------
@@ -715,8 +736,23 @@ def write_png(path: str | os.PathLike, image: QImage) -> None:
     """
     rgba = qimage_to_rgba(image)
     alpha = bool((rgba[:, :, 3] != 255).any())
+    data = encode_png(rgba, alpha=alpha)
     with open(path, "wb") as fh:
-        fh.write(encode_png(rgba, alpha=alpha))
+        fh.write(data if dpi is None else with_png_dpi(data, dpi))
+
+
+def with_png_dpi(png: bytes, dpi: int) -> bytes:
+    """`png` with a pHYs chunk saying `dpi` pixels per inch (in pixels per metre, rounded),
+    right after the IHDR chunk (the first, 33 bytes into the file).
+
+    >>> blank = encode_png(np.zeros((1, 1, 4), np.uint8), alpha=False)
+    >>> with_png_dpi(blank, 300)[37:50].hex()  # "pHYs", 11811 px/m twice, unit: metre
+    '7048597300002e2300002e2301'
+    """
+    per_metre = round(dpi / 0.0254)
+    body = b"pHYs" + per_metre.to_bytes(4, "big") * 2 + b"\x01"
+    chunk = (9).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
+    return png[:33] + chunk + png[33:]
 
 
 def qimage_to_rgba(image: QImage) -> np.ndarray:

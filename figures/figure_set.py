@@ -75,6 +75,9 @@ MAX_WIDTH = 4000
 MAX_COLUMNS = 14
 MIN_FONT, MAX_FONT = 6, 72
 MAX_TITLE = 200
+#: Bounds of a stage's width on the sheet and of the resolution written into files.
+MIN_PANEL = 32
+MIN_DPI, MAX_DPI = 36, 1200
 #: The most shifts an animated sweep renders (frames are streamed to disk one by one).
 MAX_ANIMATED_SHIFTS = 256
 #: Frames per second of the shift animation.
@@ -115,6 +118,13 @@ class FigureSetOptions:
     title : str or None
         The sheet's caption instead of the default (what is shown and the pipeline);
         one line, at most MAX_TITLE characters.
+    panel_width : int or None
+        Each stage on the sheet at least this many pixels wide (MIN_PANEL..MAX_WIDTH); the
+        sheet is as wide as that needs (at most MAX_WIDTH) instead of `width`.
+    dpi : int or None
+        The resolution PNGs say they have and PDFs are sized for (MIN_DPI..MAX_DPI), so a
+        figure lands at its physical size: `width` pixels at 300 dpi are width/300 inches.
+        None: PNGs say nothing and PDFs use 96.
     animate_shifts : int
         0 for none (at most MAX_ANIMATED_SHIFTS); N writes a sweep over shifts 0..N
         pixels along x (circular): GIF and MP4 of the composite sheet, and the sweep plot
@@ -138,6 +148,8 @@ class FigureSetOptions:
     columns: int | None = None
     font_size: int | None = None
     title: str | None = None
+    panel_width: int | None = None
+    dpi: int | None = None
 
     def __post_init__(self) -> None:
         formats = (self.formats,) if isinstance(self.formats, str) else tuple(self.formats)
@@ -157,6 +169,10 @@ class FigureSetOptions:
                                        or len(self.title) > MAX_TITLE):
             raise ValueError(f"title must be one line of at most {MAX_TITLE} characters; "
                              f"got {self.title!r:.80}.")
+        if self.panel_width is not None:
+            bounded_int(self.panel_width, "panel_width", MIN_PANEL, MAX_WIDTH)
+        if self.dpi is not None:
+            bounded_int(self.dpi, "dpi", MIN_DPI, MAX_DPI)
         for name in ("compress", "diff_markers"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False; got {getattr(self, name)!r}.")
@@ -170,7 +186,8 @@ class FigureSetOptions:
                 "background": self.background, "top_k": self.top_k,
                 "animate_shifts": self.animate_shifts, "compress": self.compress,
                 "diff_markers": self.diff_markers, "columns": self.columns,
-                "font_size": self.font_size, "title": self.title}
+                "font_size": self.font_size, "title": self.title,
+                "panel_width": self.panel_width, "dpi": self.dpi}
 
 
 @dataclass(frozen=True, eq=False)
@@ -449,20 +466,27 @@ def _write_panel(w: _Writer, row: str, name: str) -> None:
 
 
 def _write_sheet(w: _Writer) -> None:
-    drawing = draw.sheet_drawing(sheet_rows(w.data, w.panels), w.options.width,
-                                 _caption(w.data, w.options.title), columns=w.options.columns,
-                                 font_px=w.options.font_size)
+    rows, o = sheet_rows(w.data, w.panels), w.options
+    width = o.width
+    if o.panel_width is not None:
+        width = draw.sheet_width_for(o.panel_width, rows, o.columns)
+        if width > MAX_WIDTH:
+            raise ValueError(f"--panel-width {o.panel_width} makes the sheet {width} px wide, "
+                             f"more than {MAX_WIDTH}; use a smaller panel width or --columns.")
+    drawing = draw.sheet_drawing(rows, width, _caption(w.data, o.title), columns=o.columns,
+                                 font_px=o.font_size)
     _write_drawing(w, "sheet", drawing)
 
 
 def _write_drawing(w: _Writer, stem: str, drawing: draw.Drawing) -> None:
     """Write `drawing` as stem.png, stem.svg and/or stem.pdf, as the formats ask."""
+    o = w.options
     if w.has("png"):
-        draw.write_png(w.path(f"{stem}.png"), draw.render(drawing, w.options.background))
+        draw.write_png(w.path(f"{stem}.png"), draw.render(drawing, o.background), o.dpi)
     if w.has("svg"):
-        draw.write_svg(w.path(f"{stem}.svg"), drawing, w.options.background)
+        draw.write_svg(w.path(f"{stem}.svg"), drawing, o.background)
     if w.has("pdf"):
-        draw.write_pdf(w.path(f"{stem}.pdf"), drawing, w.options.background)
+        draw.write_pdf(w.path(f"{stem}.pdf"), drawing, o.background, o.dpi or 96)
 
 
 def _write_stages(w: _Writer) -> None:

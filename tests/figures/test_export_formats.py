@@ -108,3 +108,22 @@ def test_columns_font_size_and_title_shape_the_sheet_and_are_reproduced(tmp_path
                         ("--title", "Coffee, mirrored")):
         assert argv[argv.index(flag) + 1] == value
     assert run_export("example:mirror", "--columns", "0", "--out", tmp_path / "x").returncode == 2
+
+
+def test_panel_width_and_dpi_give_the_sheet_its_size(tmp_path):
+    out = tmp_path / "set"
+    done = run_export("example:mirror", "--formats", "png,pdf", "--panel-width", "300",
+                      "--dpi", "300", "--out", out)
+    assert done.returncode == 0, done.stderr
+    png = (out / "sheet.png").read_bytes()
+    width = int.from_bytes(png[16:20], "big")
+    assert 8 * 300 < width < 8 * 300 * 1.25  # eight stages of at least 300 px, labels, margins
+    at = png.index(b"pHYs")
+    assert int.from_bytes(png[at + 4:at + 8], "big") == round(300 / 0.0254)  # 11811 px/m
+    assert png[at + 12] == 1  # unit: metre
+    pdf = (out / "sheet.pdf").read_bytes()
+    box = re.search(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]", pdf)
+    assert abs(float(box.group(1)) - width * 72 / 300) < 0.5  # width/300 inches
+    wide = run_export("example:mirror", "--panel-width", "600", "--out", tmp_path / "wide")
+    assert wide.returncode == 1 and "more than 4000" in wide.stderr
+    assert not (tmp_path / "wide").exists()
