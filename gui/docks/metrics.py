@@ -1,7 +1,11 @@
 """The Metrics dock: per stage, how B differs from A, and what the comparison means.
 
-:class:`MetricsPanel` shows a table (distance, displacement of the global maximum,
-equivariance error) and :attr:`engine.Comparison.note` in plain words. The cell
+:class:`MetricsPanel` shows a table (distance, displacement of the global maximum in the
+stage's cells and in input pixels, equivariance error, near-tie peaks), how many levels
+ran when pooling stopped early, and :attr:`engine.Comparison.note` and the drift note
+(:func:`engine.notes.drift_note`) in plain words; under a seam note it offers circular
+padding (:attr:`MetricsPanel.padding_fix_requested`). Values the engine leaves undefined
+read "n/a", never "nan" or 0. The cell
 texts come from :func:`error_text` and :func:`stage_summary`, which the panel titles
 of row B use too, so the table and the titles always say the same thing.
 """
