@@ -5,9 +5,9 @@ stage's cells and in input pixels, equivariance error, near-tie peaks), how many
 ran when pooling stopped early, and :attr:`engine.Comparison.note` and the drift note
 (:func:`engine.notes.drift_note`) in plain words; under a seam note it offers circular
 padding (:attr:`MetricsPanel.padding_fix_requested`). Values the engine leaves undefined
-read "n/a", never "nan" or 0. The cell
-texts come from :func:`error_text` and :func:`stage_summary`, which the panel titles
-of row B use too, so the table and the titles always say the same thing.
+read "n/a", never "nan" or 0. The cell texts come from :func:`error_text` and
+:func:`stage_summary`, which the panel titles of row B use too, so the table and the
+titles always say the same thing.
 """
 
 from __future__ import annotations
