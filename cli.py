@@ -11,6 +11,7 @@ import argparse
 import os
 import signal
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -54,6 +55,7 @@ from figures.figure_set import (
     MIN_FONT,
     MIN_PANEL,
     ExportJob,
+    ExportNotice,
     FigureSetOptions,
     write_figure_set,
 )
@@ -397,8 +399,16 @@ def _export(args: argparse.Namespace) -> int:
                                    dpi=args.dpi)
         job = ExportJob(state, tuple(reproducing_command(state, args.out, options)))
         app = _gui_application()  # noqa: F841 (kept alive while drawing)
-        target = write_figure_set(args.out, job, options, force=args.force,
-                                  progress=None if args.quiet else _print_progress)
+        with warnings.catch_warnings(record=True) as notices:
+            warnings.simplefilter("always", ExportNotice)
+            target = write_figure_set(args.out, job, options, force=args.force,
+                                      progress=None if args.quiet else _print_progress)
+        for notice in notices:
+            if issubclass(notice.category, ExportNotice):
+                print(f"{PROG}: note: {notice.message}", file=sys.stderr)
+            else:
+                warnings.warn_explicit(notice.message, notice.category, notice.filename,
+                                       notice.lineno)
     except KeyboardInterrupt as exc:
         code = 128 + exc.signum if isinstance(exc, _Terminated) else 130
         how = f"stopped by {exc}" if isinstance(exc, _Terminated) else "interrupted"

@@ -23,10 +23,10 @@ Layout of a set (comparison rows and files only when there is an image B)::
 
 from __future__ import annotations
 
-import errno
 import os
 import shutil
 import threading
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -60,6 +60,7 @@ from figures.target import (
     make_workspace,
     move_into_place,
 )
+from figures.video import Mp4Writer, write_gif
 
 #: Every format a set can be written in; DEFAULT_FORMATS are written unless asked otherwise.
 FORMATS = ("png", "svg", "pdf", "npz", "csv", "json")
@@ -84,6 +85,11 @@ MAX_ANIMATED_SHIFTS = 256
 ANIMATION_FPS = 2
 
 ProgressCallback = Callable[[int, int, str], object]
+
+
+class ExportNotice(UserWarning):
+    """Something the person should know about a set that was written all the same (an
+    MP4 that is not H.264, say); the command line prints it as one line."""
 
 
 class ExportCancelled(Exception):
@@ -395,12 +401,13 @@ class _Writer:
     #: The animation's frames, on disk beside the set (a memory map), and the MP4 writer
     #: that takes each frame as it is drawn.
     frames: np.memmap | None = None
-    video: cv2.VideoWriter | None = None
+    video: Mp4Writer | None = None
+    codec: str | None = None
 
     def close(self) -> None:
-        """Release the video writer and the frames' memory map."""
+        """Close the video writer and drop the frames' memory map."""
         if self.video is not None:
-            self.video.release()
+            self.video.close()
             self.video = None
         self.frames = None
 
@@ -551,23 +558,16 @@ def _start_animation(w: _Writer, shape: tuple[int, ...]) -> None:
     disk, not in memory, until the GIF is written)."""
     count = w.options.animate_shifts + 1
     w.frames = np.memmap(w.folder.parent / "frames.raw", np.uint8, "w+", shape=(count, *shape))
-    mp4 = w.path("sweep.mp4")
-    w.video = cv2.VideoWriter(str(mp4), cv2.VideoWriter_fourcc(*"mp4v"), ANIMATION_FPS,
-                              (shape[1], shape[0]))
-    if not w.video.isOpened():
-        raise OSError(errno.EIO, "OpenCV could not open an mp4v video writer", str(mp4))
+    w.video = Mp4Writer(w.path("sweep.mp4"), (shape[1], shape[0]), ANIMATION_FPS)
+    if w.video.notice:
+        warnings.warn(w.video.notice, ExportNotice, stacklevel=2)
 
 
 def _write_animation(w: _Writer) -> None:
-    w.video.release()
+    w.codec = w.video.codec
+    w.video.close()
     w.video = None
-    animation = cv2.Animation()
-    animation.frames = list(w.frames)
-    animation.durations = [int(1000 / ANIMATION_FPS)] * len(w.frames)
-    animation.loop_count = 0
-    gif = w.path("sweep.gif")
-    if not cv2.imwriteanimation(str(gif), animation):
-        raise OSError(errno.EIO, "OpenCV could not write the GIF animation", str(gif))
+    write_gif(w.path("sweep.gif"), iter(w.frames), ANIMATION_FPS)
     w.frames = None
 
 
@@ -630,6 +630,7 @@ def _write_manifest(w: _Writer) -> None:
     if w.options.animate_shifts:
         manifest["animation"] = {"shifts": list(range(w.options.animate_shifts + 1)),
                                  "axis": "x", "wrap": True, "fps": ANIMATION_FPS,
+                                 "mp4_codec": w.codec, "gif": "adaptive palette, no dither",
                                  "distance": "engine.shift_sweep in place (align=False): "
                                              "||f(shift x) - f(x)|| / max(||.||, ||.||)"}
     report.write_json(w.path("manifest.json"), manifest)

@@ -1,5 +1,6 @@
-"""Formats a paper needs: a vector PDF of every drawing, and stages.npz compressed on
-request; both through the command line, read back independently of the writer."""
+"""What a paper or a slide needs from a figure set: vector PDFs, a compressed stages.npz
+on request, markers and layout you choose, a physical size, H.264 MP4s and GIFs without
+dithering; through the command line, read back independently of the writers."""
 
 from __future__ import annotations
 
@@ -8,12 +9,17 @@ import re
 import zipfile
 import zlib
 
+import av
 import cv2
 import numpy as np
 from test_export_cli import run_export
 
+import cli
+import figures.video
 from engine import EXAMPLES, example_state, load_example, run_pipeline
+from figures.drawing import VIRIDIS_LUT
 from figures.figure_set import ExportJob, FigureSetOptions, compute_figure_data, figure_panels
+from figures.video import write_gif
 
 
 def _streams(pdf: bytes) -> list[bytes]:
@@ -127,3 +133,54 @@ def test_panel_width_and_dpi_give_the_sheet_its_size(tmp_path):
     wide = run_export("example:mirror", "--panel-width", "600", "--out", tmp_path / "wide")
     assert wide.returncode == 1 and "more than 4000" in wide.stderr
     assert not (tmp_path / "wide").exists()
+
+
+def test_the_mp4_is_h264_yuv420p_and_reads_back_frame_by_frame(tmp_path):
+    out = tmp_path / "set"
+    done = run_export("example:pixel", "--animate-shifts", "5", "--formats", "png",
+                      "--width", "300", "--out", out)
+    assert done.returncode == 0, done.stderr
+    with av.open(str(out / "sweep.mp4")) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "h264"
+        assert stream.codec_context.pix_fmt == "yuv420p"
+        assert sum(1 for _ in container.decode(stream)) == 6
+    capture = cv2.VideoCapture(str(out / "sweep.mp4"))  # another decoder reads it too
+    assert capture.read()[0]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["animation"]["mp4_codec"] == "h264"
+
+
+def test_without_pyav_the_mp4_falls_back_with_a_one_line_note(qapp, tmp_path, monkeypatch,
+                                                              capsys):
+    monkeypatch.setattr(figures.video, "av", None)
+    out = tmp_path / "set"
+    assert cli.main(["example:pixel", "--animate-shifts", "2", "--formats", "png",
+                     "--width", "300", "--quiet", "--out", str(out)]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("shiftlab export: note: PyAV is not installed")
+    capture = cv2.VideoCapture(str(out / "sweep.mp4"))
+    fourcc = int(capture.get(cv2.CAP_PROP_FOURCC)).to_bytes(4, "little").decode()
+    assert fourcc in ("mp4v", "FMP4")  # MPEG-4 Part 2, as OpenCV names it on reading
+    assert json.loads((out / "manifest.json").read_text())["animation"]["mp4_codec"] == "mp4v"
+
+
+def test_gif_frames_keep_flat_colours_flat_no_dithering(tmp_path):
+    # a frame like a sheet: white ground, flat viridis cells, a smooth ramp, thin text lines
+    viridis = VIRIDIS_LUT.view(np.uint8).reshape(256, 4)[:, :3]
+    frame = np.full((120, 256, 3), 255, np.uint8)
+    for k in range(8):
+        frame[10:50, k * 32:(k + 1) * 32] = viridis[k * 36][::-1]  # flat cells (BGR)
+    frame[60:100] = viridis[None, :, ::-1]  # a ramp through the whole map
+    frame[105:107, 20:200] = (32, 32, 32)  # a line of text colour
+    write_gif(tmp_path / "a.gif", [frame, frame[:, ::-1].copy()], 2)
+    ok, animation = cv2.imreadanimation(str(tmp_path / "a.gif"))
+    assert ok and len(animation.frames) == 2
+    back = animation.frames[0][:, :, :3].astype(int)
+    cells = back[10:50]
+    for k in range(8):  # every flat cell decodes to one colour, its own
+        block = cells[:, k * 32:(k + 1) * 32].reshape(-1, 3)
+        assert len(np.unique(block, axis=0)) == 1
+        assert np.abs(block[0] - viridis[k * 36][::-1]).max() <= 4
+    assert (back[:10] == 255).all() and (back[105:107, 20:200] == 32).all()
+    assert np.abs(back[60:100] - frame[60:100]).max() <= 8  # the ramp: no noise, small steps

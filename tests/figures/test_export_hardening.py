@@ -21,6 +21,7 @@ from test_export_cli import REPO, _photo_file, run_export
 import cli
 import figures.figure_set as figure_set
 import figures.target as target_module
+import figures.video
 from engine import InputImage, PipelineSpec, ViewState
 from figures.figure_set import ExportJob, FigureSetOptions, write_figure_set
 from figures.target import MARKER, ExportTargetError, check_target
@@ -267,7 +268,8 @@ def test_a_video_writer_failure_names_the_file_in_the_target(qapp, tmp_path, mon
         def release(self):
             pass
 
-    monkeypatch.setattr(figure_set.cv2, "VideoWriter", Closed)
+    monkeypatch.setattr(figures.video, "av", None)  # the OpenCV fallback, which fails
+    monkeypatch.setattr(figures.video.cv2, "VideoWriter", Closed)
     target = tmp_path / "set"
     assert cli.main(["example:pixel", "--out", str(target), "--quiet",
                      "--animate-shifts", "2"]) == 1
