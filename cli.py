@@ -208,6 +208,13 @@ def build_parser() -> argparse.ArgumentParser:
                    "follows the width)")
     o.add_argument("--title", type=_title, metavar="TEXT",
                    help="the sheet's caption (default: what is shown and the pipeline)")
+    o.add_argument("--no-colorbars", action="store_true",
+                   help="no colour bar under the sheet's panels")
+    o.add_argument("--levels-shared", action="store_true",
+                   help="one colour range for all feature stages instead of one each")
+    o.add_argument("--metrics-on-sheet", action="store_true",
+                   help="under row B: distance, peak move (cells and pixels), equivariance "
+                   "error")
     o.add_argument("--diff-markers", action="store_true",
                    help="also mark the largest |A-B| cells on the difference row")
     o.add_argument("--animate-shifts", type=_whole(0, MAX_ANIMATED_SHIFTS), default=0,
@@ -396,7 +403,9 @@ def _export(args: argparse.Namespace) -> int:
                                    compress=args.compress, diff_markers=args.diff_markers,
                                    columns=args.columns, font_size=args.font_size,
                                    title=args.title, panel_width=args.panel_width,
-                                   dpi=args.dpi)
+                                   dpi=args.dpi, colorbars=not args.no_colorbars,
+                                   levels_shared=args.levels_shared,
+                                   metrics_on_sheet=args.metrics_on_sheet)
         job = ExportJob(state, tuple(reproducing_command(state, args.out, options)))
         app = _gui_application()  # noqa: F841 (kept alive while drawing)
         with warnings.catch_warnings(record=True) as notices:

@@ -81,6 +81,12 @@ def option_arguments(options: FigureSetOptions) -> list[str]:
         argv += ["--panel-width", str(options.panel_width)]
     if options.dpi is not None:
         argv += ["--dpi", str(options.dpi)]
+    if not options.colorbars:
+        argv.append("--no-colorbars")
+    if options.levels_shared:
+        argv.append("--levels-shared")
+    if options.metrics_on_sheet:
+        argv.append("--metrics-on-sheet")
     return argv
 
 

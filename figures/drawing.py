@@ -118,6 +118,8 @@ class Panel:
     levels : (low, high) or None
         The values mapped to the ends of a grey or viridis map; the array's own range
         when None.
+    note : str
+        Drawn under the panel on a sheet (its metrics), one line per "\\n"; or "".
     """
 
     title: str
@@ -125,11 +127,20 @@ class Panel:
     maxima: Sequence[tuple[int, int, float]] = ()
     colormap: str = "grey"
     levels: tuple[float, float] | None = None
+    note: str = ""
 
     @property
     def signed(self) -> bool:
         """True for a difference: coloured and marked by magnitude about 0."""
         return self.colormap == "diverging"
+
+    def scale(self) -> tuple[float, float]:
+        """The values at the two ends of the panel's colours: its levels, its own range,
+        or for a difference +-max|array| (0 in the middle)."""
+        if self.signed:
+            span = float(np.max(np.abs(self.array))) if self.array.size else 0.0
+            return -span + 0.0, span  # + 0.0: no "-0" for an all-zero difference
+        return self.levels if self.levels is not None else value_range(self.array)
 
 
 @dataclass(frozen=True)
@@ -390,10 +401,12 @@ class _SheetLayout:
     title_h: int
     box_h: int
     font_px: float
+    bar_h: int = 0
+    note_h: int = 0
 
 
 def _sheet_layout(rows: Sequence[SheetRow], width: int, caption: str,
-                  font_px: float | None = None) -> _SheetLayout:
+                  font_px: float | None = None, colorbars: bool = False) -> _SheetLayout:
     columns = max(len(r.panels) for r in rows)
     margin = max(4, round(width * 0.01))
     label_w = round(width * 0.06) if len(rows) > 1 else 0
@@ -408,9 +421,15 @@ def _sheet_layout(rows: Sequence[SheetRow], width: int, caption: str,
     aspect = max(s[0] / s[1] for s in shapes)
     box_h = max(1, round(cell_w * min(aspect, 2.0)))
     caption_h = round(font_px * 2.0) if caption else 0
-    height = caption_h + margin + len(rows) * (title_h + box_h + margin)
+    # a colour bar: a strip and its end values under it
+    bar_h = round(font_px * 0.5) + round(font_px * 1.3) if colorbars else 0
+    notes = [max((p.note.count("\n") + 1 for p in r.panels if p is not None and p.note),
+                 default=0) for r in rows]
+    note_h = round(font_px * 1.3)
+    height = caption_h + margin + sum(title_h + box_h + bar_h + margin + note_h * lines
+                                      for lines in notes)
     return _SheetLayout(width, height, margin, label_w, caption_h, cell_w, title_h, box_h,
-                        font_px)
+                        font_px, bar_h, note_h)
 
 
 def _paint_sheet(canvas: Canvas, rows: Sequence[SheetRow], layout: _SheetLayout,
@@ -434,7 +453,17 @@ def _paint_sheet(canvas: Canvas, rows: Sequence[SheetRow], layout: _SheetLayout,
                 continue
             _draw_text(painter, title_rect, panel.title, layout.font_px)
             _draw_stage(canvas, panel, box)
-        y += layout.title_h + layout.box_h + m
+            below = y + layout.title_h + layout.box_h
+            if layout.bar_h:
+                _draw_colorbar(canvas, panel, QRectF(x, below, layout.cell_w, layout.bar_h),
+                               layout.font_px)
+            for k, line in enumerate(panel.note.splitlines()):
+                _draw_text(painter, QRectF(x, below + layout.bar_h + k * layout.note_h,
+                                           layout.cell_w, layout.note_h), line,
+                           layout.font_px * 0.85)
+        lines = max((p.note.count("\n") + 1 for p in row.panels if p is not None and p.note),
+                    default=0)
+        y += layout.title_h + layout.box_h + layout.bar_h + m + layout.note_h * lines
 
 
 def sheet_width_for(panel_width: int, rows: Sequence[SheetRow], columns: int | None = None
@@ -477,8 +506,29 @@ def wrap_rows(rows: Sequence[SheetRow], columns: int) -> list[SheetRow]:
     return out
 
 
+def _draw_colorbar(canvas: Canvas, panel: Panel, rect: QRectF, font_px: float) -> None:
+    """A strip of the panel's colours across `rect` with the values at its ends (and 0 in
+    the middle for a difference) under it."""
+    gap = max(1, round(font_px * 0.2))
+    strip_h = max(2, round(font_px * 0.5) - gap)
+    width = max(2, int(rect.width()))
+    ramp = np.linspace(*((-1.0, 1.0) if panel.signed else (0.0, 1.0)), width, dtype=np.float32)
+    rgba = colorize(np.repeat(ramp[None, :], strip_h, axis=0), width, strip_h,
+                    colormap=panel.colormap, levels=None if panel.signed else (0.0, 1.0))
+    canvas.image(int(rect.x()), int(rect.y()) + gap, rgba)
+    lo, hi = panel.scale()
+    top = gap + strip_h
+    label = QRectF(rect.x(), rect.y() + top, rect.width(), rect.height() - top)
+    size = font_px * 0.75
+    _draw_text(canvas.painter, label, f"{lo:.3g}", size, align=Qt.AlignmentFlag.AlignLeft)
+    _draw_text(canvas.painter, label, f"{hi:.3g}", size, align=Qt.AlignmentFlag.AlignRight)
+    if panel.signed:
+        _draw_text(canvas.painter, label, "0", size)
+
+
 def sheet_drawing(rows: Sequence[SheetRow], width: int, caption: str = "", *,
-                  columns: int | None = None, font_px: float | None = None) -> Drawing:
+                  columns: int | None = None, font_px: float | None = None,
+                  colorbars: bool = False) -> Drawing:
     """The composite sheet `width` pixels wide: one row per entry of `rows` (A over B over
     A - B), the pipeline's stages left to right, each titled with its shape, and an
     optional caption line on top.
@@ -490,6 +540,9 @@ def sheet_drawing(rows: Sequence[SheetRow], width: int, caption: str = "", *,
         (:func:`wrap_rows`). All in one band by default.
     font_px : float, optional
         Text size in pixels; by default it follows the width of a stage.
+    colorbars : bool
+        A colour bar under every panel with the values at its ends; a panel's `note` is
+        drawn under it either way.
 
     Raises
     ------
@@ -500,7 +553,7 @@ def sheet_drawing(rows: Sequence[SheetRow], width: int, caption: str = "", *,
         raise ValueError("rows must hold at least one panel to draw a sheet.")
     if columns is not None:
         rows = wrap_rows(rows, columns)
-    layout = _sheet_layout(rows, width, caption, font_px)
+    layout = _sheet_layout(rows, width, caption, font_px, colorbars)
     return Drawing(layout.width, layout.height, caption or "ShiftLab sheet",
                    lambda p: _paint_sheet(p, rows, layout, caption))
 

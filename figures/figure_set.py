@@ -131,6 +131,13 @@ class FigureSetOptions:
         The resolution PNGs say they have and PDFs are sized for (MIN_DPI..MAX_DPI), so a
         figure lands at its physical size: `width` pixels at 300 dpi are width/300 inches.
         None: PNGs say nothing and PDFs use 96.
+    colorbars : bool
+        A colour bar with its end values under every panel of the sheet (on by default).
+    levels_shared : bool
+        One colour range for all feature stages (conv and pools) instead of one each.
+    metrics_on_sheet : bool
+        Under every panel of row B: the distance to A, how far the peak moved (in cells
+        and input pixels) and the equivariance error or why it is undefined.
     animate_shifts : int
         0 for none (at most MAX_ANIMATED_SHIFTS); N writes a sweep over shifts 0..N
         pixels along x (circular): GIF and MP4 of the composite sheet, and the sweep plot
@@ -156,6 +163,9 @@ class FigureSetOptions:
     title: str | None = None
     panel_width: int | None = None
     dpi: int | None = None
+    colorbars: bool = True
+    levels_shared: bool = False
+    metrics_on_sheet: bool = False
 
     def __post_init__(self) -> None:
         formats = (self.formats,) if isinstance(self.formats, str) else tuple(self.formats)
@@ -179,7 +189,8 @@ class FigureSetOptions:
             bounded_int(self.panel_width, "panel_width", MIN_PANEL, MAX_WIDTH)
         if self.dpi is not None:
             bounded_int(self.dpi, "dpi", MIN_DPI, MAX_DPI)
-        for name in ("compress", "diff_markers"):
+        for name in ("compress", "diff_markers", "colorbars", "levels_shared",
+                     "metrics_on_sheet"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False; got {getattr(self, name)!r}.")
         if self.background not in draw.BACKGROUNDS:
@@ -193,7 +204,8 @@ class FigureSetOptions:
                 "animate_shifts": self.animate_shifts, "compress": self.compress,
                 "diff_markers": self.diff_markers, "columns": self.columns,
                 "font_size": self.font_size, "title": self.title,
-                "panel_width": self.panel_width, "dpi": self.dpi}
+                "panel_width": self.panel_width, "dpi": self.dpi, "colorbars": self.colorbars,
+                "levels_shared": self.levels_shared, "metrics_on_sheet": self.metrics_on_sheet}
 
 
 @dataclass(frozen=True, eq=False)
@@ -326,12 +338,13 @@ def _diff_panels(data: FigureData, markers: bool) -> dict[str, Panel]:
     return panels
 
 
-def figure_panels(data: FigureData, *, diff_markers: bool = False
-                  ) -> dict[str, dict[str, Panel]]:
+def figure_panels(data: FigureData, *, diff_markers: bool = False,
+                  levels_shared: bool = False) -> dict[str, dict[str, Panel]]:
     """Return the panels of a set: row (``"A"``, ``"B"``, ``"A-B"``) -> stage name -> Panel;
-    the difference row's largest cells are marked only with `diff_markers`."""
+    the difference row's largest cells are marked only with `diff_markers`, and with
+    `levels_shared` all feature stages share one colour range."""
     # rows A and B share one colour range per stage, as in the window's comparison mode
-    ranges = stage_ranges(list(data.results.values()))
+    ranges = stage_ranges(list(data.results.values()), levels_shared)
     rows = {row: _stage_panels(result, data.top_k, ranges)
             for row, result in data.results.items()}
     if data.job.comparing:
@@ -339,13 +352,40 @@ def figure_panels(data: FigureData, *, diff_markers: bool = False
     return rows
 
 
-def sheet_rows(data: FigureData, panels: dict[str, dict[str, Panel]] | None = None
-               ) -> list[SheetRow]:
+def metrics_note(comp: StageComparison) -> str:
+    """A stage's comparison for the sheet, in three short lines: the distance and the
+    equivariance error (or why it is undefined), how far the peak moved in the stage's
+    cells ("(tie)": a near-tie, no stable peak), and the same in input pixels; n/a when
+    neither map has a peak.
+
+    >>> from engine import example_state, run_state
+    >>> print(metrics_note(run_state(example_state("pixel")).comparison.stages[1]))
+    d 1.414 · error n/a: another image
+    peak (2, 2) cells
+    = (4, 4) input px
+    """
+    if comp.both_zero:
+        return "d n/a: both maps zero\nno peak to follow"
+    error = (f"error {comp.equivariance_error:.3f}" if comp.equivariance_error is not None
+             else f"error n/a: {comp.error_note}" if comp.error_note else "")
+    first = f"d {comp.distance:.3f}" + (f" · {error}" if error else "")
+    (dy, dx), (py, px) = comp.displacement, comp.displacement_px
+    tie = " (tie)" if comp.near_tie else ""
+    return f"{first}\npeak ({dy}, {dx}) cells{tie}\n= ({py}, {px}) input px"
+
+
+def sheet_rows(data: FigureData, panels: dict[str, dict[str, Panel]] | None = None,
+               *, metrics: bool = False) -> list[SheetRow]:
     """Return the composite sheet's rows: A, then B and A - B in a comparison, one column
     per stage of A (a stage B lacks leaves an empty place). `panels` defaults to
     ``figure_panels(data)``; on the sheet a difference is titled by its shape only, its
-    row being labelled A-B."""
+    row being labelled A-B. With `metrics`, row B's panels carry their
+    :func:`metrics_note`."""
     panels = figure_panels(data) if panels is None else panels
+    if metrics and data.comparisons and ROW_B in panels:
+        notes = {c.name: metrics_note(c) for c in data.comparisons}
+        panels = {**panels, ROW_B: {n: replace(p, note=notes.get(n, ""))
+                                    for n, p in panels[ROW_B].items()}}
     names = data.results[ROW_A].names
     labels = {ROW_A: "A", ROW_B: "B", ROW_DIFF: "A\u2212B"}
     rows = []
@@ -462,7 +502,8 @@ def _actual_names(w: _Writer) -> dict[str, list[str]]:
 
 def _compute(w: _Writer) -> None:
     w.data = compute_figure_data(w.job, w.options.top_k)
-    w.panels = figure_panels(w.data, diff_markers=w.options.diff_markers)
+    w.panels = figure_panels(w.data, diff_markers=w.options.diff_markers,
+                             levels_shared=w.options.levels_shared)
 
 
 def _write_panel(w: _Writer, row: str, name: str) -> None:
@@ -473,7 +514,8 @@ def _write_panel(w: _Writer, row: str, name: str) -> None:
 
 
 def _write_sheet(w: _Writer) -> None:
-    rows, o = sheet_rows(w.data, w.panels), w.options
+    o = w.options
+    rows = sheet_rows(w.data, w.panels, metrics=o.metrics_on_sheet)
     width = o.width
     if o.panel_width is not None:
         width = draw.sheet_width_for(o.panel_width, rows, o.columns)
@@ -481,7 +523,7 @@ def _write_sheet(w: _Writer) -> None:
             raise ValueError(f"--panel-width {o.panel_width} makes the sheet {width} px wide, "
                              f"more than {MAX_WIDTH}; use a smaller panel width or --columns.")
     drawing = draw.sheet_drawing(rows, width, _caption(w.data, o.title), columns=o.columns,
-                                 font_px=o.font_size)
+                                 font_px=o.font_size, colorbars=o.colorbars)
     _write_drawing(w, "sheet", drawing)
 
 
@@ -538,7 +580,7 @@ def _render_frame(w: _Writer, shift: int) -> None:
     caption = (f"A moved right by {shift} px (circular) | {last}: distance "
                f"{w.sweep[shift, -1]:.3f} | {describe_spec(w.job.spec, base)}")
     drawing = draw.sheet_drawing(rows, w.options.width, caption, columns=w.options.columns,
-                                 font_px=w.options.font_size)
+                                 font_px=w.options.font_size, colorbars=w.options.colorbars)
     frame = draw.qimage_to_bgr(draw.render(drawing, "white"))
     # Codecs want even sizes: pad with white.
     h, wd = frame.shape[:2]

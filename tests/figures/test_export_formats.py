@@ -15,6 +15,8 @@ import numpy as np
 from test_export_cli import run_export
 
 import cli
+import figures.drawing
+import figures.figure_set as figure_set
 import figures.video
 from engine import EXAMPLES, example_state, load_example, run_pipeline
 from figures.drawing import VIRIDIS_LUT
@@ -184,3 +186,29 @@ def test_gif_frames_keep_flat_colours_flat_no_dithering(tmp_path):
         assert np.abs(block[0] - viridis[k * 36][::-1]).max() <= 4
     assert (back[:10] == 255).all() and (back[105:107, 20:200] == 32).all()
     assert np.abs(back[60:100] - frame[60:100]).max() <= 8  # the ramp: no noise, small steps
+
+
+def test_colour_bars_shared_levels_and_metrics_on_the_sheet(qapp, tmp_path):
+    job = ExportJob(example_state("pixel"))
+    data = compute_figure_data(job, 3)
+    own = figure_panels(data)
+    shared = figure_panels(data, levels_shared=True)
+    features = [n for n in own["A"] if n != "input"]
+    assert len({shared["A"][n].levels for n in features}) == 1
+    assert own["A-B"]["pool 1"].scale() == (-1.0, 1.0)  # centred on zero
+    rows = figure_set.sheet_rows(data, own, metrics=True)
+    notes = [p.note for p in rows[1].panels]
+    assert notes[0].splitlines()[1:] == ["peak (5, 5) cells", "= (5, 5) input px"]
+    assert notes[2].splitlines()[1:] == ["peak (1, 1) cells", "= (4, 4) input px"]
+    assert all(p.note == "" for r in (rows[0], rows[2]) for p in r.panels)
+    plain = figures.drawing.sheet_drawing(rows[:1], 800)
+    barred = figures.drawing.sheet_drawing(rows[:1], 800, colorbars=True)
+    assert barred.height > plain.height
+    out = tmp_path / "set"
+    done = run_export("example:pixel", "--metrics-on-sheet", "--levels-shared",
+                      "--formats", "svg,json", "--out", out)
+    assert done.returncode == 0, done.stderr
+    svg = (out / "sheet.svg").read_text(encoding="utf-8")
+    assert "= (4, 4) input px" in svg and "error n/a: another im" in svg
+    argv = json.loads((out / "manifest.json").read_text())["command"]["argv"]
+    assert "--metrics-on-sheet" in argv and "--levels-shared" in argv
