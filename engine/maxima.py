@@ -72,27 +72,32 @@ def _maxima_by_partition(x: np.ndarray, count: int) -> list[tuple[int, int, floa
     return [(int(i) // cols, int(i) % cols, float(flat[i])) for i in candidates[order]]
 
 
-#: A peak whose runner-up is within this fraction of it is a near-tie: the "peak" is not a
-#: stable feature, and a tiny change can move it far.
+#: A peak whose runner-up elsewhere is within this fraction of it is a near-tie: the
+#: "peak" is not a stable feature, and a tiny change can move it far.
 NEAR_TIE = 0.01
 
 
 def is_near_tie(x: np.ndarray, tolerance: float = NEAR_TIE) -> bool:
-    """Return True when the largest cell of `x` is not clearly the largest: the second
-    largest cell is within `tolerance` (relative) of it, or the map has no positive cell
-    (nothing stands out).
+    """Return True when the largest cell of `x` is not clearly the largest: a cell outside
+    its 3x3 neighbourhood is within `tolerance` (relative) of it, or the map has no
+    positive cell (nothing stands out). Neighbours are left out because a peak's own
+    slope is not a rival: it moves the peak by at most a cell.
 
     Examples
     --------
-    >>> is_near_tie(np.array([[1.0, 0.995], [0.0, 0.0]]))
+    >>> is_near_tie(np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 0.995]]))
     True
-    >>> is_near_tie(np.array([[1.0, 0.9], [0.0, 0.0]]))
+    >>> is_near_tie(np.array([[1.0, 0.999, 0.0], [0.0, 0.0, 0.5]]))  # a neighbour
     False
     """
-    flat = np.asarray(x, dtype=np.float64).ravel()
-    if flat.size < 2:
+    arr = np.asarray(x, dtype=np.float64)
+    if arr.size < 2:
         return False
-    top, second = np.partition(flat, flat.size - 2)[-1:-3:-1]
+    r, c = np.unravel_index(int(np.argmax(arr)), arr.shape)
+    top = arr[r, c]
     if top <= 0.0:
         return True
-    return bool(top - second <= tolerance * top)
+    rest = arr.copy()
+    rest[max(0, r - 1):r + 2, max(0, c - 1):c + 2] = -np.inf
+    second = rest.max()
+    return bool(np.isfinite(second) and top - second <= tolerance * top)
