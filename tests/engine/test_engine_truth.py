@@ -108,3 +108,15 @@ def test_a_pair_of_empty_maps_has_no_displacement_in_the_records():
                                                         run_pipeline(x.copy(), spec)))
     assert [r["displacement"] for r in records] == [[0, 0], [0, 0], None]
     assert records[-1]["distance"] is None and records[-1]["displacement_px"] is None
+
+
+def test_kernels_carry_their_true_names():
+    from engine import KERNELS
+
+    prewitt = [[-1.0, 0.0, 1.0]] * 3
+    assert KERNELS["prewitt_vertical"].tolist() == prewitt
+    assert PipelineSpec().kernel == "prewitt_vertical"  # the article's "Sobel"
+    assert KERNELS["sobel_vertical"].tolist() == [[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0],
+                                                  [-1.0, 0.0, 1.0]]
+    assert EXAMPLES["mirror"].spec.kernel == "prewitt_vertical"
+    assert "the article's 'Sobel'" in EXAMPLES["mirror"].description
