@@ -51,7 +51,7 @@ from engine import (
 )
 from engine.display import stage_ranges
 from engine.limits import MAX_TOP_K, bounded_int
-from engine.sweep import SweepCancelled, cancel_check
+from engine.sweep import SWEEP_AXES, SweepCancelled, cancel_check
 from figures import drawing as draw
 from figures.drawing import Panel, SheetRow
 from figures.target import (
@@ -138,6 +138,17 @@ class FigureSetOptions:
     metrics_on_sheet : bool
         Under every panel of row B: the distance to A, how far the peak moved (in cells
         and input pixels) and the equivariance error or why it is undefined.
+    scale_panels : bool
+        Draw the sheet's stages at their true relative scale, in input-pixel coordinates
+        as the window does (a pool 2 panel covers the input's area in cells 4 px wide),
+        with the receptive field of the deepest maximum outlined on the input.
+    sweep_axis : {"x", "y", "diagonal"}
+        The direction of the animated sweep's shifts (engine.sweep.SWEEP_AXES).
+    sweep_aligned : bool
+        The sweep's distance to f(x) moved by the shift in whole cells ("moved by whole
+        cells": equivariance) instead of to f(x) unmoved (invariance).
+    sweep_wrap : bool
+        Circular shifts (True) or zero fill.
     animate_shifts : int
         0 for none (at most MAX_ANIMATED_SHIFTS); N writes a sweep over shifts 0..N
         pixels along x (circular): GIF and MP4 of the composite sheet, and the sweep plot
@@ -166,6 +177,10 @@ class FigureSetOptions:
     colorbars: bool = True
     levels_shared: bool = False
     metrics_on_sheet: bool = False
+    scale_panels: bool = False
+    sweep_axis: str = "x"
+    sweep_aligned: bool = False
+    sweep_wrap: bool = True
 
     def __post_init__(self) -> None:
         formats = (self.formats,) if isinstance(self.formats, str) else tuple(self.formats)
@@ -189,8 +204,11 @@ class FigureSetOptions:
             bounded_int(self.panel_width, "panel_width", MIN_PANEL, MAX_WIDTH)
         if self.dpi is not None:
             bounded_int(self.dpi, "dpi", MIN_DPI, MAX_DPI)
+        if self.sweep_axis not in SWEEP_AXES:
+            raise ValueError(f"sweep_axis must be one of {', '.join(SWEEP_AXES)}; "
+                             f"got {self.sweep_axis!r}.")
         for name in ("compress", "diff_markers", "colorbars", "levels_shared",
-                     "metrics_on_sheet"):
+                     "metrics_on_sheet", "scale_panels", "sweep_aligned", "sweep_wrap"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False; got {getattr(self, name)!r}.")
         if self.background not in draw.BACKGROUNDS:
@@ -205,7 +223,9 @@ class FigureSetOptions:
                 "diff_markers": self.diff_markers, "columns": self.columns,
                 "font_size": self.font_size, "title": self.title,
                 "panel_width": self.panel_width, "dpi": self.dpi, "colorbars": self.colorbars,
-                "levels_shared": self.levels_shared, "metrics_on_sheet": self.metrics_on_sheet}
+                "levels_shared": self.levels_shared, "metrics_on_sheet": self.metrics_on_sheet,
+                "scale_panels": self.scale_panels, "sweep_axis": self.sweep_axis,
+                "sweep_aligned": self.sweep_aligned, "sweep_wrap": self.sweep_wrap}
 
 
 @dataclass(frozen=True, eq=False)
