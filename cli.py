@@ -212,6 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="no colour bar under the sheet's panels")
     o.add_argument("--levels-shared", action="store_true",
                    help="one colour range for all feature stages instead of one each")
+    o.add_argument("--scale-panels", action="store_true",
+                   help="stages at their true relative scale, in input pixels as in the "
+                   "window, with the receptive field of the deepest maximum outlined")
     o.add_argument("--metrics-on-sheet", action="store_true",
                    help="under row B: distance, peak move (cells and pixels), equivariance "
                    "error")
@@ -220,6 +223,13 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--animate-shifts", type=_whole(0, MAX_ANIMATED_SHIFTS), default=0,
                    metavar="N", help="also sweep shifts 0..N px along x: sweep.gif, sweep.mp4, "
                    f"sweep plot and sweep.csv (N at most {MAX_ANIMATED_SHIFTS})")
+    o.add_argument("--sweep-axis", choices=("x", "y", "diagonal"), default="x",
+                   help="with --animate-shifts: move the input right, down or both")
+    o.add_argument("--sweep-mode", choices=("unmoved", "cells"), default="unmoved",
+                   help="compare f(shifted x) with f(x) unmoved (invariance) or with f(x) "
+                   "moved by the shift in whole cells (equivariance)")
+    o.add_argument("--sweep-no-wrap", action="store_true",
+                   help="shift with zero fill instead of circularly")
     o.add_argument("--compress", action="store_true",
                    help="write stages.npz zlib-compressed (smaller, and slower to write)")
     return parser
@@ -405,7 +415,11 @@ def _export(args: argparse.Namespace) -> int:
                                    title=args.title, panel_width=args.panel_width,
                                    dpi=args.dpi, colorbars=not args.no_colorbars,
                                    levels_shared=args.levels_shared,
-                                   metrics_on_sheet=args.metrics_on_sheet)
+                                   metrics_on_sheet=args.metrics_on_sheet,
+                                   scale_panels=args.scale_panels,
+                                   sweep_axis=args.sweep_axis,
+                                   sweep_aligned=args.sweep_mode == "cells",
+                                   sweep_wrap=not args.sweep_no_wrap)
         job = ExportJob(state, tuple(reproducing_command(state, args.out, options)))
         app = _gui_application()  # noqa: F841 (kept alive while drawing)
         with warnings.catch_warnings(record=True) as notices:

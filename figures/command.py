@@ -66,7 +66,11 @@ def option_arguments(options: FigureSetOptions) -> list[str]:
     argv = ["--formats", ",".join(options.formats), "--width", str(options.width),
             "--background", options.background, "--top-k", str(options.top_k)]
     if options.animate_shifts:
-        argv += ["--animate-shifts", str(options.animate_shifts)]
+        argv += ["--animate-shifts", str(options.animate_shifts),
+                 "--sweep-axis", options.sweep_axis,
+                 "--sweep-mode", "cells" if options.sweep_aligned else "unmoved"]
+        if not options.sweep_wrap:
+            argv.append("--sweep-no-wrap")
     if options.compress:
         argv.append("--compress")
     if options.diff_markers:
@@ -87,6 +91,8 @@ def option_arguments(options: FigureSetOptions) -> list[str]:
         argv.append("--levels-shared")
     if options.metrics_on_sheet:
         argv.append("--metrics-on-sheet")
+    if options.scale_panels:
+        argv.append("--scale-panels")
     return argv
 
 

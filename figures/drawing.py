@@ -54,6 +54,8 @@ TEXT_COLOR = QColor(32, 32, 32)
 GLOBAL_MARK = QColor("#ff2d55")
 OTHER_MARK = QColor("#ffb000")
 HALO = QColor(0, 0, 0)
+#: The dashed outline of the receptive field, as in the window.
+FIELD_MARK = QColor("#3ddc84")
 #: Line colours of the sweep plot, one per stage (cycled).
 PLOT_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
                "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
@@ -120,6 +122,15 @@ class Panel:
         when None.
     note : str
         Drawn under the panel on a sheet (its metrics), one line per "\\n"; or "".
+    place : (x, y, width, height) or None
+        Where the stage lies over the input, in input pixels
+        (:meth:`engine.Stage.display_rect`); with `extent`, the panel is drawn at that
+        true scale, as the window does. None: the stage fills its box.
+    extent : (rows, cols) or None
+        The input's shape, which the box then stands for.
+    field : (top, left, bottom, right) or None
+        Input pixels to outline with a dashed box (the receptive field of the deepest
+        maximum), in input coordinates.
     """
 
     title: str
@@ -128,6 +139,9 @@ class Panel:
     colormap: str = "grey"
     levels: tuple[float, float] | None = None
     note: str = ""
+    place: tuple[float, float, float, float] | None = None
+    extent: tuple[int, int] | None = None
+    field: tuple[int, int, int, int] | None = None
 
     @property
     def signed(self) -> bool:
@@ -320,13 +334,38 @@ def _draw_text(painter: QPainter, rect: QRectF, text: str, size: float, *,
     painter.drawText(rect, int(align | Qt.AlignmentFlag.AlignVCenter), text)
 
 
+def _picture_rect(panel: Panel, box: QRectF) -> tuple[int, int, int, int, float, QPointF]:
+    """Where a panel's picture goes in `box`: ``(x0, y0, w, h)`` in pixels, and for a
+    panel at true scale the pixels per input pixel and the input's origin (else 0)."""
+    if panel.place is None or panel.extent is None:
+        w, h = fit_pixels(panel.array.shape, int(box.width()), int(box.height()))
+        return (int(box.x() + (box.width() - w) / 2), int(box.y() + (box.height() - h) / 2),
+                w, h, 0.0, QPointF())
+    rows, cols = panel.extent
+    scale = min(box.width() / cols, box.height() / rows)
+    origin = QPointF(box.x() + (box.width() - cols * scale) / 2,
+                     box.y() + (box.height() - rows * scale) / 2)
+    x, y, pw, ph = panel.place
+    return (round(origin.x() + x * scale), round(origin.y() + y * scale),
+            max(1, round(pw * scale)), max(1, round(ph * scale)), scale, origin)
+
+
 def _draw_stage(canvas: Canvas, panel: Panel, box: QRectF) -> None:
-    """Draw a panel's image centred in `box` (pixel-aligned, 1:1) and its maxima markers."""
-    w, h = fit_pixels(panel.array.shape, int(box.width()), int(box.height()))
-    x0 = int(box.x() + (box.width() - w) / 2)
-    y0 = int(box.y() + (box.height() - h) / 2)
+    """Draw a panel's image in `box` (centred and pixel-aligned, or at its true place over
+    the input), its maxima markers (the window's: a box on the largest cell, rings on the
+    next) and the outlined receptive field."""
+    x0, y0, w, h, scale, origin = _picture_rect(panel, box)
     canvas.image(x0, y0, canvas.picture(panel, w, h))
     painter = canvas.painter
+    if panel.field is not None and scale:
+        top, left, bottom, right = panel.field
+        outline = QRectF(origin.x() + left * scale, origin.y() + top * scale,
+                         (right - left) * scale, (bottom - top) * scale)
+        for colour, pen_w, style in ((HALO, 3.5, Qt.PenStyle.SolidLine),
+                                     (FIELD_MARK, 2.0, Qt.PenStyle.DashLine)):
+            painter.setPen(QPen(colour, pen_w, style))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(outline)
     arr = panel.array
     # A "maximum" equal to the minimum (a constant map, ties at zero) marks nothing real.
     low = float(np.min(np.abs(arr))) if panel.signed \
@@ -343,15 +382,21 @@ def _draw_stage(canvas: Canvas, panel: Panel, box: QRectF) -> None:
     for k, r, c in reversed(marks):
         centre = QPointF(x0 + (c + 0.5) * w / arr.shape[1], y0 + (r + 0.5) * h / arr.shape[0])
         radius, width = (ring, line) if k == 0 else (ring * 0.6, line * 0.7)
-        for colour, pen_w in ((HALO, width + 2.0), (GLOBAL_MARK if k == 0 else OTHER_MARK, width)):
-            painter.setPen(QPen(colour, pen_w))
-            painter.setBrush(Qt.BrushStyle.NoBrush)
+        _draw_mark(painter, centre, radius, width, square=k == 0)
+
+
+def _draw_mark(painter: QPainter, centre: QPointF, radius: float, width: float, *,
+               square: bool) -> None:
+    """The window's marker: a red box for the largest cell, an orange ring for the others,
+    each on a dark halo."""
+    for colour, pen_w in ((HALO, width + 2.0), (GLOBAL_MARK if square else OTHER_MARK, width)):
+        painter.setPen(QPen(colour, pen_w))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        if square:
+            painter.drawRect(QRectF(centre.x() - radius, centre.y() - radius,
+                                    2 * radius, 2 * radius))
+        else:
             painter.drawEllipse(centre, radius, radius)
-        if k == 0:
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(GLOBAL_MARK)
-            dot = max(1.5, width * 0.8)
-            painter.drawEllipse(centre, dot, dot)
 
 
 @dataclass(frozen=True)
@@ -417,7 +462,7 @@ def _sheet_layout(rows: Sequence[SheetRow], width: int, caption: str,
     if font_px is None:
         font_px = max(8.0, min(cell_w * 0.1, width * 0.02))
     title_h = round(font_px * 1.6)
-    shapes = [p.array.shape for r in rows for p in r.panels if p is not None]
+    shapes = [p.extent or p.array.shape for r in rows for p in r.panels if p is not None]
     aspect = max(s[0] / s[1] for s in shapes)
     box_h = max(1, round(cell_w * min(aspect, 2.0)))
     caption_h = round(font_px * 2.0) if caption else 0
@@ -436,9 +481,12 @@ def _paint_sheet(canvas: Canvas, rows: Sequence[SheetRow], layout: _SheetLayout,
                  caption: str) -> None:
     painter = canvas.painter
     m = layout.margin
+    legend_w = 0.0
+    if any(p is not None and p.maxima and not p.signed for r in rows for p in r.panels):
+        legend_w = _draw_legend(painter, layout)
     if caption:
-        _draw_text(painter, QRectF(m, 0, layout.width - 2 * m, layout.caption_h), caption,
-                   layout.font_px, align=Qt.AlignmentFlag.AlignLeft)
+        _draw_text(painter, QRectF(m, 0, layout.width - 2 * m - legend_w, layout.caption_h),
+                   caption, layout.font_px, align=Qt.AlignmentFlag.AlignLeft)
     y = layout.caption_h + m
     for row in rows:
         if layout.label_w:
@@ -504,6 +552,26 @@ def wrap_rows(rows: Sequence[SheetRow], columns: int) -> list[SheetRow]:
             band = list(row.panels[start:start + columns])
             out.append(SheetRow(row.label, band + [None] * (columns - len(band))))
     return out
+
+
+def _draw_legend(painter: QPainter, layout: _SheetLayout) -> float:
+    """The markers' legend at the right of the caption line; returns its width."""
+    size = layout.font_px * 0.8
+    metrics = QFontMetricsF(_font(size))
+    words = ("largest cell", "next largest")
+    radius = size * 0.45
+    width = sum(metrics.horizontalAdvance(t) + 4.5 * radius for t in words) + size
+    x = layout.width - layout.margin - width
+    y = max(layout.caption_h, round(layout.font_px * 2.0)) / 2
+    for square, text in zip((True, False), words, strict=True):
+        _draw_mark(painter, QPointF(x + radius, y), radius, max(1.2, radius * 0.3),
+                   square=square)
+        x += 3.5 * radius
+        advance = metrics.horizontalAdvance(text)
+        _draw_text(painter, QRectF(x, y - size, advance + 2, 2 * size), text, size,
+                   align=Qt.AlignmentFlag.AlignLeft)
+        x += advance + radius + size / 2
+    return width
 
 
 def _draw_colorbar(canvas: Canvas, panel: Panel, rect: QRectF, font_px: float) -> None:

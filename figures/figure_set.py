@@ -341,34 +341,54 @@ def _caption(data: FigureData, title: str | None = None) -> str:
 
 
 def _stage_panels(result: PipelineResult, top_k: int,
-                  ranges: dict[str, tuple[float, float]]) -> dict[str, Panel]:
+                  ranges: dict[str, tuple[float, float]], scaled: bool = False
+                  ) -> dict[str, Panel]:
     """Panels coloured as the window shows stages: the input grey, every later stage
-    viridis, each over its range in `ranges` (see :func:`engine.display.stage_ranges`)."""
-    return {s.name: Panel(s.title, s.array, s.maxima[:top_k],
-                          "grey" if s.name == "input" else "viridis", ranges[s.name])
-            for s in result}
+    viridis, each over its range in `ranges` (see :func:`engine.display.stage_ranges`).
+    `scaled`: each at its place over the input, and the input with the receptive field
+    of the deepest stage's maximum (when it has one) outlined, as the window draws them."""
+    panels = {s.name: Panel(s.title, s.array, s.maxima[:top_k],
+                            "grey" if s.name == "input" else "viridis", ranges[s.name])
+              for s in result}
+    if not scaled:
+        return panels
+    deepest = result.stages[-1]
+    field = None
+    if deepest.maxima and deepest.maxima[0][2] > ranges[deepest.name][0]:
+        field = deepest.receptive_field(*deepest.maxima[0][:2])
+    for s in result:
+        panels[s.name] = replace(panels[s.name], place=s.display_rect(),
+                                 extent=s.input_shape,
+                                 field=field if s.name == "input" else None)
+    return panels
 
 
-def _diff_panels(data: FigureData, markers: bool) -> dict[str, Panel]:
+def _diff_panels(data: FigureData, markers: bool, scaled: bool) -> dict[str, Panel]:
     panels = {}
+    a = data.results[ROW_A]
     for name, diff in data.differences.items():
         marks = find_maxima(np.abs(diff), data.top_k) if markers and data.top_k else []
         title = f"{name.capitalize()} A\u2212B {diff.shape}"
         panels[name] = Panel(title, diff, marks, "diverging")
+        if scaled and diff.shape == a[name].shape:
+            panels[name] = replace(panels[name], place=a[name].display_rect(),
+                                   extent=a[name].input_shape)
     return panels
 
 
 def figure_panels(data: FigureData, *, diff_markers: bool = False,
-                  levels_shared: bool = False) -> dict[str, dict[str, Panel]]:
+                  levels_shared: bool = False, scale_panels: bool = False
+                  ) -> dict[str, dict[str, Panel]]:
     """Return the panels of a set: row (``"A"``, ``"B"``, ``"A-B"``) -> stage name -> Panel;
-    the difference row's largest cells are marked only with `diff_markers`, and with
-    `levels_shared` all feature stages share one colour range."""
+    the difference row's largest cells are marked only with `diff_markers`, with
+    `levels_shared` all feature stages share one colour range, and with `scale_panels`
+    every panel is drawn at its true scale over the input (with the receptive field)."""
     # rows A and B share one colour range per stage, as in the window's comparison mode
     ranges = stage_ranges(list(data.results.values()), levels_shared)
-    rows = {row: _stage_panels(result, data.top_k, ranges)
+    rows = {row: _stage_panels(result, data.top_k, ranges, scale_panels)
             for row, result in data.results.items()}
     if data.job.comparing:
-        rows[ROW_DIFF] = _diff_panels(data, diff_markers)
+        rows[ROW_DIFF] = _diff_panels(data, diff_markers, scale_panels)
     return rows
 
 
@@ -523,7 +543,8 @@ def _actual_names(w: _Writer) -> dict[str, list[str]]:
 def _compute(w: _Writer) -> None:
     w.data = compute_figure_data(w.job, w.options.top_k)
     w.panels = figure_panels(w.data, diff_markers=w.options.diff_markers,
-                             levels_shared=w.options.levels_shared)
+                             levels_shared=w.options.levels_shared,
+                             scale_panels=w.options.scale_panels)
 
 
 def _write_panel(w: _Writer, row: str, name: str) -> None:
@@ -578,27 +599,47 @@ def _write_metrics(w: _Writer) -> None:
         report.write_csv(w.path("metrics.csv"), *report.metrics_table(document, w.options.top_k))
 
 
+_SWEEP_WORDS = {"x": "right", "y": "down", "diagonal": "down and right",
+                "xy": "down and right"}
+
+
+def _sweep_words(o: FigureSetOptions) -> tuple[str, str]:
+    """How the sweep moves the input, and what its distance compares, in words."""
+    how = "circular" if o.sweep_wrap else "zero fill"
+    moved = f"moved {_SWEEP_WORDS[o.sweep_axis]} ({how})"
+    against = ("f(x) moved by the shift in whole cells" if o.sweep_aligned
+               else "the unshifted map")
+    return moved, against
+
+
 def _sweep(w: _Writer) -> None:
     shifts = range(w.options.animate_shifts + 1)
+    o = w.options
     try:
-        w.sweep = shift_sweep(w.job.state.a.pixels, w.job.spec, shifts, axis="x", wrap=True,
-                              align=False, cancel=w.cancelled)
+        w.sweep = shift_sweep(w.job.state.a.pixels, w.job.spec, shifts, axis=o.sweep_axis,
+                              wrap=o.sweep_wrap, align=o.sweep_aligned, cancel=w.cancelled)
     except SweepCancelled as exc:
         raise ExportCancelled("figure set export cancelled during the shift sweep") from exc
 
 
 def _render_frame(w: _Writer, shift: int) -> None:
-    top_k = w.options.top_k
+    o = w.options
+    top_k = o.top_k
     base = w.data.results[ROW_A]
-    moved = run_pipeline(translate(w.job.state.a.pixels, 0, shift), w.job.spec,
-                         top_k=max(1, top_k))
+    unit_y, unit_x = SWEEP_AXES[o.sweep_axis]
+    moved = run_pipeline(translate(w.job.state.a.pixels, unit_y * shift, unit_x * shift,
+                                   wrap=o.sweep_wrap), w.job.spec, top_k=max(1, top_k))
     ranges = stage_ranges([base, moved])
-    rows = [SheetRow("A", list(_stage_panels(base, top_k, ranges).values())),
-            SheetRow(f"x+{shift}",
-                     [_stage_panels(moved, top_k, ranges).get(n) for n in base.names])]
+    scaled = o.scale_panels
+    rows = [SheetRow("A", list(_stage_panels(base, top_k, ranges, scaled).values())),
+            SheetRow(f"+{shift}",
+                     [_stage_panels(moved, top_k, ranges, scaled).get(n) for n in base.names])]
     last = base.names[-1]
-    caption = (f"A moved right by {shift} px (circular) | {last}: distance "
-               f"{w.sweep[shift, -1]:.3f} | {describe_spec(w.job.spec, base)}")
+    how, against = _sweep_words(o)
+    distance = w.sweep[shift, -1]
+    caption = (f"A {how} by {shift} px | {last}: distance to {against} "
+               + ("n/a (both zero)" if np.isnan(distance) else f"{distance:.3f}")
+               + f" | {describe_spec(w.job.spec, base)}")
     drawing = draw.sheet_drawing(rows, w.options.width, caption, columns=w.options.columns,
                                  font_px=w.options.font_size, colorbars=w.options.colorbars)
     frame = draw.qimage_to_bgr(draw.render(drawing, "white"))
@@ -636,13 +677,14 @@ def _write_animation(w: _Writer) -> None:
 def _write_sweep_plot(w: _Writer) -> None:
     names = w.data.results[ROW_A].names
     shifts = list(range(w.options.animate_shifts + 1))
+    how, against = _sweep_words(w.options)
+    axis = w.options.sweep_axis
     plot = draw.SweepPlot(
-        shifts, names, w.sweep,
-        "How much each stage changes as the input moves right",
-        "shift along x (pixels, circular)", "distance to the unshifted map")
+        shifts, names, w.sweep, f"How much each stage changes as the input is {how}",
+        f"shift along {axis} (pixels)", f"distance to {against}")
     _write_drawing(w, "sweep_plot", draw.plot_drawing(plot, w.options.width))
     if w.has("csv"):
-        report.write_csv(w.path("sweep.csv"), *report.sweep_table(shifts, names, w.sweep, "x"))
+        report.write_csv(w.path("sweep.csv"), *report.sweep_table(shifts, names, w.sweep, axis))
 
 
 def _input_record(image: InputImage) -> dict:
@@ -690,11 +732,14 @@ def _write_manifest(w: _Writer) -> None:
     manifest["session"] = SESSION_FILE
     manifest["rendering"] = dict(draw.COLORMAPS)
     if w.options.animate_shifts:
-        manifest["animation"] = {"shifts": list(range(w.options.animate_shifts + 1)),
-                                 "axis": "x", "wrap": True, "fps": ANIMATION_FPS,
-                                 "mp4_codec": w.codec, "gif": "adaptive palette, no dither",
-                                 "distance": "engine.shift_sweep in place (align=False): "
-                                             "||f(shift x) - f(x)|| / max(||.||, ||.||)"}
+        o = w.options
+        manifest["animation"] = {
+            "shifts": list(range(o.animate_shifts + 1)), "axis": o.sweep_axis,
+            "wrap": o.sweep_wrap, "aligned": o.sweep_aligned, "fps": ANIMATION_FPS,
+            "mp4_codec": w.codec, "gif": "adaptive palette, no dither",
+            "distance": f"engine.shift_sweep(align={o.sweep_aligned}): "
+                        "||f(shift x) - T'f(x)|| / max(||.||, ||.||), T' the shift in whole "
+                        "cells when aligned, else none"}
     report.write_json(w.path("manifest.json"), manifest)
 
 

@@ -18,7 +18,7 @@ import cli
 import figures.drawing
 import figures.figure_set as figure_set
 import figures.video
-from engine import EXAMPLES, example_state, load_example, run_pipeline
+from engine import EXAMPLES, example_state, load_example, run_pipeline, shift_sweep
 from figures.drawing import VIRIDIS_LUT
 from figures.figure_set import ExportJob, FigureSetOptions, compute_figure_data, figure_panels
 from figures.video import write_gif
@@ -212,3 +212,69 @@ def test_colour_bars_shared_levels_and_metrics_on_the_sheet(qapp, tmp_path):
     assert "= (4, 4) input px" in svg and "error n/a: another im" in svg
     argv = json.loads((out / "manifest.json").read_text())["command"]["argv"]
     assert "--metrics-on-sheet" in argv and "--levels-shared" in argv
+
+
+def test_scaled_panels_sit_where_the_window_puts_them_with_the_receptive_field(qapp):
+    data = compute_figure_data(ExportJob(example_state("pixel")), 3)
+    panels = figure_panels(data, scale_panels=True)
+    a = data.results["A"]
+    for name, panel in panels["A"].items():
+        assert panel.place == a[name].display_rect() and panel.extent == (10, 10)
+    # the deepest maximum, pool 3's only cell, reads input rows and columns 0..7
+    assert panels["A"]["input"].field == a["pool 3"].receptive_field(0, 0) == (0, 0, 8, 8)
+    assert panels["A"]["pool 1"].field is None
+    # drawn: pool 2 (2x2 cells of 4 px) covers 8/10 of the input's width from its left edge
+    box = figures.drawing.QRectF(0, 0, 200, 200)
+    x0, y0, w, h, scale, origin = figures.drawing._picture_rect(panels["A"]["pool 2"], box)
+    assert (x0, y0, w, h) == (0, 0, 160, 160) and scale == 20.0
+    flat = figure_panels(data)["A"]["pool 2"]
+    assert figures.drawing._picture_rect(flat, box)[2:4] == (200, 200)
+
+
+def _colour_fraction(rgba: np.ndarray, colour, tol: int = 30) -> float:
+    return float(np.all(np.abs(rgba[:, :, :3].astype(int) - colour) <= tol, axis=2).mean())
+
+
+def test_the_sheet_draws_the_field_window_style_markers_and_a_legend(qapp):
+    data = compute_figure_data(ExportJob(example_state("pixel")), 3)
+    scaled = figure_set.sheet_rows(data, figure_panels(data, scale_panels=True))
+    flat = figure_set.sheet_rows(data, figure_panels(data))
+    draw = figures.drawing
+    green = (0x3d, 0xdc, 0x84)
+    with_field = draw.qimage_to_rgba(draw.render(draw.sheet_drawing(scaled, 800, "c")))
+    without = draw.qimage_to_rgba(draw.render(draw.sheet_drawing(flat, 800, "c")))
+    assert _colour_fraction(with_field, green) > 0.001 > _colour_fraction(without, green)
+    legend = with_field[:40, 560:]  # the caption line's right end holds the legend
+    assert _colour_fraction(legend, (0xff, 0x2d, 0x55), 40) > 0  # the red box
+    assert _colour_fraction(legend, (0xff, 0xb0, 0x00), 40) > 0  # the orange ring
+    nomarks = figure_set.sheet_rows(data, figure_panels(compute_figure_data(
+        ExportJob(example_state("pixel")), 0)))
+    plain = draw.qimage_to_rgba(draw.render(draw.sheet_drawing(nomarks, 800, "c")))
+    assert _colour_fraction(plain[:40, 560:], (0xff, 0x2d, 0x55), 40) == 0  # no legend
+
+
+def test_sweeps_go_along_y_or_the_diagonal_in_either_mode_with_either_border(tmp_path):
+    out = tmp_path / "set"
+    done = run_export("example:pixel", "--animate-shifts", "6", "--sweep-axis", "diagonal",
+                      "--sweep-mode", "cells", "--sweep-no-wrap", "--formats", "csv,json",
+                      "--width", "300", "--out", out)
+    assert done.returncode == 0, done.stderr
+    lines = (out / "sweep.csv").read_text().splitlines()
+    assert lines[0] == "shift_diagonal,input,pool 1,pool 2,pool 3"
+    a, _ = load_example("pixel")
+
+
+    reference = shift_sweep(a, EXAMPLES["pixel"].spec, range(7), axis="diagonal", wrap=False,
+                            align=True)
+    for line, row in zip(lines[1:], reference, strict=True):
+        cells = line.split(",")[1:]
+        for text, value in zip(cells, row, strict=True):
+            assert (text == "n/a") if np.isnan(value) else float(text) == value
+    manifest = json.loads((out / "manifest.json").read_text())
+    animation = manifest["animation"]
+    assert (animation["axis"], animation["aligned"], animation["wrap"]) == ("diagonal", True,
+                                                                            False)
+    argv = manifest["command"]["argv"]
+    assert argv[argv.index("--sweep-axis") + 1] == "diagonal" and "--sweep-no-wrap" in argv
+    with av.open(str(out / "sweep.mp4")) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 7
