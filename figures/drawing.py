@@ -448,6 +448,7 @@ class _SheetLayout:
     font_px: float
     bar_h: int = 0
     note_h: int = 0
+    legend_below: bool = False
 
 
 def _sheet_layout(rows: Sequence[SheetRow], width: int, caption: str,
@@ -465,7 +466,14 @@ def _sheet_layout(rows: Sequence[SheetRow], width: int, caption: str,
     shapes = [p.extent or p.array.shape for r in rows for p in r.panels if p is not None]
     aspect = max(s[0] / s[1] for s in shapes)
     box_h = max(1, round(cell_w * min(aspect, 2.0)))
-    caption_h = round(font_px * 2.0) if caption else 0
+    line_h = round(font_px * 2.0)
+    caption_h = line_h if caption else 0
+    marked = any(p is not None and p.maxima and not p.signed for r in rows for p in r.panels)
+    legend_below = False
+    if caption and marked:  # the legend goes under a caption it would otherwise cut
+        room = width - 2 * margin - _legend_width(font_px)
+        if QFontMetricsF(_font(font_px)).horizontalAdvance(caption) > room:
+            caption_h, legend_below = 2 * line_h, True
     # a colour bar: a strip and its end values under it
     bar_h = round(font_px * 0.5) + round(font_px * 1.3) if colorbars else 0
     notes = [max((p.note.count("\n") + 1 for p in r.panels if p is not None and p.note),
@@ -474,7 +482,7 @@ def _sheet_layout(rows: Sequence[SheetRow], width: int, caption: str,
     height = caption_h + margin + sum(title_h + box_h + bar_h + margin + note_h * lines
                                       for lines in notes)
     return _SheetLayout(width, height, margin, label_w, caption_h, cell_w, title_h, box_h,
-                        font_px, bar_h, note_h)
+                        font_px, bar_h, note_h, legend_below)
 
 
 def _paint_sheet(canvas: Canvas, rows: Sequence[SheetRow], layout: _SheetLayout,
@@ -485,7 +493,9 @@ def _paint_sheet(canvas: Canvas, rows: Sequence[SheetRow], layout: _SheetLayout,
     if any(p is not None and p.maxima and not p.signed for r in rows for p in r.panels):
         legend_w = _draw_legend(painter, layout)
     if caption:
-        _draw_text(painter, QRectF(m, 0, layout.width - 2 * m - legend_w, layout.caption_h),
+        line_h = layout.caption_h / (2 if layout.legend_below else 1)
+        right = 0.0 if layout.legend_below else legend_w
+        _draw_text(painter, QRectF(m, 0, layout.width - 2 * m - right, line_h),
                    caption, layout.font_px, align=Qt.AlignmentFlag.AlignLeft)
     y = layout.caption_h + m
     for row in rows:
@@ -535,6 +545,28 @@ def sheet_width_for(panel_width: int, rows: Sequence[SheetRow], columns: int | N
         width += 1
 
 
+#: The narrowest a stage gets on a sheet whose columns are not given: its title, shape
+#: and metrics stay readable at the font size that width allows.
+MIN_CELL_PX = 120
+
+
+def auto_columns(rows: Sequence[SheetRow], width: int) -> int:
+    """How many stages fit side by side on a sheet `width` pixels wide with each at least
+    MIN_CELL_PX wide (all of them when they fit; at least one).
+
+    >>> row = [SheetRow("A", [None] * 8)]
+    >>> auto_columns(row, 1200), auto_columns(row, 600)
+    (8, 4)
+    """
+    count = max(len(r.panels) for r in rows)
+    for columns in range(count, 0, -1):
+        margin = max(4, round(width * 0.01))
+        label_w = round(width * 0.06) if len(rows) > 1 else 0
+        if (width - label_w - margin * (columns + 1)) / columns >= MIN_CELL_PX:
+            return columns
+    return 1
+
+
 def wrap_rows(rows: Sequence[SheetRow], columns: int) -> list[SheetRow]:
     """`rows` with at most `columns` stages each: the stages beyond go into further bands
     of the same rows below (A, B, A - B for stages 1..n, then again for n+1..), the last
@@ -554,15 +586,26 @@ def wrap_rows(rows: Sequence[SheetRow], columns: int) -> list[SheetRow]:
     return out
 
 
+_LEGEND_WORDS = ("largest cell", "next largest")
+
+
+def _legend_width(font_px: float) -> float:
+    size = font_px * 0.8
+    metrics = QFontMetricsF(_font(size))
+    return sum(metrics.horizontalAdvance(t) + 4.5 * size * 0.45 for t in _LEGEND_WORDS) + size
+
+
 def _draw_legend(painter: QPainter, layout: _SheetLayout) -> float:
-    """The markers' legend at the right of the caption line; returns its width."""
+    """The markers' legend at the right of the caption line (or of the line under it);
+    returns its width."""
     size = layout.font_px * 0.8
     metrics = QFontMetricsF(_font(size))
-    words = ("largest cell", "next largest")
+    words = _LEGEND_WORDS
     radius = size * 0.45
-    width = sum(metrics.horizontalAdvance(t) + 4.5 * radius for t in words) + size
+    width = _legend_width(layout.font_px)
     x = layout.width - layout.margin - width
-    y = max(layout.caption_h, round(layout.font_px * 2.0)) / 2
+    line_h = round(layout.font_px * 2.0)
+    y = line_h * (1.5 if layout.legend_below else 0.5)
     for square, text in zip((True, False), words, strict=True):
         _draw_mark(painter, QPointF(x + radius, y), radius, max(1.2, radius * 0.3),
                    square=square)
@@ -605,7 +648,8 @@ def sheet_drawing(rows: Sequence[SheetRow], width: int, caption: str = "", *,
     ----------
     columns : int, optional
         At most this many stages side by side; more go into bands below
-        (:func:`wrap_rows`). All in one band by default.
+        (:func:`wrap_rows`). By default as many as leave each stage MIN_CELL_PX
+        (:func:`auto_columns`), so titles stay readable on a narrow sheet.
     font_px : float, optional
         Text size in pixels; by default it follows the width of a stage.
     colorbars : bool
@@ -619,8 +663,9 @@ def sheet_drawing(rows: Sequence[SheetRow], width: int, caption: str = "", *,
     """
     if not rows or not any(p is not None for r in rows for p in r.panels):
         raise ValueError("rows must hold at least one panel to draw a sheet.")
-    if columns is not None:
-        rows = wrap_rows(rows, columns)
+    if columns is None:
+        columns = auto_columns(rows, width)
+    rows = wrap_rows(rows, columns)
     layout = _sheet_layout(rows, width, caption, font_px, colorbars)
     return Drawing(layout.width, layout.height, caption or "ShiftLab sheet",
                    lambda p: _paint_sheet(p, rows, layout, caption))

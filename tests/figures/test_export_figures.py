@@ -219,7 +219,7 @@ def test_sheet_lays_out_rows_and_rejects_tiny_widths(qapp):
     assert one.width == two.width == 600 and two.height > one.height
     assert figures.render(two).width() == 600
     with pytest.raises(ValueError, match="too small"):
-        figures.sheet_drawing([SheetRow("A", panels * 20)], 100)
+        figures.sheet_drawing([SheetRow("A", panels * 20)], 100, columns=len(panels) * 20)
     with pytest.raises(ValueError, match="at least one panel"):
         figures.sheet_drawing([SheetRow("A", [None])], 600)
     with pytest.raises(ValueError, match="background"):

@@ -97,8 +97,8 @@ def test_the_default_top_k_is_the_window_s_and_0_writes_no_maxima_columns(tmp_pa
 
 def test_columns_font_size_and_title_shape_the_sheet_and_are_reproduced(tmp_path):
     plain, wrapped = tmp_path / "plain", tmp_path / "wrapped"
-    assert run_export("example:mirror", "--formats", "png", "--width", "800", "--out",
-                      plain).returncode == 0
+    assert run_export("example:mirror", "--formats", "png", "--width", "800", "--columns", "8",
+                      "--out", plain).returncode == 0
     done = run_export("example:mirror", "--formats", "png,svg", "--width", "800", "--columns",
                       "4", "--font-size", "15", "--title", "Coffee, mirrored", "--out", wrapped)
     assert done.returncode == 0, done.stderr
@@ -278,3 +278,18 @@ def test_sweeps_go_along_y_or_the_diagonal_in_either_mode_with_either_border(tmp
     assert argv[argv.index("--sweep-axis") + 1] == "diagonal" and "--sweep-no-wrap" in argv
     with av.open(str(out / "sweep.mp4")) as container:
         assert sum(1 for _ in container.decode(video=0)) == 7
+
+
+def test_a_narrow_sheet_wraps_its_stages_so_every_title_is_readable(qapp):
+    data = compute_figure_data(ExportJob(example_state("mirror")), 3)
+    rows = figure_set.sheet_rows(data)
+    narrow = figures.drawing.sheet_drawing(rows, 600, "caption")
+    assert figures.drawing.auto_columns(rows, 600) == 4
+    assert narrow.height > figures.drawing.sheet_drawing(rows, 600, "caption", columns=8).height
+    # every title fits at a readable size: no elision at the size the layout gives
+    layout = figures.drawing._sheet_layout(figures.drawing.wrap_rows(rows, 4), 600, "caption")
+    font = figures.drawing._font(layout.font_px)
+    metrics = figures.drawing.QFontMetricsF(font)
+    titles = [p.title for r in rows for p in r.panels if p is not None]
+    assert layout.font_px >= 10
+    assert max(metrics.horizontalAdvance(t) for t in titles) <= layout.cell_w
