@@ -3,9 +3,9 @@
 H.264 comes from PyAV, whose wheel ships libx264; browsers, PowerPoint and Keynote play
 it. Without PyAV the MP4 is written by OpenCV with the older ``mp4v`` codec (MPEG-4 Part
 2, which those do not play), and :attr:`Mp4Writer.notice` says so in one line. GIFs are
-written by Pillow with an adaptive palette per frame and no dithering, so flat colour
-fields stay flat instead of growing coloured fringes. Frames are taken one at a time:
-neither writer holds the whole animation in memory.
+written by Pillow with each frame's own most frequent colours as its palette and no
+dithering, so flat colour fields stay flat and no colour appears that was not drawn.
+Frames are taken one at a time: neither writer holds the whole animation in memory.
 """
 
 from __future__ import annotations
@@ -95,9 +95,48 @@ class Mp4Writer:
                 self._container = None
 
 
+def _packed(rgb: np.ndarray) -> np.ndarray:
+    return (rgb[..., 0].astype(np.uint32) << 16) | (rgb[..., 1].astype(np.uint32) << 8) \
+        | rgb[..., 2]
+
+
+def palette_indices(rgb: np.ndarray, size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """An ``(h, w, 3)`` uint8 frame as palette indices: the palette is its `size` most
+    frequent colours (a figure is mostly flat colour: the maps' cells, white, markers, so
+    these are the colours drawn), and every other pixel (antialiased edges) takes the
+    nearest of them.
+
+    Returns
+    -------
+    (indices, palette)
+        ``(h, w)`` uint8 and ``(n, 3)`` uint8, n <= `size`.
+
+    >>> frame = np.zeros((2, 3, 3), np.uint8); frame[0, :2] = 255; frame[0, 2] = 250
+    >>> indices, palette = palette_indices(frame, 2)
+    >>> palette.tolist(), indices.tolist()
+    ([[0, 0, 0], [255, 255, 255]], [[1, 1, 1], [0, 0, 0]])
+    """
+    packed = _packed(rgb)
+    colours, inverse, counts = np.unique(packed.ravel(), return_inverse=True,
+                                         return_counts=True)
+    keep = np.sort(colours[np.argsort(-counts, kind="stable")[:size]])
+    def split(p: np.ndarray) -> np.ndarray:
+        return np.stack([(p >> 16) & 255, (p >> 8) & 255, p & 255], axis=1).astype(np.int32)
+    palette = split(keep)
+    # nearest palette colour of every distinct colour (a few thousand at most)
+    nearest = np.empty(len(colours), np.uint8)
+    every = split(colours)
+    for start in range(0, len(colours), 4096):
+        block = every[start:start + 4096]
+        d = ((block[:, None, :] - palette[None, :, :]) ** 2).sum(axis=2)
+        nearest[start:start + 4096] = d.argmin(axis=1)
+    return nearest[inverse].reshape(rgb.shape[:2]), palette.astype(np.uint8)
+
+
 def write_gif(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: int) -> None:
-    """Write BGR frames as a looping GIF: each frame gets its own adaptive palette of up
-    to 256 colours (median cut), with no dithering.
+    """Write BGR frames as a looping GIF: each frame's palette is its own 256 most frequent
+    colours (:func:`palette_indices`), every other pixel takes the nearest of them, with no
+    dithering; so the GIF holds no colour the frame does not.
 
     Raises
     ------
@@ -108,9 +147,10 @@ def write_gif(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: int) -
     """
     def quantized(images: Iterable[np.ndarray]):
         for frame in images:
-            rgb = Image.fromarray(np.ascontiguousarray(frame[:, :, ::-1]))
-            yield rgb.quantize(colors=256, method=Image.Quantize.MEDIANCUT,
-                               dither=Image.Dither.NONE)
+            indices, palette = palette_indices(np.ascontiguousarray(frame[:, :, ::-1]))
+            picture = Image.fromarray(indices, mode="P")
+            picture.putpalette(palette.ravel().tolist())
+            yield picture
 
     pictures = quantized(frames)
     first = next(pictures, None)

@@ -186,6 +186,23 @@ def test_gif_frames_keep_flat_colours_flat_no_dithering(tmp_path):
         assert np.abs(block[0] - viridis[k * 36][::-1]).max() <= 4
     assert (back[:10] == 255).all() and (back[105:107, 20:200] == 32).all()
     assert np.abs(back[60:100] - frame[60:100]).max() <= 8  # the ramp: no noise, small steps
+    # no colour the frame does not hold: the palette is the frame's own colours
+    drawn = {tuple(c) for c in frame.reshape(-1, 3)}
+    assert {tuple(c) for c in back.reshape(-1, 3)} <= drawn
+
+
+def test_a_real_sweep_gif_matches_its_video_without_dithering_noise(tmp_path):
+    out = tmp_path / "set"
+    done = run_export("example:mirror", "--animate-shifts", "2", "--formats", "png",
+                      "--width", "600", "--out", out)
+    assert done.returncode == 0, done.stderr
+    ok, animation = cv2.imreadanimation(str(out / "sweep.gif"))
+    assert ok and len(animation.frames) == 3
+    with av.open(str(out / "sweep.mp4")) as container:  # the same frames, lossy but close
+        first = next(container.decode(video=0)).to_ndarray(format="bgr24").astype(int)
+    gif = animation.frames[0][:, :, :3].astype(int)
+    assert gif.shape == first.shape
+    assert np.abs(gif - first).mean() < 6  # no dithering noise beyond the video's own loss
 
 
 def test_colour_bars_shared_levels_and_metrics_on_the_sheet(qapp, tmp_path):
