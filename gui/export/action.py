@@ -12,7 +12,8 @@ shows, :func:`gui.export.jobs.window_export_job` of the window's
 :class:`engine.ViewState` (frozen copies of its images, so later edits never reach the
 export). The export runs as an :class:`~gui.export.jobs.ExportRequest` on the runner's
 "export" lane, the copied figure as a :class:`~gui.export.jobs.CopyFigureRequest` on
-"copy-figure"; a progress bar with the step's text and a Cancel button
+"copy-figure" and the dialog's preview as a :class:`~gui.export.jobs.SheetPreviewRequest`
+on "export-preview"; a progress bar with the step's text and a Cancel button
 (``runner.cancel(ExportRequest)``) sits in the status bar meanwhile.
 """
 
@@ -39,7 +40,13 @@ from figures import ExportJob, ExportTargetError, FigureSetOptions
 from figures.figure_set import input_files
 from figures.target import check_target
 from gui.export.dialog import ExportDialog, remember, remembered_folder, remembered_options
-from gui.export.jobs import CopyFigureRequest, ExportOutcome, ExportRequest
+from gui.export.jobs import (
+    CopyFigureRequest,
+    ExportOutcome,
+    ExportRequest,
+    SheetPreview,
+    SheetPreviewRequest,
+)
 from gui.window.settings import AppSettings
 from gui.worker import JobDone, JobFailed, JobProgress, JobRunner, JobSettled, error_message
 
@@ -138,10 +145,13 @@ class FigureExporter(QObject):
         self.copy_action.triggered.connect(self.copy_figure)
         self._export_id = 0  # the export request running now, 0 if none
         self._export_folder = Path()
+        self.dialog: ExportDialog | None = None  # the export dialog while it is open
         runner.subscribe(ExportRequest, done=self._on_exported, failed=self._on_export_failed,
                          progress=self._on_progress, settled=self._on_settled, owner=self)
         runner.subscribe(CopyFigureRequest, done=self._on_copied, failed=self._on_copy_failed,
                          owner=self)
+        runner.subscribe(SheetPreviewRequest, done=self._on_preview,
+                         failed=self._on_preview_failed, owner=self)
 
     # -- wiring ---------------------------------------------------------------------------------
     def install_actions(self, file_menu: QMenu, edit_menu: QMenu,
@@ -177,7 +187,15 @@ class FigureExporter(QObject):
             return 0
         dialog = ExportDialog(remembered_folder(self.settings),
                               remembered_options(self.settings), self.window)
-        if not dialog.exec():
+        dialog.preview_requested.connect(self.preview)
+        self.dialog = dialog
+        try:
+            accepted = dialog.exec()
+        finally:
+            self.dialog = None
+            self.runner.cancel(SheetPreviewRequest)
+            dialog.deleteLater()
+        if not accepted:
             return 0
         folder, options = dialog.folder(), dialog.options()
         remember(self.settings, folder, options)
@@ -247,18 +265,47 @@ class FigureExporter(QObject):
         self.status_bar.showMessage(message, MESSAGE_MS)
         self.export_failed.emit(message)
 
+    # -- preview --------------------------------------------------------------------------------
+    def preview(self, options: FigureSetOptions) -> int:
+        """Draw the composite sheet of what the window shows with `options` off the GUI
+        thread, for the open export dialog; return the request id (0 if there is nothing
+        to draw: the dialog says why, or no dialog is open)."""
+        if self.dialog is None:
+            return 0
+        try:
+            job = self.snapshot()
+        except ValueError as exc:
+            self._preview_failed(None, f"nothing to draw: {exc}")
+            return 0
+        if job is None:
+            self._preview_failed(None, "nothing to draw: there is no image.")
+            return 0
+        return self.runner.submit(SheetPreviewRequest(job, options))
+
+    def _preview_failed(self, options: FigureSetOptions | None, message: str) -> None:
+        if self.dialog is not None:
+            self.dialog.show_preview_error(options, message)
+
+    def _on_preview(self, event: JobDone[SheetPreview]) -> None:
+        if self.dialog is not None:
+            self.dialog.show_preview(event.result.options, event.result.image)
+
+    def _on_preview_failed(self, event: JobFailed) -> None:
+        # only a ValueError is about the options; anything else is no verdict on them
+        options = event.request.options if isinstance(event.error, ValueError) else None
+        self._preview_failed(options, error_message(event.error))
+
     # -- copy figure ----------------------------------------------------------------------------
     def copy_figure(self) -> int:
-        """Render the composite sheet (at the remembered export width, background and
-        top-k) off the GUI thread and put it on the clipboard; return the request id
+        """Render the composite sheet (with the remembered export options: as the set's
+        sheet.png) off the GUI thread and put it on the clipboard; return the request id
         (0 if there is nothing to copy)."""
         job = self._snapshot()
         if job is None:
             return 0
         options = remembered_options(self.settings)
         self.status_bar.showMessage("Rendering the figure…")
-        return self.runner.submit(CopyFigureRequest(job, options.width, options.background,
-                                                    options.top_k))
+        return self.runner.submit(CopyFigureRequest(job, options))
 
     # -- results (GUI thread) -------------------------------------------------------------------
     def _on_progress(self, event: JobProgress) -> None:

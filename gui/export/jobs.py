@@ -4,8 +4,9 @@
 frozen copies of its images. The worker runs an :class:`ExportRequest`
 (:func:`export_figure_set`: it checks which images still equal their sources, records
 the command that writes the set again, and writes the set, reporting each step's text
-through the context) and a :class:`CopyFigureRequest` (the composite sheet for the
-clipboard).
+through the context), a :class:`CopyFigureRequest` (the composite sheet for the
+clipboard) and a :class:`SheetPreviewRequest` (the sheet the export dialog's options
+give, shown before anything is written); both draw the sheet with :func:`sheet_image`.
 """
 
 from __future__ import annotations
@@ -22,15 +23,25 @@ from figures import (
     ExportCancelled,
     ExportJob,
     FigureSetOptions,
-    render_composite,
     reproducing_command,
     write_figure_set,
 )
+from figures import drawing as draw
+from figures.figure_set import (
+    MAX_WIDTH,
+    ROW_A,
+    compute_figure_data,
+    describe_spec,
+    figure_panels,
+    sheet_rows,
+)
 from gui.worker import JobContext, Request
 
-#: The lanes of the export and of Copy figure (independent: copying never stops an export).
+#: The lanes of the export, of Copy figure and of the dialog's preview (independent:
+#: copying or previewing never stops an export).
 EXPORT = "export"
 COPY_FIGURE = "copy-figure"
+PREVIEW = "export-preview"
 
 
 def window_export_job(state: ViewState) -> ExportJob:
@@ -120,15 +131,45 @@ class ExportRequest(Request[ExportOutcome]):
         return export_figure_set(self.folder, self.job, self.options, self.force, context)
 
 
+def sheet_image(job: ExportJob, options: FigureSetOptions) -> QImage:
+    """The composite sheet `options` give for `job`, as the set's sheet.png draws it: the
+    stages' panels with the options' top-k, difference markers and shared levels, row
+    B's metrics when asked, the columns, text size, colour bars, caption and background,
+    `options.width` wide, or as wide as `options.panel_width` needs.
+
+    Raises
+    ------
+    ValueError
+        If the pipeline cannot run on the images, or the panel width makes the sheet
+        wider than :data:`figures.figure_set.MAX_WIDTH`.
+    """
+    data = compute_figure_data(job, options.top_k)
+    panels = figure_panels(data, diff_markers=options.diff_markers,
+                           levels_shared=options.levels_shared)
+    rows = sheet_rows(data, panels, metrics=options.metrics_on_sheet)
+    width = options.width
+    if options.panel_width is not None:
+        width = draw.sheet_width_for(options.panel_width, rows, options.columns)
+        if width > MAX_WIDTH:
+            raise ValueError(f"a panel width of {options.panel_width} px makes the sheet "
+                             f"{width} px wide, more than {MAX_WIDTH}; choose a smaller "
+                             "panel width or fewer columns.")
+    caption = options.title
+    if caption is None:
+        caption = f"{job.state.caption} | {describe_spec(job.spec, data.results[ROW_A])}"
+    drawing = draw.sheet_drawing(rows, width, caption, columns=options.columns,
+                                 font_px=options.font_size, colorbars=options.colorbars)
+    return draw.render(drawing, options.background)
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class CopyFigureRequest(Request[QImage]):
-    """Render the composite sheet of `job` for the clipboard (Edit > Copy figure)."""
+    """Render the composite sheet of `job` for the clipboard (Edit > Copy figure), with the
+    sheet's `options` (the formats are not used)."""
 
     lane: ClassVar[str] = COPY_FIGURE
     job: ExportJob
-    width: int
-    background: str
-    top_k: int
+    options: FigureSetOptions
 
     def run(self, context: JobContext) -> QImage:
         """Render the sheet.
@@ -136,13 +177,53 @@ class CopyFigureRequest(Request[QImage]):
         Returns
         -------
         QImage
-            :func:`figures.render_composite` at `width` pixels.
+            :func:`sheet_image` of `job` and `options`.
 
         Raises
         ------
         ValueError
-            For an impossible spec or image.
+            For an impossible spec, image or panel width.
         """
-        return render_composite(self.job, self.width, background=self.background,
-                                top_k=self.top_k)
+        return sheet_image(self.job, self.options)
 
+
+@dataclass(frozen=True)
+class SheetPreview:
+    """The sheet an export would write, for the export dialog.
+
+    Attributes
+    ----------
+    options : FigureSetOptions
+        The options it was drawn with.
+    image : QImage
+        The sheet at its real size.
+    """
+
+    options: FigureSetOptions
+    image: QImage
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SheetPreviewRequest(Request[SheetPreview]):
+    """Draw the composite sheet of `job` with `options` for the export dialog's preview;
+    a newer preview replaces one still waiting."""
+
+    lane: ClassVar[str] = PREVIEW
+    job: ExportJob
+    options: FigureSetOptions
+
+    def run(self, context: JobContext) -> SheetPreview:
+        """Render the sheet.
+
+        Returns
+        -------
+        SheetPreview
+            :func:`sheet_image` of `job` and `options`, with the options.
+
+        Raises
+        ------
+        ValueError
+            For an impossible spec, image or panel width.
+        """
+        context.check()
+        return SheetPreview(self.options, sheet_image(self.job, self.options))
