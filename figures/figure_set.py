@@ -542,9 +542,7 @@ def _actual_names(w: _Writer) -> dict[str, list[str]]:
 
 def _compute(w: _Writer) -> None:
     w.data = compute_figure_data(w.job, w.options.top_k)
-    w.panels = figure_panels(w.data, diff_markers=w.options.diff_markers,
-                             levels_shared=w.options.levels_shared,
-                             scale_panels=w.options.scale_panels)
+    w.panels = options_panels(w.data, w.options)
 
 
 def _write_panel(w: _Writer, row: str, name: str) -> None:
@@ -555,17 +553,56 @@ def _write_panel(w: _Writer, row: str, name: str) -> None:
 
 
 def _write_sheet(w: _Writer) -> None:
-    o = w.options
-    rows = sheet_rows(w.data, w.panels, metrics=o.metrics_on_sheet)
+    _write_drawing(w, "sheet", sheet_drawing_for(w.data, w.options, w.panels))
+
+
+def options_panels(data: FigureData, options: FigureSetOptions) -> dict[str, dict[str, Panel]]:
+    """The panels `options` ask for: difference markers, shared levels, true scale."""
+    return figure_panels(data, diff_markers=options.diff_markers,
+                         levels_shared=options.levels_shared,
+                         scale_panels=options.scale_panels)
+
+
+def sheet_drawing_for(data: FigureData, options: FigureSetOptions,
+                      panels: dict[str, dict[str, Panel]] | None = None) -> draw.Drawing:
+    """The composite sheet as a set with `options` draws it (sheet.png, Copy figure and the
+    dialog's preview alike): the panels :func:`options_panels` gives (or `panels`), row
+    B's metrics when asked, the columns, text size, colour bars and caption, `options.width`
+    wide or as wide as `options.panel_width` needs.
+
+    Raises
+    ------
+    ValueError
+        If the panel width makes the sheet wider than MAX_WIDTH.
+    """
+    o = options
+    panels = options_panels(data, o) if panels is None else panels
+    rows = sheet_rows(data, panels, metrics=o.metrics_on_sheet)
     width = o.width
     if o.panel_width is not None:
         width = draw.sheet_width_for(o.panel_width, rows, o.columns)
         if width > MAX_WIDTH:
-            raise ValueError(f"--panel-width {o.panel_width} makes the sheet {width} px wide, "
-                             f"more than {MAX_WIDTH}; use a smaller panel width or --columns.")
-    drawing = draw.sheet_drawing(rows, width, _caption(w.data, o.title), columns=o.columns,
-                                 font_px=o.font_size, colorbars=o.colorbars)
-    _write_drawing(w, "sheet", drawing)
+            raise ValueError(f"a panel width of {o.panel_width} px makes the sheet {width} px "
+                             f"wide, more than {MAX_WIDTH}; choose a smaller panel width or "
+                             "fewer columns.")
+    return draw.sheet_drawing(rows, width, _caption(data, o.title), columns=o.columns,
+                              font_px=o.font_size, colorbars=o.colorbars)
+
+
+def sheet_image(job: ExportJob, options: FigureSetOptions) -> QImage:
+    """The composite sheet of `job` drawn as :func:`sheet_drawing_for` says, on the
+    options' background (a pipeline run first).
+
+    Raises
+    ------
+    ValueError
+        If the pipeline cannot run on the images, or the sheet would be too wide.
+    RuntimeError
+        If no QGuiApplication exists.
+    """
+    _require_gui_application()
+    data = compute_figure_data(job, options.top_k)
+    return draw.render(sheet_drawing_for(data, options), options.background)
 
 
 def _write_drawing(w: _Writer, stem: str, drawing: draw.Drawing) -> None:

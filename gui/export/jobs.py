@@ -6,7 +6,8 @@ frozen copies of its images. The worker runs an :class:`ExportRequest`
 the command that writes the set again, and writes the set, reporting each step's text
 through the context), a :class:`CopyFigureRequest` (the composite sheet for the
 clipboard) and a :class:`SheetPreviewRequest` (the sheet the export dialog's options
-give, shown before anything is written); both draw the sheet with :func:`sheet_image`.
+give, shown before anything is written); both draw the sheet with
+:func:`figures.figure_set.sheet_image`, as the set's sheet.png is drawn.
 """
 
 from __future__ import annotations
@@ -26,15 +27,7 @@ from figures import (
     reproducing_command,
     write_figure_set,
 )
-from figures import drawing as draw
-from figures.figure_set import (
-    MAX_WIDTH,
-    ROW_A,
-    compute_figure_data,
-    describe_spec,
-    figure_panels,
-    sheet_rows,
-)
+from figures.figure_set import sheet_image
 from gui.worker import JobContext, Request
 
 #: The lanes of the export, of Copy figure and of the dialog's preview (independent:
@@ -129,37 +122,6 @@ class ExportRequest(Request[ExportOutcome]):
     def run(self, context: JobContext) -> ExportOutcome:
         """Export; see :func:`export_figure_set` for what is returned and raised."""
         return export_figure_set(self.folder, self.job, self.options, self.force, context)
-
-
-def sheet_image(job: ExportJob, options: FigureSetOptions) -> QImage:
-    """The composite sheet `options` give for `job`, as the set's sheet.png draws it: the
-    stages' panels with the options' top-k, difference markers and shared levels, row
-    B's metrics when asked, the columns, text size, colour bars, caption and background,
-    `options.width` wide, or as wide as `options.panel_width` needs.
-
-    Raises
-    ------
-    ValueError
-        If the pipeline cannot run on the images, or the panel width makes the sheet
-        wider than :data:`figures.figure_set.MAX_WIDTH`.
-    """
-    data = compute_figure_data(job, options.top_k)
-    panels = figure_panels(data, diff_markers=options.diff_markers,
-                           levels_shared=options.levels_shared)
-    rows = sheet_rows(data, panels, metrics=options.metrics_on_sheet)
-    width = options.width
-    if options.panel_width is not None:
-        width = draw.sheet_width_for(options.panel_width, rows, options.columns)
-        if width > MAX_WIDTH:
-            raise ValueError(f"a panel width of {options.panel_width} px makes the sheet "
-                             f"{width} px wide, more than {MAX_WIDTH}; choose a smaller "
-                             "panel width or fewer columns.")
-    caption = options.title
-    if caption is None:
-        caption = f"{job.state.caption} | {describe_spec(job.spec, data.results[ROW_A])}"
-    drawing = draw.sheet_drawing(rows, width, caption, columns=options.columns,
-                                 font_px=options.font_size, colorbars=options.colorbars)
-    return draw.render(drawing, options.background)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

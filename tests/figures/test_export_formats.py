@@ -310,3 +310,13 @@ def test_a_narrow_sheet_wraps_its_stages_so_every_title_is_readable(qapp):
     titles = [p.title for r in rows for p in r.panels if p is not None]
     assert layout.font_px >= 10
     assert max(metrics.horizontalAdvance(t) for t in titles) <= layout.cell_w
+
+
+def test_the_preview_and_copy_figure_draw_exactly_the_sets_sheet(qapp, tmp_path):
+    options = FigureSetOptions(formats=("png",), width=500, metrics_on_sheet=True,
+                               scale_panels=True, columns=2, font_size=12)
+    job = ExportJob(example_state("pixel"))
+    out = figure_set.write_figure_set(tmp_path / "set", job, options)
+    written = cv2.imread(str(out / "sheet.png"))
+    preview = figures.drawing.qimage_to_bgr(figure_set.sheet_image(job, options))
+    np.testing.assert_array_equal(preview, written)
