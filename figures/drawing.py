@@ -569,11 +569,11 @@ def auto_columns(rows: Sequence[SheetRow], width: int) -> int:
 
 def wrap_rows(rows: Sequence[SheetRow], columns: int) -> list[SheetRow]:
     """`rows` with at most `columns` stages each: the stages beyond go into further bands
-    of the same rows below (A, B, A - B for stages 1..n, then again for n+1..), the last
-    band filled with empty places so every band has the same columns.
+    of the same rows below (A, B, A - B for stages 1..n, then again for n+1..); the last
+    band may be shorter (its places stay blank).
 
     >>> [len(r.panels) for r in wrap_rows([SheetRow("A", [None] * 5)], 2)]
-    [2, 2, 2]
+    [2, 2, 1]
     """
     width = max(len(r.panels) for r in rows)
     if columns >= width:
@@ -581,8 +581,7 @@ def wrap_rows(rows: Sequence[SheetRow], columns: int) -> list[SheetRow]:
     out = []
     for start in range(0, width, columns):
         for row in rows:
-            band = list(row.panels[start:start + columns])
-            out.append(SheetRow(row.label, band + [None] * (columns - len(band))))
+            out.append(SheetRow(row.label, list(row.panels[start:start + columns])))
     return out
 
 
@@ -637,9 +636,33 @@ def _draw_colorbar(canvas: Canvas, panel: Panel, rect: QRectF, font_px: float) -
         _draw_text(canvas.painter, label, "0", size)
 
 
+def _paint_table(painter: QPainter, table: Sequence[Sequence[str]], top: float,
+                 layout: _SheetLayout) -> None:
+    """A small table across the sheet from `top`: the first line a bold header, columns
+    as wide as their longest text allows, a rule under the header."""
+    size = layout.font_px * 0.85
+    line_h = round(layout.font_px * 1.5)
+    m = layout.margin
+    metrics = QFontMetricsF(_font(size, bold=True))
+    wants = [max(metrics.horizontalAdvance(str(line[k])) for line in table) + size
+             for k in range(len(table[0]))]
+    scale = min(1.0, (layout.width - 2 * m) / sum(wants))
+    x_edges = [m + sum(wants[:k]) * scale for k in range(len(wants) + 1)]
+    for i, line in enumerate(table):
+        y = top + i * line_h
+        for k, text in enumerate(line):
+            align = Qt.AlignmentFlag.AlignLeft if k == 0 else Qt.AlignmentFlag.AlignRight
+            _draw_text(painter, QRectF(x_edges[k], y, x_edges[k + 1] - x_edges[k] - size / 2,
+                                       line_h), str(text), size, align=align, bold=i == 0)
+        if i == 0:
+            painter.setPen(QPen(TEXT_COLOR, 1.0))
+            painter.drawLine(QPointF(m, y + line_h), QPointF(layout.width - m, y + line_h))
+
+
 def sheet_drawing(rows: Sequence[SheetRow], width: int, caption: str = "", *,
                   columns: int | None = None, font_px: float | None = None,
-                  colorbars: bool = False) -> Drawing:
+                  colorbars: bool = False, table: Sequence[Sequence[str]] | None = None
+                  ) -> Drawing:
     """The composite sheet `width` pixels wide: one row per entry of `rows` (A over B over
     A - B), the pipeline's stages left to right, each titled with its shape, and an
     optional caption line on top.
@@ -655,6 +678,9 @@ def sheet_drawing(rows: Sequence[SheetRow], width: int, caption: str = "", *,
     colorbars : bool
         A colour bar under every panel with the values at its ends; a panel's `note` is
         drawn under it either way.
+    table : sequence of sequences of str, optional
+        A small table under the rows (a header line, then one line each), e.g. the
+        comparison's metrics per stage.
 
     Raises
     ------
@@ -667,8 +693,16 @@ def sheet_drawing(rows: Sequence[SheetRow], width: int, caption: str = "", *,
         columns = auto_columns(rows, width)
     rows = wrap_rows(rows, columns)
     layout = _sheet_layout(rows, width, caption, font_px, colorbars)
-    return Drawing(layout.width, layout.height, caption or "ShiftLab sheet",
-                   lambda p: _paint_sheet(p, rows, layout, caption))
+    if not table:
+        return Drawing(layout.width, layout.height, caption or "ShiftLab sheet",
+                       lambda p: _paint_sheet(p, rows, layout, caption))
+    table_h = round(layout.font_px * 1.5) * len(table) + layout.margin
+
+    def paint(canvas: Canvas) -> None:
+        _paint_sheet(canvas, rows, layout, caption)
+        _paint_table(canvas.painter, table, layout.height, layout)
+
+    return Drawing(layout.width, layout.height + table_h, caption or "ShiftLab sheet", paint)
 
 
 @dataclass(frozen=True)

@@ -137,7 +137,8 @@ class FigureSetOptions:
         One colour range for all feature stages (conv and pools) instead of one each.
     metrics_on_sheet : bool
         Under every panel of row B: the distance to A, how far the peak moved (in cells
-        and input pixels) and the equivariance error or why it is undefined.
+        and input pixels) and the equivariance error or why it is undefined; and the same
+        per stage as a small table under the sheet.
     scale_panels : bool
         Draw the sheet's stages at their true relative scale, in input-pixel coordinates
         as the window does (a pool 2 panel covers the input's area in cells 4 px wide),
@@ -394,21 +395,22 @@ def figure_panels(data: FigureData, *, diff_markers: bool = False,
 
 def metrics_note(comp: StageComparison) -> str:
     """A stage's comparison for the sheet, in three short lines: the distance and the
-    equivariance error (or why it is undefined), how far the peak moved in the stage's
-    cells ("(tie)": a near-tie, no stable peak), and the same in input pixels; n/a when
-    neither map has a peak.
+    equivariance error (n/a; :func:`metrics_table` says why), how far the peak moved in
+    the stage's cells ("(tie)": a near-tie, no stable peak), and the same in input pixels;
+    n/a when neither map has a peak.
 
     >>> from engine import example_state, run_state
     >>> print(metrics_note(run_state(example_state("pixel")).comparison.stages[1]))
-    d 1.414 · error n/a: another image
+    d 1.414 · error n/a
     peak (2, 2) cells
     = (4, 4) input px
     """
     if comp.both_zero:
         return "d n/a: both maps zero\nno peak to follow"
+    # why an error is n/a is in the table under the sheet; here it must stay short
     error = (f"error {comp.equivariance_error:.3f}" if comp.equivariance_error is not None
-             else f"error n/a: {comp.error_note}" if comp.error_note else "")
-    first = f"d {comp.distance:.3f}" + (f" · {error}" if error else "")
+             else "error n/a")
+    first = f"d {comp.distance:.3f} · {error}"
     (dy, dx), (py, px) = comp.displacement, comp.displacement_px
     tie = " (tie)" if comp.near_tie else ""
     return f"{first}\npeak ({dy}, {dx}) cells{tie}\n= ({py}, {px}) input px"
@@ -585,8 +587,28 @@ def sheet_drawing_for(data: FigureData, options: FigureSetOptions,
             raise ValueError(f"a panel width of {o.panel_width} px makes the sheet {width} px "
                              f"wide, more than {MAX_WIDTH}; choose a smaller panel width or "
                              "fewer columns.")
+    table = metrics_table(data) if o.metrics_on_sheet else None
     return draw.sheet_drawing(rows, width, _caption(data, o.title), columns=o.columns,
-                              font_px=o.font_size, colorbars=o.colorbars)
+                              font_px=o.font_size, colorbars=o.colorbars, table=table)
+
+
+def metrics_table(data: FigureData) -> list[list[str]] | None:
+    """The comparison's numbers per stage as a small table for the sheet: a header line,
+    then stage, distance, peak move in cells and in input pixels (a near-tie marked), and
+    the equivariance error or why it is undefined; None without a comparison."""
+    if not data.comparisons:
+        return None
+    lines = [["stage", "distance", "peak moved (cells)", "(input px)", "equivariance error"]]
+    for c in data.comparisons:
+        if c.both_zero:
+            lines.append([c.name, "n/a", "n/a", "n/a", c.error_note or "n/a"])
+            continue
+        error = (f"{c.equivariance_error:.4f}" if c.equivariance_error is not None
+                 else f"n/a: {c.error_note}" if c.error_note else "n/a")
+        tie = " (tie)" if c.near_tie else ""
+        lines.append([c.name, f"{c.distance:.4f}", f"{c.displacement}{tie}",
+                      f"{c.displacement_px}", error])
+    return lines
 
 
 def sheet_image(job: ExportJob, options: FigureSetOptions) -> QImage:

@@ -18,7 +18,15 @@ import cli
 import figures.drawing
 import figures.figure_set as figure_set
 import figures.video
-from engine import EXAMPLES, example_state, load_example, run_pipeline, shift_sweep
+from engine import (
+    EXAMPLES,
+    InputImage,
+    ViewState,
+    example_state,
+    load_example,
+    run_pipeline,
+    shift_sweep,
+)
 from figures.drawing import VIRIDIS_LUT
 from figures.figure_set import ExportJob, FigureSetOptions, compute_figure_data, figure_panels
 from figures.video import write_gif
@@ -226,7 +234,8 @@ def test_colour_bars_shared_levels_and_metrics_on_the_sheet(qapp, tmp_path):
                       "--formats", "svg,json", "--out", out)
     assert done.returncode == 0, done.stderr
     svg = (out / "sheet.svg").read_text(encoding="utf-8")
-    assert "= (4, 4) input px" in svg and "error n/a: another im" in svg
+    assert "= (4, 4) input px" in svg and "error n/a" in svg
+    assert "n/a: another image" in svg  # the table under the sheet says why
     argv = json.loads((out / "manifest.json").read_text())["command"]["argv"]
     assert "--metrics-on-sheet" in argv and "--levels-shared" in argv
 
@@ -320,3 +329,18 @@ def test_the_preview_and_copy_figure_draw_exactly_the_sets_sheet(qapp, tmp_path)
     written = cv2.imread(str(out / "sheet.png"))
     preview = figures.drawing.qimage_to_bgr(figure_set.sheet_image(job, options))
     np.testing.assert_array_equal(preview, written)
+
+
+def test_metrics_on_sheet_adds_a_table_of_every_compared_stage(qapp):
+    data = compute_figure_data(ExportJob(example_state("shift")), 3)
+    table = figure_set.metrics_table(data)
+    assert table[0] == ["stage", "distance", "peak moved (cells)", "(input px)",
+                        "equivariance error"]
+    by_stage = {line[0]: line for line in table[1:]}
+    assert by_stage["conv"][4] == f"{data.comparisons[1].equivariance_error:.4f}" == "0.1084"
+    assert by_stage["pool 1"][4] == "n/a: shift not a multiple of S = 2"
+    plain = figure_set.sheet_drawing_for(data, FigureSetOptions())
+    with_table = figure_set.sheet_drawing_for(data, FigureSetOptions(metrics_on_sheet=True))
+    assert with_table.height > plain.height + len(table) * 10
+    assert figure_set.metrics_table(compute_figure_data(ExportJob(ViewState(
+        InputImage(np.eye(8, dtype=np.float32)))), 3)) is None
