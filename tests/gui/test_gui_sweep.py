@@ -64,7 +64,8 @@ def test_cancel_stops_a_long_sweep_and_keeps_the_old_curves(panel, qtbot):
         panel.run()
     before = curves(panel)
 
-    panel.state.update(image=np.random.default_rng(1).random((512, 512)).astype(np.float32),
+    # about 2 s of sweeping here: still running when Cancel is clicked
+    panel.state.update(image=np.random.default_rng(1).random((2048, 2048)).astype(np.float32),
                        spec=PipelineSpec(levels=6))
     panel.max_shift.setValue(64)
     seen: list[int] = []
@@ -87,13 +88,17 @@ def test_cancel_stops_a_long_sweep_and_keeps_the_old_curves(panel, qtbot):
 
 
 def test_a_newer_sweep_replaces_a_running_one(panel, qtbot):
-    panel.state.update(image=np.random.default_rng(2).random((256, 256)).astype(np.float32),
-                       spec=PipelineSpec(levels=4))
+    # long enough to be still running when the newer one comes (about 2 s here)
+    panel.state.update(image=np.random.default_rng(2).random((2048, 2048)).astype(np.float32),
+                       spec=PipelineSpec(levels=6))
     panel.max_shift.setValue(64)
     results = []
     panel.finished.connect(results.append)
+    seen: list[int] = []
+    panel.progress.valueChanged.connect(seen.append)  # a reset to 0 cannot hide progress
     panel.run()
-    qtbot.waitUntil(lambda: panel.progress.value() > 0, timeout=30_000)
+    qtbot.waitUntil(lambda: any(v > 0 for v in seen), timeout=30_000)
+    assert panel.running and not results
     small = np.random.default_rng(4).random((24, 24)).astype(np.float32)
     panel.state.update(image=small, spec=PipelineSpec(convolve=False, levels=2))
     panel.max_shift.setValue(3)
@@ -151,11 +156,14 @@ def test_closing_the_window_during_a_sweep_stops_it(qtbot):
     win = MainWindow()
     qtbot.addWidget(win)
     win.show()
-    win.model.set_image(np.random.default_rng(9).random((512, 512)).astype(np.float32))
+    win.model.set_image(np.random.default_rng(9).random((2048, 2048)).astype(np.float32))
     win.pipeline_controls.set_spec(PipelineSpec(levels=6))
     win.compare.sweep.max_shift.setValue(64)
+    seen: list[int] = []
+    win.compare.sweep.progress.valueChanged.connect(seen.append)
     win.compare.sweep.run()
-    qtbot.waitUntil(lambda: win.compare.sweep.progress.value() > 0, timeout=30_000)
+    qtbot.waitUntil(lambda: any(v > 0 for v in seen), timeout=30_000)
+    assert win.compare.sweep.running
     threads = list(win.runner._threads.values())
     win.close()
     assert threads and not any(t.isRunning() for t in threads)
