@@ -344,3 +344,19 @@ def test_metrics_on_sheet_adds_a_table_of_every_compared_stage(qapp):
     assert with_table.height > plain.height + len(table) * 10
     assert figure_set.metrics_table(compute_figure_data(ExportJob(ViewState(
         InputImage(np.eye(8, dtype=np.float32)))), 3)) is None
+
+
+def test_every_sheet_flag_reaches_the_options_and_the_reproducing_command(tmp_path):
+    out = tmp_path / "set"
+    done = run_export("example:mirror", "--scale-panels", "--no-colorbars", "--diff-markers",
+                      "--levels-shared", "--top-k", "2", "--formats", "json", "--out", out)
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    options = manifest["options"]
+    assert (options["scale_panels"], options["colorbars"], options["diff_markers"],
+            options["levels_shared"], options["top_k"]) == (True, False, True, True, 2)
+    again = tmp_path / "again"
+    argv = manifest["command"]["argv"]
+    argv[argv.index("--out") + 1] = str(again)
+    assert run_export(*argv[2:]).returncode == 0  # "shiftlab export" is argv[:2]
+    assert json.loads((again / "manifest.json").read_text())["options"] == options
