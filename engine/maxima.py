@@ -90,14 +90,15 @@ def is_near_tie(x: np.ndarray, tolerance: float = NEAR_TIE) -> bool:
     >>> is_near_tie(np.array([[1.0, 0.999, 0.0], [0.0, 0.0, 0.5]]))  # a neighbour
     False
     """
-    arr = np.asarray(x, dtype=np.float64)
+    arr = np.asarray(x)
     if arr.size < 2:
         return False
-    r, c = np.unravel_index(int(np.argmax(arr)), arr.shape)
-    top = arr[r, c]
-    if top <= 0.0:
+    # The neighbourhood holds at most 9 cells, so the 10 largest always include the
+    # largest cell outside it: one pass over the map instead of a copy.
+    top = maxima_unchecked(arr, 10)
+    peak_r, peak_c, peak = top[0]
+    if peak <= 0.0:
         return True
-    rest = arr.copy()
-    rest[max(0, r - 1):r + 2, max(0, c - 1):c + 2] = -np.inf
-    second = rest.max()
-    return bool(np.isfinite(second) and top - second <= tolerance * top)
+    rival = next((v for r, c, v in top[1:] if abs(r - peak_r) > 1 or abs(c - peak_c) > 1),
+                 None)
+    return rival is not None and peak - rival <= tolerance * peak

@@ -120,3 +120,17 @@ def test_kernels_carry_their_true_names():
                                                   [-1.0, 0.0, 1.0]]
     assert EXAMPLES["mirror"].spec.kernel == "prewitt_vertical"
     assert "the article's 'Sobel'" in EXAMPLES["mirror"].description
+
+
+def test_near_tie_agrees_with_a_plain_masked_reference():
+    rng = np.random.default_rng(11)
+    for trial in range(300):
+        x = rng.random((int(rng.integers(1, 9)), int(rng.integers(2, 9)))).astype(np.float32)
+        if trial % 3 == 0:
+            x = np.round(x * 4) / 4  # ties, including ties next to the peak
+        r, c = np.unravel_index(int(np.argmax(x)), x.shape)
+        rest = x.astype(np.float64)
+        rest[max(0, r - 1):r + 2, max(0, c - 1):c + 2] = -np.inf
+        top = float(x[r, c])
+        want = top <= 0 or (np.isfinite(rest.max()) and top - rest.max() <= 0.01 * top)
+        assert is_near_tie(x) == want, x
