@@ -220,6 +220,9 @@ class Comparison:
         translation; what the kernel's symmetry does).
     kernel_mirrored : bool
         Whether B ran with the mirrored kernel.
+    fix_padding : str or None
+        The padding that removes what the note explains (:data:`SEAM_FREE_PADDING` under
+        a seam note), for a one-click fix; None when there is none.
     """
 
     a: PipelineResult
@@ -229,6 +232,7 @@ class Comparison:
     differences: dict[str, np.ndarray] = field(repr=False)
     note: str | None = None
     kernel_mirrored: bool = False
+    fix_padding: str | None = None
 
 
 def transform_errors(a: PipelineResult, b: PipelineResult,

@@ -29,11 +29,13 @@ import numpy as np
 
 from ._checks import as_image, positive_int
 from .comparison import (
+    SEAM_FREE_PADDING,
     TRANSFORM_KINDS,
     Comparison,
     InputTransform,
     compare_runs,
     comparison_note,
+    seam_note,
 )
 from .display import stage_ranges
 from .examples import EXAMPLES
@@ -507,7 +509,9 @@ def run_state(state: ViewState, *, results: Mapping[str, PipelineResult] | None 
         stages, differences = compare_runs(a, b, setup.transform)
         mirrored = setup.kernel_mirrored(state.spec)
         note = comparison_note(state.spec, setup.transform, state.a.shape, mirrored)
-        comparison = Comparison(a, b, setup.transform, stages, differences, note, mirrored)
+        fix = SEAM_FREE_PADDING if seam_note(state.spec, setup.transform) else None
+        comparison = Comparison(a, b, setup.transform, stages, differences, note, mirrored,
+                                fix)
         if setup.signed_row:
             signed = difference_result(comparison, signed=True, top_k=top_k)
         if setup.magnitude_row:

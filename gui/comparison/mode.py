@@ -215,7 +215,8 @@ class CompareMode(QObject):
             return
         comparison = self.view.comparison
         if self.metrics.isVisible() and self.metrics.comparison is not comparison:
-            self.metrics.show_comparison(comparison, self.view.setup.description)
+            self.metrics.show_comparison(comparison, self.view.setup.description,
+                                         self.view.a.drift_note)
         if self.plot.isVisible() and self.plot.comparison is not comparison:
             self.plot.show_comparison(comparison)
 

@@ -28,8 +28,6 @@ from PySide6.QtWidgets import (
 )
 
 from engine import Comparison, PipelineResult, StageComparison, stride_text
-from engine.comparison import SEAM_FREE_PADDING, seam_note
-from engine.notes import drift_note
 
 ERROR_HEADER = "equivariance error\n‖f(Tx) − T′f(x)‖/‖f(x)‖"
 COLUMNS = ("stage", "shape A / B", "distance\n‖A − B‖/max", "peak moved\ndy (rows)",
@@ -104,7 +102,7 @@ class MetricsPanel(QWidget):
     -------
     padding_fix_requested(str)
         The "Use circular padding" button under a seam note was pressed; the argument is
-        the padding that removes the seam (:data:`engine.comparison.SEAM_FREE_PADDING`).
+        the padding that removes the seam (the comparison's ``fix_padding``).
     """
 
     padding_fix_requested = Signal(str)
@@ -149,8 +147,7 @@ class MetricsPanel(QWidget):
         self.fix_padding.setToolTip("Pad the convolution circularly, so it moves exactly with a "
                                     "wrapping shift (Controls > Padding)")
         self.fix_padding.setVisible(False)
-        self.fix_padding.clicked.connect(
-            lambda: self.padding_fix_requested.emit(SEAM_FREE_PADDING))
+        self.fix_padding.clicked.connect(self._request_padding)
         side = QVBoxLayout()
         side.setContentsMargins(0, 0, 0, 0)
         side.addWidget(self.note, 1)
@@ -165,8 +162,14 @@ class MetricsPanel(QWidget):
         layout.addLayout(body, 1)
         self.comparison: Comparison | None = None
 
-    def show_comparison(self, comparison: Comparison, description: str) -> None:
-        """Fill the table from `comparison`; `description` says what B is."""
+    def _request_padding(self) -> None:
+        if self.comparison is not None and self.comparison.fix_padding:
+            self.padding_fix_requested.emit(self.comparison.fix_padding)
+
+    def show_comparison(self, comparison: Comparison, description: str,
+                        drift_note: str | None = None) -> None:
+        """Fill the table from `comparison`; `description` says what B is, `drift_note` why
+        row A's pooled panels drift (:attr:`gui.panels.views.PipelineView.drift_note`)."""
         self.comparison = comparison
         heading = f"B = {description}"
         for row, result in (("A", comparison.a), ("B", comparison.b)):
@@ -194,11 +197,10 @@ class MetricsPanel(QWidget):
                     self.table.setItem(i, j, item)
                 if item.text() != text:  # during a drag most cells stay the same
                     item.setText(text)
-        notes = [n for n in (comparison.note, drift_note(comparison.a)) if n]
+        notes = [n for n in (comparison.note, drift_note) if n]
         self.note.setText("\n\n".join(notes))
         self.note.setVisible(bool(notes))
-        self.fix_padding.setVisible(seam_note(comparison.a.spec, comparison.transform)
-                                    is not None)
+        self.fix_padding.setVisible(comparison.fix_padding is not None)
 
     def clear(self) -> None:
         """Show that comparison is off."""

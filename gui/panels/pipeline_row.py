@@ -15,7 +15,6 @@ from PySide6.QtCore import QPointF, QRectF, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from engine import PipelineResult
-from engine.notes import drift_note
 from gui.panels.stage_panel import (
     FIELD_COLOR,
     HOVER_COLOR,
@@ -254,7 +253,7 @@ class PipelineRow(QWidget):
         if result.levels_produced != result.levels_requested:
             last.set_title(last.title, f"{last.subtitle} · {result.levels_produced} of "
                                        f"{result.levels_requested} levels")
-        note = drift_note(result)
+        note = view.drift_note
         for panel in self.panels[:len(stages)]:
             tip = f"{panel.title}\n{panel.subtitle}\n{panel.scale_text()}"
             if panel is last and result.stop_reason:
@@ -271,7 +270,7 @@ class PipelineRow(QWidget):
         self.drawn.emit(request_id)
 
     def _show_note(self) -> None:
-        note = drift_note(self.view.result) if self.view is not None else None
+        note = self.view.drift_note if self.view is not None else None
         self.note.setText(note or "")
         self.note.setVisible(bool(note) and self.wrap)
 

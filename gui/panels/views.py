@@ -28,6 +28,7 @@ from engine import (
     run_state,
 )
 from engine.display import difference_range, drawable, to_uint8
+from engine.notes import drift_note
 from gui.worker import JobContext, Request
 
 #: The lane of the window's pipeline job: the latest request wins.
@@ -36,19 +37,22 @@ PIPELINE = "pipeline"
 
 @dataclass(frozen=True)
 class PipelineView:
-    """A pipeline result plus, per stage, the uint8 image to draw and its value range."""
+    """A pipeline result plus, per stage, the uint8 image to draw and its value range, and
+    why its pooled panels drift (:func:`engine.notes.drift_note`, or None)."""
 
     result: PipelineResult
     images: list[np.ndarray]
     levels: list[tuple[float, float]]
     shared_levels: bool
+    drift_note: str | None = None
 
 
 def pipeline_view(result: PipelineResult, levels: list[tuple[float, float]],
                   shared_levels: bool = False) -> PipelineView:
-    """Prepare every stage of `result` for drawing over its range in `levels`."""
+    """Prepare every stage of `result` for drawing over its range in `levels` (on the
+    worker), with its drift note."""
     images = [to_uint8(drawable(s.array), *r) for s, r in zip(result.stages, levels, strict=True)]
-    return PipelineView(result, images, levels, shared_levels)
+    return PipelineView(result, images, levels, shared_levels, drift_note(result))
 
 
 @dataclass(frozen=True)

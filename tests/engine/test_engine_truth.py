@@ -134,3 +134,11 @@ def test_near_tie_agrees_with_a_plain_masked_reference():
         top = float(x[r, c])
         want = top <= 0 or (np.isfinite(rest.max()) and top - rest.max() <= 0.01 * top)
         assert is_near_tie(x) == want, x
+
+
+def test_the_comparison_names_the_padding_that_removes_its_seam():
+    state = example_state("shift")
+    assert run_state(state).comparison.fix_padding == "circular"
+    fixed = state.replace(spec=state.spec.replace(padding="circular"))
+    assert run_state(fixed).comparison.fix_padding is None
+    assert run_state(example_state("mirror")).comparison.fix_padding is None
