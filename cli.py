@@ -57,6 +57,7 @@ from figures.figure_set import (
     ExportJob,
     ExportNotice,
     FigureSetOptions,
+    is_title,
     write_figure_set,
 )
 from figures.target import InterruptedAfterPlacing, check_target
@@ -112,7 +113,7 @@ def _whole(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
 
 
 def _title(text: str) -> str:
-    if "\n" in text or len(text) > MAX_TITLE:
+    if not is_title(text):
         raise argparse.ArgumentTypeError(f"use one line of at most {MAX_TITLE} characters")
     return text
 

@@ -76,6 +76,18 @@ MAX_WIDTH = 4000
 MAX_COLUMNS = 14
 MIN_FONT, MAX_FONT = 6, 72
 MAX_TITLE = 200
+
+
+def is_title(text: object) -> bool:
+    """True when `text` can be a sheet's caption: one line of at most MAX_TITLE characters.
+
+    >>> is_title("Coffee, mirrored"), is_title("two\\nlines")
+    (True, False)
+    """
+    return isinstance(text, str) and len(text) <= MAX_TITLE and not any(
+        c in text for c in "\r\n")
+
+
 #: Bounds of a stage's width on the sheet and of the resolution written into files.
 MIN_PANEL = 32
 MIN_DPI, MAX_DPI = 36, 1200
@@ -197,8 +209,7 @@ class FigureSetOptions:
             bounded_int(self.columns, "columns", 1, MAX_COLUMNS)
         if self.font_size is not None:
             bounded_int(self.font_size, "font_size", MIN_FONT, MAX_FONT)
-        if self.title is not None and (not isinstance(self.title, str) or "\n" in self.title
-                                       or len(self.title) > MAX_TITLE):
+        if self.title is not None and not is_title(self.title):
             raise ValueError(f"title must be one line of at most {MAX_TITLE} characters; "
                              f"got {self.title!r:.80}.")
         if self.panel_width is not None:

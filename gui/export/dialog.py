@@ -49,6 +49,7 @@ from figures.figure_set import (
     MIN_DPI,
     MIN_FONT,
     MIN_PANEL,
+    is_title,
 )
 from gui.window.settings import AppSettings
 
@@ -101,7 +102,7 @@ def _remembered_title(settings: AppSettings) -> str | None:
     """The remembered caption; None (the default caption) when missing, empty or not one
     line of at most MAX_TITLE characters."""
     text = settings.text_value("export/title", "")
-    if "\n" in text or "\r" in text or len(text) > MAX_TITLE:
+    if not is_title(text):
         settings.notice("export/title", f"not one line of at most {MAX_TITLE} characters; "
                                         "using the default caption")
         return None
