@@ -8,21 +8,29 @@ SIGTERM or SIGHUP (nothing left behind, or what is left said in one line).
 from __future__ import annotations
 
 import argparse
-import os
-import signal
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-import cv2
-
+from cli_common import (
+    InputError,
+    add_pipeline_arguments,
+    catch_termination,
+    fail,
+    gui_application,
+    interrupted,
+    os_error_text,
+    print_progress,
+    quiet_opencv,
+    restore_signals,
+    use_offscreen_without_display,
+    whole,
+)
+from cli_common import attach_kernel_values as _attach_kernel_values
+from cli_common import spec_overrides as _spec_overrides
 from engine import (
-    ACTIVATIONS,
     EXAMPLES,
-    KERNELS,
-    PADDINGS,
-    POOL_MODES,
     CompareSetup,
     ImageSource,
     InputImage,
@@ -31,15 +39,8 @@ from engine import (
     ViewState,
     example_state,
     load_session,
-    parse_kernel_text,
 )
-from engine.limits import (
-    MAX_BLUR_SIZE,
-    MAX_LEVELS,
-    MAX_POOL_SIZE,
-    MAX_STRIDE,
-    MAX_TOP_K,
-)
+from engine.limits import MAX_TOP_K
 from engine.session import SUFFIX as SESSION_SUFFIX
 from figures.command import EXAMPLE_PREFIX, reproducing_command
 from figures.figure_set import (
@@ -60,7 +61,7 @@ from figures.figure_set import (
     is_title,
     write_figure_set,
 )
-from figures.target import InterruptedAfterPlacing, check_target
+from figures.target import check_target
 
 PROG = "shiftlab export"
 
@@ -96,20 +97,6 @@ examples:
     python main.py export photo.jpg --kernel-values "1,0,-1;2,0,-2;1,0,-1" \\
         --formats svg,npz,json --width 600 --background transparent --out out/k
 """
-
-
-def _whole(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
-    """An argparse type: a whole number within ``minimum..maximum``."""
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if value < minimum or (maximum is not None and value > maximum):
-            span = f"at least {minimum}" if maximum is None else f"{minimum} to {maximum}"
-            raise argparse.ArgumentTypeError(f"{value} is out of range: use {span}")
-        return value
-    return parse
 
 
 def _title(text: str) -> str:
@@ -163,48 +150,29 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --mirror/--flip: run B with the kernel mirrored the same way "
                    "(the convolution then commutes with the mirror)")
 
-    p = parser.add_argument_group("pipeline (defaults: the article's, or the example's)")
-    kernel = p.add_mutually_exclusive_group()
-    kernel.add_argument("--kernel", choices=list(KERNELS), metavar="NAME",
-                        help=f"a named kernel: {', '.join(KERNELS)}")
-    kernel.add_argument("--kernel-values", metavar="TEXT",
-                        help='kernel values, rows split by ";", e.g. "-1,0,1;-1,0,1;-1,0,1"')
-    p.add_argument("--no-conv", action="store_true", help="pool the input directly")
-    p.add_argument("--padding", choices=PADDINGS, help="convolution padding")
-    p.add_argument("--stride", type=_whole(1, MAX_STRIDE), metavar="N",
-                   help=f"convolution stride (1 to {MAX_STRIDE})")
-    p.add_argument("--activation", choices=ACTIVATIONS, help="after the convolution")
-    p.add_argument("--pool", choices=POOL_MODES, help="pooling mode")
-    p.add_argument("--pool-size", type=_whole(1, MAX_POOL_SIZE), metavar="N",
-                   help=f"pooling window (1 to {MAX_POOL_SIZE})")
-    p.add_argument("--pool-stride", type=_whole(1, MAX_POOL_SIZE), metavar="N",
-                   help="pooling stride (default: the window)")
-    p.add_argument("--levels", type=_whole(0, MAX_LEVELS), metavar="N",
-                   help=f"pooling levels (0 to {MAX_LEVELS})")
-    p.add_argument("--blur-size", type=_whole(1, MAX_BLUR_SIZE), metavar="N",
-                   help=f"binomial blur taps of blurmax/blur pooling (1 to {MAX_BLUR_SIZE})")
+    add_pipeline_arguments(parser, "pipeline (defaults: the article's, or the example's)")
 
     o = parser.add_argument_group("output")
     o.add_argument("--formats", type=_formats, default=DEFAULT_FORMATS, metavar="LIST",
                    help=f"comma-separated, any of {','.join(FORMATS)} (default: "
                    f"{','.join(DEFAULT_FORMATS)}); "
                    "manifest.json is always written")
-    o.add_argument("--width", type=_whole(64, MAX_WIDTH), default=1200, metavar="PX",
+    o.add_argument("--width", type=whole(64, MAX_WIDTH), default=1200, metavar="PX",
                    help=f"width of every PNG in pixels (default 1200, 64 to {MAX_WIDTH})")
     o.add_argument("--background", choices=("white", "transparent"), default="white",
                    help="behind panels and sheets (default white)")
-    o.add_argument("--top-k", type=_whole(0, MAX_TOP_K), default=3, metavar="N",
+    o.add_argument("--top-k", type=whole(0, MAX_TOP_K), default=3, metavar="N",
                    help="maxima recorded and marked per stage (default 3, as in the window; "
                    f"0 for no markers; at most {MAX_TOP_K})")
-    o.add_argument("--panel-width", type=_whole(MIN_PANEL, MAX_WIDTH), metavar="PX",
+    o.add_argument("--panel-width", type=whole(MIN_PANEL, MAX_WIDTH), metavar="PX",
                    help="each stage on the sheet at least PX wide; the sheet widens to fit "
                    f"(at most {MAX_WIDTH} px) instead of --width")
-    o.add_argument("--dpi", type=_whole(MIN_DPI, MAX_DPI), metavar="N",
+    o.add_argument("--dpi", type=whole(MIN_DPI, MAX_DPI), metavar="N",
                    help="the resolution PNGs say they have and PDFs are sized for, so a "
                    "figure lands at its physical size (default: PNGs say none, PDFs 96)")
-    o.add_argument("--columns", type=_whole(1, MAX_COLUMNS), metavar="N",
+    o.add_argument("--columns", type=whole(1, MAX_COLUMNS), metavar="N",
                    help="at most N stages side by side on the sheet; the rest wrap below")
-    o.add_argument("--font-size", type=_whole(MIN_FONT, MAX_FONT), metavar="PX",
+    o.add_argument("--font-size", type=whole(MIN_FONT, MAX_FONT), metavar="PX",
                    help=f"text size on the sheet in pixels ({MIN_FONT} to {MAX_FONT}; default: "
                    "follows the width)")
     o.add_argument("--title", type=_title, metavar="TEXT",
@@ -221,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "error")
     o.add_argument("--diff-markers", action="store_true",
                    help="also mark the largest |A-B| cells on the difference row")
-    o.add_argument("--animate-shifts", type=_whole(0, MAX_ANIMATED_SHIFTS), default=0,
+    o.add_argument("--animate-shifts", type=whole(0, MAX_ANIMATED_SHIFTS), default=0,
                    metavar="N", help="also sweep shifts 0..N px along x: sweep.gif, sweep.mp4, "
                    f"sweep plot and sweep.csv (N at most {MAX_ANIMATED_SHIFTS})")
     o.add_argument("--sweep-axis", choices=("x", "y", "diagonal"), default="x",
@@ -234,32 +202,6 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--compress", action="store_true",
                    help="write stages.npz zlib-compressed (smaller, and slower to write)")
     return parser
-
-
-class InputError(ValueError):
-    """A bad input or option value found after parsing (exit code 1)."""
-
-
-def _spec_overrides(args: argparse.Namespace) -> dict:
-    changes: dict = {}
-    if args.kernel is not None:
-        changes["kernel"] = args.kernel
-    if args.kernel_values is not None:
-        try:
-            values = parse_kernel_text(args.kernel_values)
-        except ValueError as exc:
-            raise InputError(f"--kernel-values: {exc}") from None
-        changes["kernel"] = tuple(tuple(float(v) for v in row) for row in values)
-    if args.no_conv:
-        changes["convolve"] = False
-    for option, name in (("padding", "padding"), ("stride", "stride"),
-                         ("activation", "activation"), ("pool", "pool_mode"),
-                         ("pool_size", "pool_size"), ("pool_stride", "pool_stride"),
-                         ("levels", "levels"), ("blur_size", "blur_size")):
-        value = getattr(args, option)
-        if value is not None:
-            changes[name] = value
-    return changes
 
 
 def load_state(args: argparse.Namespace) -> ViewState:
@@ -300,76 +242,6 @@ def load_state(args: argparse.Namespace) -> ViewState:
     return state.replace(spec=state.spec.replace(**_spec_overrides(args)))
 
 
-def _attach_kernel_values(argv: list[str]) -> list[str]:
-    """Join ``--kernel-values TEXT`` into ``--kernel-values=TEXT``: kernels often start
-    with a minus sign, which argparse would otherwise read as an option."""
-    out: list[str] = []
-    args = iter(argv)
-    for arg in args:
-        if arg == "--kernel-values":
-            value = next(args, None)
-            out.append(arg if value is None else f"{arg}={value}")
-        else:
-            out.append(arg)
-    return out
-
-
-def _quiet_opencv() -> None:
-    # OpenCV logs its own warning for a damaged file before our one-line error says why.
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
-
-
-def _use_offscreen_without_display() -> None:
-    if not (os.environ.get("QT_QPA_PLATFORM") or os.environ.get("DISPLAY")
-            or os.environ.get("WAYLAND_DISPLAY")):
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
-
-
-def _gui_application():
-    from PySide6.QtGui import QGuiApplication
-
-    return QGuiApplication.instance() or QGuiApplication([PROG])
-
-
-def _fail(message: str) -> int:
-    print(f"{PROG}: error: {' '.join(str(message).split())}", file=sys.stderr)
-    return 1
-
-
-def _os_error_text(exc: OSError) -> str:
-    """One line naming the file and the reason, e.g. ``"out/set: Permission denied"``."""
-    if exc.filename is None or exc.strerror is None:
-        return str(exc)
-    names = str(exc.filename) + ("" if exc.filename2 is None else f" -> {exc.filename2}")
-    return f"{names}: {exc.strerror}"
-
-
-class _Terminated(KeyboardInterrupt):
-    """SIGTERM or SIGHUP arrived; handled like Ctrl+C."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-
-def _raise_terminated(signum: int, frame: object) -> None:
-    raise _Terminated(signum)
-
-
-def _catch_termination() -> dict[int, object]:
-    """Make SIGTERM and SIGHUP interrupt like Ctrl+C (so the temporary folder goes); return
-    the handlers they had."""
-    previous = {}
-    for name in ("SIGTERM", "SIGHUP"):
-        signum = getattr(signal, name, None)
-        if signum is not None:
-            try:
-                previous[signum] = signal.signal(signum, _raise_terminated)
-            except ValueError:  # not the main thread: leave the signals alone
-                pass
-    return previous
-
-
 def _input_files(args: argparse.Namespace) -> tuple[str, ...]:
     files = [] if args.input.startswith(EXAMPLE_PREFIX) else [args.input]
     return tuple(files + ([str(args.compare)] if args.compare is not None else []))
@@ -393,14 +265,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(misuse)
         except SystemExit as exc:
             return int(exc.code)
-    _use_offscreen_without_display()
-    _quiet_opencv()
-    previous = _catch_termination()
+    use_offscreen_without_display()
+    quiet_opencv()
+    previous = catch_termination()
     try:
         return _export(args)
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        restore_signals(previous)
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -422,11 +293,11 @@ def _export(args: argparse.Namespace) -> int:
                                    sweep_aligned=args.sweep_mode == "cells",
                                    sweep_wrap=not args.sweep_no_wrap)
         job = ExportJob(state, tuple(reproducing_command(state, args.out, options)))
-        app = _gui_application()  # noqa: F841 (kept alive while drawing)
+        app = gui_application(PROG)  # noqa: F841 (kept alive while drawing)
         with warnings.catch_warnings(record=True) as notices:
             warnings.simplefilter("always", ExportNotice)
             target = write_figure_set(args.out, job, options, force=args.force,
-                                      progress=None if args.quiet else _print_progress)
+                                      progress=None if args.quiet else print_progress)
         for notice in notices:
             if issubclass(notice.category, ExportNotice):
                 print(f"{PROG}: note: {notice.message}", file=sys.stderr)
@@ -434,21 +305,11 @@ def _export(args: argparse.Namespace) -> int:
                 warnings.warn_explicit(notice.message, notice.category, notice.filename,
                                        notice.lineno)
     except KeyboardInterrupt as exc:
-        code = 128 + exc.signum if isinstance(exc, _Terminated) else 130
-        how = f"stopped by {exc}" if isinstance(exc, _Terminated) else "interrupted"
-        late = exc if isinstance(exc, InterruptedAfterPlacing) else \
-            exc.__context__ if isinstance(exc.__context__, InterruptedAfterPlacing) else None
-        print(f"{PROG}: {how}; " + (str(late) if late is not None else "nothing was written."),
-              file=sys.stderr)
-        return code
+        return interrupted(PROG, exc)
     except OSError as exc:
-        return _fail(_os_error_text(exc))
+        return fail(PROG, os_error_text(exc))
     except ValueError as exc:
-        return _fail(str(exc))
+        return fail(PROG, exc)
     print(target)
     return 0
-
-
-def _print_progress(step: int, total: int, message: str) -> None:
-    print(f"[{step}/{total}] {message} ...", file=sys.stderr, flush=True)
 
