@@ -300,6 +300,11 @@ class PipelineRow(QWidget):
             panel.show_hover(None if related is None else related.get(i))
 
     # -- hover ----------------------------------------------------------------------------------
+    @property
+    def hovered_cell(self) -> tuple[int, int, int]:
+        """(stage index, row, col) of the cell under the pointer; (-1, -1, -1) when none."""
+        return self._hover
+
     def cell_under(self, scene_pos: QPointF) -> tuple[int, int, int]:
         """Return (stage index, row, col) under a scene position, or (-1, -1, -1)."""
         for i, panel in enumerate(self.panels):
