@@ -36,8 +36,10 @@ from .kernels import FORMER_NAMES
 from .state import ViewState, state_from_dict, state_to_dict
 
 #: The format name in session.json, and the newest version this code reads and writes.
+#: Version 3 adds the state's network; a session without one is still written as 2, so
+#: older ShiftLabs keep reading it (and refuse one they would show without its network).
 FORMAT = "shiftlab-session"
-VERSION = 2
+VERSION = 3
 #: File name extension of sessions.
 SUFFIX = ".shiftlab"
 #: Largest session.json accepted, in bytes.
@@ -78,7 +80,8 @@ def save_session(path: str | os.PathLike, state: ViewState,
         If `window` is not JSON data, or the file cannot be written (the message names it).
     """
     path = Path(path)
-    document = {"format": FORMAT, "version": VERSION, "state": state_to_dict(state),
+    version = VERSION if state.network is not None else 2
+    document = {"format": FORMAT, "version": version, "state": state_to_dict(state),
                 "window": dict(window or {})}
     try:
         text = json.dumps(document, indent=1, allow_nan=False)
@@ -108,14 +111,15 @@ def load_session(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXEL
     """Read a session file.
 
     Images stored by reference are loaded from their files or examples again; a file
-    that changed since the session was saved (its SHA-256 differs) is refused.
+    that changed since the session was saved (its SHA-256 differs) is refused, and so is
+    a network's model file that moved or changed.
 
     Raises
     ------
     SessionError
         If the file is missing, not a regular file, not a session, damaged, from a newer
-        ShiftLab, or refers to an image that cannot be loaded again; the message names
-        the file and the reason.
+        ShiftLab, or refers to an image or model file that cannot be loaded again; the
+        message names the file and the reason.
     """
     path = Path(path)
     _check_regular(path, max_pixels)
@@ -144,7 +148,9 @@ def load_session(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXEL
         _rename_v1_kernels(document.get("state"))
     try:
         state = state_from_dict(document.get("state"), pixels)
-    except ValueError as exc:  # StateError, ImageLoadError
+        if state.network is not None:
+            state.network.check_file()
+    except ValueError as exc:  # StateError, ImageLoadError, NetworkChoiceError
         raise SessionError(f"{path}: {exc}") from None
     return Session(state, window)
 

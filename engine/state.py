@@ -41,6 +41,8 @@ from .display import stage_ranges
 from .examples import EXAMPLES
 from .image_io import load_image
 from .maxima import find_maxima
+from .networks.choice import NetworkChoice
+from .networks.runs import NetworkRun, run_choice
 from .pipeline import PipelineResult, PipelineSpec, Stage, run_pipeline
 from .report import file_sha256
 from .transforms import check_flag, mirror_kernel
@@ -335,6 +337,9 @@ class ViewState:
         One colour range for all feature stages.
     title : str
         A short caption (an example's title), or "".
+    network : NetworkChoice or None
+        A trained network A (and B) also run through, with its settings; None: the
+        pipeline alone.
 
     Raises
     ------
@@ -348,6 +353,7 @@ class ViewState:
     top_k: int = 3
     shared_levels: bool = False
     title: str = ""
+    network: NetworkChoice | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.a, InputImage):
@@ -361,6 +367,8 @@ class ViewState:
         except ValueError as exc:
             raise StateError(str(exc)) from None
         check_flag(self.shared_levels, "shared_levels")
+        if self.network is not None and not isinstance(self.network, NetworkChoice):
+            raise StateError(f"network must be a NetworkChoice or None; got {self.network!r}.")
 
     @classmethod
     def demo(cls) -> ViewState:
@@ -421,6 +429,8 @@ class StateRun:
         largest cells as maxima; A - B records none.
     ranges : dict
         Stage name -> the colour range rows A and B share (:func:`engine.display.stage_ranges`).
+    network : NetworkRun or None
+        With a network chosen: A (and B) through it, their comparison and A's shift map.
     """
 
     state: ViewState
@@ -429,6 +439,7 @@ class StateRun:
     signed: PipelineResult | None
     magnitude: PipelineResult | None
     ranges: dict[str, tuple[float, float]]
+    network: NetworkRun | None = None
 
     @property
     def b(self) -> PipelineResult | None:
@@ -487,12 +498,15 @@ def run_state(state: ViewState, *, results: Mapping[str, PipelineResult] | None 
     Returns
     -------
     StateRun
+        With ``network`` set when the state chooses a network
+        (:func:`engine.networks.runs.run_choice`).
 
     Raises
     ------
     ValueError
         If the pipeline cannot run on an input (e.g. a kernel larger than the image), or a
-        given result was made with another spec.
+        given result was made with another spec; or the chosen network cannot be loaded
+        (a missing or changed model file, a bad labels file) or run on the inputs.
     """
     top_k = state.top_k if top_k is None else positive_int(top_k, "top_k")
     given = dict(results or {})
@@ -517,8 +531,13 @@ def run_state(state: ViewState, *, results: Mapping[str, PipelineResult] | None 
         if setup.magnitude_row:
             magnitude = difference_result(comparison, signed=False, top_k=top_k)
     runs = [a] if comparison is None else [a, comparison.b]
+    network = None
+    if state.network is not None:
+        network = run_choice(state.network, state.a.pixels, state.image_b(),
+                             None if state.compare is None else state.compare.transform,
+                             top_k=top_k)
     return StateRun(state, a, comparison, signed, magnitude,
-                    stage_ranges(runs, state.shared_levels))
+                    stage_ranges(runs, state.shared_levels), network)
 
 
 def difference_result(comparison: Comparison, *, signed: bool, top_k: int = 3
@@ -626,6 +645,8 @@ def state_to_dict(state: ViewState) -> dict:
             "image_b": None if c.image_b is None else _image_dict(c.image_b),
             "mirror_kernel": c.mirror_kernel, "signed_row": c.signed_row,
             "magnitude_row": c.magnitude_row}
+    if state.network is not None:  # only then: files without a network stay as they were
+        out["network"] = state.network.to_dict()
     return out
 
 
@@ -681,9 +702,15 @@ def state_from_dict(data: object, pixels: Mapping[str, np.ndarray] | None = None
     title = data.get("title", "")
     if not isinstance(title, str):
         raise StateError(f"title must be text; got {title!r}.")
+    network = None
+    if data.get("network") is not None:
+        try:
+            network = NetworkChoice.from_dict(data["network"])
+        except ValueError as exc:
+            raise StateError(f"network: {exc}") from None
     return ViewState(a, spec, compare, top_k=_int(data.get("top_k", 3), "top_k"),
                      shared_levels=_bool(data.get("shared_levels", False), "shared_levels"),
-                     title=title)
+                     title=title, network=network)
 
 
 def spec_from_dict(data: object) -> PipelineSpec:
