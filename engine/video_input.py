@@ -52,6 +52,20 @@ class VideoError(ValueError):
     says what to do."""
 
 
+class TruncatedVideoError(VideoError):
+    """A file that breaks off before the frame count its header announces.
+
+    Attributes
+    ----------
+    good_frames : int
+        How many frames were read before the damage (frames ``0 .. good_frames - 1``).
+    """
+
+    def __init__(self, message: str, good_frames: int) -> None:
+        super().__init__(message)
+        self.good_frames = good_frames
+
+
 @dataclass(frozen=True)
 class Frame:
     """One frame: its position in the stream, its time and its grey image.
@@ -137,8 +151,9 @@ class VideoReader:
         Raises
         ------
         VideoError
-            For a truncated or corrupt file, an unreadable image in a folder, a frame of
-            another size, a camera that stopped delivering, or a closed reader.
+            For a truncated or corrupt file (a :class:`TruncatedVideoError` saying how many
+            frames were good), an unreadable image in a folder, a frame of another size, a
+            camera that stopped delivering, or a closed reader.
         """
         if self._closed:
             raise VideoError(f"{self.info.source}: the video is closed; open it again.")
@@ -235,9 +250,10 @@ class _CaptureReader(VideoReader):
         if ok and bgr is not None and bgr.size:
             return _grey(info.source, bgr)
         if info.frame_count is not None and index < info.frame_count:
-            raise VideoError(f"{info.source}: the video breaks off after {index} of the "
-                             f"{info.frame_count} frames its header announces; the file is "
-                             "truncated or damaged (frames up to the damage were read).")
+            raise TruncatedVideoError(
+                f"{info.source}: the video breaks off after {index} of the {info.frame_count} "
+                "frames its header announces; the file is truncated or damaged (frames up to "
+                "the damage were read).", index)
         return None
 
     def _seek(self, index: int) -> None:

@@ -14,6 +14,7 @@ from engine.video_input import (
     DEFAULT_FPS,
     FOLDER_FPS,
     Frame,
+    TruncatedVideoError,
     VideoError,
     VideoInfo,
     camera_backend,
@@ -109,8 +110,9 @@ def test_a_truncated_video_delivers_the_frames_before_the_damage_then_says_so(tm
     path = truncate(write_video(tmp_path / "cut.avi", MOTION, "MJPG"), 0.7)
     reader = open_video(path)
     good = []
-    with pytest.raises(VideoError, match=r"cut\.avi.*breaks off after (\d+) of the 12 frames"
-                       r".*truncated") as caught:
+    with pytest.raises(TruncatedVideoError,
+                       match=r"cut\.avi.*breaks off after \d+ of the 12 frames.*truncated"
+                       ) as caught:
         while True:
             frame = reader.read()
             assert frame is not None, "a truncated file must not end quietly"
@@ -118,6 +120,7 @@ def test_a_truncated_video_delivers_the_frames_before_the_damage_then_says_so(tm
     reader.close()
     assert 0 < len(good) < MOTION.frames
     assert f"after {len(good)} of" in str(caught.value)
+    assert caught.value.good_frames == len(good) and isinstance(caught.value, VideoError)
     assert all(brightest_inside_block(f, MOTION) for f in good)
 
 
