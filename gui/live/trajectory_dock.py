@@ -1,0 +1,314 @@
+"""The Trajectories dock: where each stage's global maximum is, frame after frame.
+
+:class:`TrajectoryPanel` draws the points :func:`engine.trajectory.track_points` made on
+the worker for every processed frame: the maximum's column (left) and row (right) over
+time, one stepped curve per stage, either in input pixels (the input's smooth path and
+each pooled stage's staircase on one scale) or in the stage's own cells. Near-ties (a
+rival peak almost as large elsewhere, so the position may jump) are marked with a cross.
+Export CSV… writes :meth:`engine.trajectory.Trajectory.write_csv` on its own lane.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.trajectory import TrackPoint, TrackSeries, Trajectory
+from gui.docks.metrics_plot import plain_axes
+from gui.worker import JobContext, JobDone, JobFailed, JobRunner, Request, error_message
+
+CSV_LANE = "live-csv"
+#: What the curves' vertical axis counts.
+UNITS = {"input pixels": "input", "stage cells": "cells"}
+#: The curves are redrawn at most this often while frames arrive (ms).
+REDRAW_MS = 150
+NEAR_TIE_COLOR = (255, 80, 80)
+CSV_FILTER = "CSV files (*.csv);;All files (*)"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class WriteTrajectoryRequest(Request[int]):
+    """Write `trajectory` as CSV to `path` off the GUI thread."""
+
+    lane: ClassVar[str] = CSV_LANE
+    trajectory: Trajectory
+    path: str
+    rows: int
+
+    def run(self, context: JobContext) -> int:
+        """Write the file.
+
+        Returns
+        -------
+        int
+            The number of data rows written.
+
+        Raises
+        ------
+        OSError
+            If the file cannot be written.
+        """
+        self.trajectory.write_csv(self.path)
+        return self.rows
+
+
+def stage_color(index: int, count: int) -> tuple[int, int, int]:
+    """The curve colour of stage `index` of `count`: the input light grey, the others
+    spread over the hues."""
+    if index == 0:
+        return (230, 230, 230)
+    color = pg.intColor(index - 1, hues=max(count - 1, 2), maxValue=240)
+    return color.red(), color.green(), color.blue()
+
+
+class TrajectoryPanel(QWidget):
+    """The curves, the unit toggle, Clear and Export CSV….
+
+    Parameters
+    ----------
+    runner : JobRunner
+        Runs the CSV export.
+
+    Signals
+    -------
+    message(str)
+        Text for the status bar.
+    exported(str)
+        The CSV file was written (its path).
+    """
+
+    message = Signal(str)
+    exported = Signal(str)
+
+    def __init__(self, runner: JobRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.runner = runner
+        self._points: dict[int, tuple[TrackPoint, ...]] = {}  # frame -> its stages' points
+        self._stages: list[str] = []
+        self._redraw_due = False
+        self._stale = False
+        self._export_id = 0
+
+        self.units = QComboBox()
+        self.units.addItems(list(UNITS))
+        self.units.setToolTip("Input pixels: every stage on the input's scale, so a pooled "
+                              "stage's staircase lies on the input's path. Stage cells: each "
+                              "stage's own row and column.")
+        self.count_label = QLabel("no frames yet")
+        self.clear_button = QPushButton("Clear")
+        self.clear_button.setToolTip("Forget the points recorded so far")
+        self.export_button = QPushButton("Export CSV…")
+        self.export_button.setToolTip("One line per frame and stage: frame, time, stage, "
+                                      "row, col, value, input row, input col, near-tie")
+        self.export_button.setEnabled(False)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Position in"))
+        top.addWidget(self.units)
+        top.addWidget(self.count_label, 1)
+        top.addWidget(self.clear_button)
+        top.addWidget(self.export_button)
+
+        self.plots = {"col": pg.PlotWidget(), "row": pg.PlotWidget()}
+        plots = QHBoxLayout()
+        self.curves: dict[str, dict[str, pg.PlotDataItem]] = {"col": {}, "row": {}}
+        self.ties: dict[str, pg.ScatterPlotItem] = {}
+        for axis, plot in self.plots.items():
+            plot.setLabel("bottom", "time (s)")
+            plot.showGrid(x=True, y=True, alpha=0.25)
+            plot.setMinimumSize(220, 110)
+            plain_axes(plot)
+            plot.getViewBox().invertY(axis == "row")  # rows grow downwards, as in the image
+            ties = pg.ScatterPlotItem(symbol="x", size=6,
+                                      pen=pg.mkPen((*NEAR_TIE_COLOR, 170), width=1), brush=None)
+            ties.setZValue(10)
+            plot.addItem(ties)
+            self.ties[axis] = ties
+            plots.addWidget(plot, 1)
+        # the key is a line of text under the plots: a legend inside a plot is cut off or
+        # covers curves in a low dock
+        self.legend = QLabel("")
+        self.legend.setWordWrap(True)
+        self.legend.setStyleSheet("color: #c8c8c8; background: #202124; padding: 2px 6px;")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(2)
+        layout.addLayout(top)
+        layout.addLayout(plots, 1)
+        layout.addWidget(self.legend)
+        self._set_titles()
+
+        self.units.currentIndexChanged.connect(self._on_units)
+        self.clear_button.clicked.connect(self.clear)
+        self.export_button.clicked.connect(self.choose_export)
+        runner.subscribe(WriteTrajectoryRequest, done=self._on_exported,
+                         failed=self._on_export_failed, owner=self)
+
+    # -- data -----------------------------------------------------------------------------------
+    @property
+    def unit(self) -> str:
+        """``"input"`` (input pixels) or ``"cells"`` (each stage's own cells)."""
+        return UNITS[self.units.currentText()]
+
+    def set_unit(self, unit: str) -> None:
+        """Show positions in ``"input"`` pixels or stage ``"cells"``."""
+        self.units.setCurrentText(next(k for k, v in UNITS.items() if v == unit))
+
+    @property
+    def frames(self) -> list[int]:
+        """The frame indices with points, in order."""
+        return sorted(self._points)
+
+    def points(self) -> list[TrackPoint]:
+        """Every point, by frame and then stage order."""
+        return [p for f in sorted(self._points) for p in self._points[f]]
+
+    def trajectory(self) -> Trajectory:
+        """The points as the engine's :class:`~engine.trajectory.Trajectory`, by frame."""
+        trajectory = Trajectory()
+        for frame in sorted(self._points):
+            trajectory.append(self._points[frame])
+        return trajectory
+
+    def add(self, points: list[TrackPoint] | tuple[TrackPoint, ...]) -> None:
+        """Add one frame's points (a frame shown again replaces its earlier points)."""
+        if not points:
+            return
+        frame = points[0].frame
+        self._points[frame] = tuple(points)
+        for p in points:
+            if p.stage not in self._stages:
+                self._stages.append(p.stage)
+        self.export_button.setEnabled(True)
+        self._schedule_redraw()
+
+    def clear(self) -> None:
+        """Forget every point."""
+        self._points.clear()
+        self._stages.clear()
+        self.export_button.setEnabled(False)
+        self.redraw()
+
+    # -- drawing --------------------------------------------------------------------------------
+    def _schedule_redraw(self) -> None:
+        if not self._redraw_due:
+            self._redraw_due = True
+            QTimer.singleShot(REDRAW_MS, self, self.redraw)
+
+    def _on_units(self) -> None:
+        self._set_titles()
+        self.redraw()
+
+    def _set_titles(self) -> None:
+        what = "input px" if self.unit == "input" else "cells"
+        for axis, name in (("col", "column"), ("row", "row")):
+            self.plots[axis].setLabel("left", f"{name} ({what})")
+            self.plots[axis].setTitle(f"Maximum's {name}", size="9pt")
+
+    def position(self, series: TrackSeries, axis: str) -> np.ndarray:
+        """The positions of `series` along `axis` (``"row"`` or ``"col"``) in the shown
+        unit (NaN where the stage had no maximum)."""
+        return getattr(series, ("input_" + axis) if self.unit == "input" else axis)
+
+    def redraw(self) -> None:
+        """Draw the curves from the points (put off while the panel is hidden)."""
+        self._redraw_due = False
+        if not self.isVisible():
+            self._stale = True
+            return
+        self._stale = False
+        count = len(self._points)
+        self.count_label.setText(f"{count} frame{'s' if count != 1 else ''}" if count
+                                 else "no frames yet")
+        # curves in pipeline order (of the newest frame; stages it lacks come after)
+        newest = [p.stage for p in self._points[max(self._points)]] if self._points else []
+        self._stages = newest + [s for s in self._stages if s not in newest]
+        trajectory = self.trajectory()
+        series = {stage: trajectory.series(stage) for stage in self._stages}
+        for axis in ("col", "row"):
+            curves = self.curves[axis]
+            for name in list(curves):
+                if name not in self._stages:
+                    self.plots[axis].removeItem(curves.pop(name))
+            tie_x: list[np.ndarray] = []
+            tie_y: list[np.ndarray] = []
+            for j, stage in enumerate(self._stages):
+                t, v = series[stage].time_s, self.position(series[stage], axis)
+                tie = series[stage].near_tie & np.isfinite(v)
+                curve = curves.get(stage)
+                if curve is None:
+                    curve = self.plots[axis].plot([], [], stepMode="left")
+                    curves[stage] = curve
+                color = stage_color(j, len(self._stages))
+                curve.setPen(pg.mkPen(color, width=2 if j == 0 else 1.5))
+                # a step holds a frame's value until the next frame
+                curve.setData(t, v, stepMode="left" if len(t) > 1 else None, connect="finite")
+                tie_x.append(t[tie])
+                tie_y.append(v[tie])
+            xs = np.concatenate(tie_x) if tie_x else np.zeros(0)
+            ys = np.concatenate(tie_y) if tie_y else np.zeros(0)
+            self.ties[axis].setData(xs, ys)
+        self.legend.setText(self._key())
+
+    def _key(self) -> str:
+        """The curves' colours and the near-tie mark, as one line of rich text."""
+        if not self._stages:
+            return ""
+        count = len(self._stages)
+        items = []
+        for j, stage in enumerate(self._stages):
+            r, g, b = stage_color(j, count)
+            items.append(f"<span style='color:rgb({r},{g},{b})'>&#9632;</span>&nbsp;{stage}")
+        r, g, b = NEAR_TIE_COLOR
+        items.append(f"<span style='color:rgb({r},{g},{b})'>&#10005;</span>&nbsp;near-tie "
+                     "(a rival peak within 1%: the position may jump)")
+        return "&nbsp;&nbsp; ".join(items)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if self._stale:
+            self.redraw()
+
+    # -- export ---------------------------------------------------------------------------------
+    def choose_export(self) -> None:
+        """Ask where to write the CSV, then write it off the GUI thread."""
+        path, _ = QFileDialog.getSaveFileName(self, "Export trajectory", "trajectory.csv",
+                                              CSV_FILTER)
+        if path:
+            self.export_to(path)
+
+    def export_to(self, path: str | Path) -> int:
+        """Write the points to `path` on the ``live-csv`` lane; :attr:`exported` or a
+        message box follows. Returns the request id (0 when there is nothing to write)."""
+        points = self.points()
+        if not points:
+            self.message.emit("No trajectory to export yet: play a video first.")
+            return 0
+        self._export_id = self.runner.submit(
+            WriteTrajectoryRequest(self.trajectory(), str(path), len(points)))
+        self.message.emit(f"Writing {path}…")
+        return self._export_id
+
+    def _on_exported(self, event: JobDone[int]) -> None:
+        path = event.request.path
+        self.message.emit(f"Wrote {event.result} trajectory rows to {path}")
+        self.exported.emit(path)
+
+    def _on_export_failed(self, event: JobFailed) -> None:
+        reason = f"{event.request.path}: {error_message(event.error)}"
+        self.message.emit("Could not write the trajectory")
+        QMessageBox.warning(self, "Cannot export the trajectory", reason)
