@@ -21,6 +21,7 @@ from cli_common import (
     gui_application,
     interrupted,
     os_error_text,
+    out_dir,
     print_progress,
     quiet_opencv,
     restore_signals,
@@ -105,13 +106,6 @@ def _title(text: str) -> str:
     return text
 
 
-def _out_dir(text: str) -> Path:
-    if not text.strip():
-        raise argparse.ArgumentTypeError("the folder name is empty; name a new folder, "
-                                         "e.g. --out figures/set")
-    return Path(text)
-
-
 def _formats(text: str) -> tuple[str, ...]:
     items = [t.strip().lower() for t in text.split(",") if t.strip()]
     unknown = [t for t in items if t not in FORMATS]
@@ -129,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("input", metavar="INPUT",
                         help=f"image file, example:NAME, or a session file (*{SESSION_SUFFIX})")
-    parser.add_argument("--out", required=True, metavar="DIR", type=_out_dir,
+    parser.add_argument("--out", required=True, metavar="DIR", type=out_dir,
                         help="the folder to write (created; must be new or empty)")
     parser.add_argument("--force", action="store_true",
                         help="replace DIR if it holds a figure set written by ShiftLab")

@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import cv2
 
@@ -34,6 +35,14 @@ def whole(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"{value} is out of range: use {span}")
         return value
     return parse
+
+
+def out_dir(text: str) -> Path:
+    """An argparse type: the ``--out`` folder, refused when its name is empty."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the folder name is empty; name a new folder, "
+                                         "e.g. --out out/result")
+    return Path(text)
 
 
 def add_pipeline_arguments(parser: argparse.ArgumentParser,
@@ -178,5 +187,6 @@ def interrupted(prog: str, exc: KeyboardInterrupt) -> int:
 
 
 def print_progress(step: int, total: int, message: str) -> None:
-    """A progress line on stderr: ``[step/total] message ...``."""
-    print(f"[{step}/{total}] {message} ...", file=sys.stderr, flush=True)
+    """A progress line on stderr: ``[step/total] message ...`` (``?`` for a total of 0:
+    not known yet)."""
+    print(f"[{step}/{total or '?'}] {message} ...", file=sys.stderr, flush=True)
