@@ -3,6 +3,7 @@
     shiftlab [IMAGE | SESSION.shiftlab]    open the window (optionally with a photo or a session)
     shiftlab export INPUT --out DIR ...    write a figure set without a window
     shiftlab measure --network NET IMAGE... --out FILE.json    measure a network under shifts
+    shiftlab track VIDEO --out DIR ...     follow each stage's maximum through a video
     shiftlab --version | --help
 
 ``python main.py`` is the same command from a checkout.
@@ -22,15 +23,19 @@ __version__ = "0.1.0"
 
 USAGE = f"""{PROG} [IMAGE | SESSION.shiftlab]
        {PROG} export INPUT --out DIR [options]
-       {PROG} measure --network NAME_OR_FILE IMAGE_OR_FOLDER... --out FILE.json"""
+       {PROG} measure --network NAME_OR_FILE IMAGE_OR_FOLDER... --out FILE.json
+       {PROG} track VIDEO --out DIR [options]"""
 
 DESCRIPTION = """\
 Open the ShiftLab window, optionally with an image file or a saved session (*.shiftlab).
 With 'export', write a figure set (panels, sheet, stages.npz, metrics, manifest.json)
 without a window: INPUT is an image file or example:NAME (pixel, mirror, two-photos, shift).
-With 'measure', measure how often a network's answer changes under one-pixel shifts."""
+With 'measure', measure how often a network's answer changes under one-pixel shifts.
+With 'track', follow each stage's maximum through every frame of a video (or a folder of
+numbered images): trajectory.csv, a plot of it and an annotated MP4, without a window."""
 
-EPILOG = f"See '{PROG} export --help' and '{PROG} measure --help' for their options."
+EPILOG = (f"See '{PROG} export --help', '{PROG} measure --help' and '{PROG} track --help' "
+          "for their options.")
 
 
 def version() -> str:
@@ -76,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     Returns
     -------
     int
-        The process exit code: 0 done, 1 the window cannot open (or the export failed),
+        The process exit code: 0 done, 1 the window cannot open (or a command failed),
         2 a usage error.
     """
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -88,6 +93,10 @@ def main(argv: list[str] | None = None) -> int:
         from cli_measure import main as measure_main
 
         return measure_main(argv[1:])
+    if argv and argv[0] == "track":
+        from cli_track import main as track_main
+
+        return track_main(argv[1:])
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help and --version (0) or a usage error (2), already printed
