@@ -12,10 +12,12 @@ import os
 from pathlib import Path
 
 from engine import CompareSetup, PipelineSpec, ViewState
+from engine.networks import NetworkChoice
 from engine.state import EXAMPLE_PREFIX, example_state
 from figures.figure_set import SESSION_FILE, FigureSetOptions
 
-__all__ = ["EXAMPLE_PREFIX", "compare_arguments", "reproducing_command", "spec_arguments"]
+__all__ = ["EXAMPLE_PREFIX", "compare_arguments", "network_arguments", "reproducing_command",
+           "spec_arguments"]
 
 
 def spec_arguments(spec: PipelineSpec) -> list[str]:
@@ -61,6 +63,39 @@ def compare_arguments(setup: CompareSetup | None, base: CompareSetup | None = No
     return ["--rotate", str(t.turns % 4)]
 
 
+def _numbers(values: tuple[float, ...]) -> str:
+    return ",".join(repr(float(v)) for v in values)
+
+
+def network_arguments(choice: NetworkChoice | None) -> list[str]:
+    """Return the export-command options that choose `choice` (none for None): the
+    bundled name or the model file, and every setting that differs from the default.
+
+    >>> network_arguments(NetworkChoice.bundled("digits-aps", fit="crop", shift_radius=2))
+    ['--network', 'digits-aps', '--fit', 'crop', '--shift-map-radius', '2']
+    """
+    if choice is None:
+        return []
+    args = ["--network", choice.name if choice.name is not None else choice.path]
+    if choice.fit != "resize":
+        args += ["--fit", choice.fit]
+    if choice.mean is not None:
+        args.append(f"--mean={_numbers(choice.mean)}")  # "=": a leading minus is no option
+    if choice.std is not None:
+        args.append(f"--std={_numbers(choice.std)}")
+    if choice.labels_path is not None:
+        args += ["--labels", choice.labels_path]
+    if choice.layers is not None:
+        args += ["--layers", ",".join(choice.layers)]
+    if choice.order != "activation":
+        args += ["--channel-order", choice.order]
+    if choice.shift_radius != 4:
+        args += ["--shift-map-radius", str(choice.shift_radius)]
+    if not choice.shift_wrap:
+        args.append("--shift-map-no-wrap")
+    return args
+
+
 def option_arguments(options: FigureSetOptions) -> list[str]:
     """Return the output options of `options`."""
     argv = ["--formats", ",".join(options.formats), "--width", str(options.width),
@@ -103,7 +138,8 @@ def reproducing_command(state: ViewState, out_dir: str | os.PathLike,
 
     Input A is named by its file or ``example:NAME`` when it is exactly what that gives
     and B can be said with options; otherwise the command reads the set's own session
-    file (``OUT/session.shiftlab``), which holds the pixels.
+    file (``OUT/session.shiftlab``), which holds the pixels. A network is named by its
+    bundled name or model file, with its settings (:func:`network_arguments`).
     """
     out = str(Path(out_dir).absolute())
     source = state.a.source
@@ -111,9 +147,10 @@ def reproducing_command(state: ViewState, out_dir: str | os.PathLike,
     if state.a.reloadable:
         base = example_state(source.example).compare if source.kind == "example" else None
         b_args = compare_arguments(state.compare, base)
+    network = network_arguments(state.network)
     if b_args is None:
         return ["shiftlab", "export", str(Path(out) / SESSION_FILE), "--out", out,
-                *spec_arguments(state.spec), *option_arguments(options)]
+                *spec_arguments(state.spec), *network, *option_arguments(options)]
     name = source.path if source.kind == "file" else EXAMPLE_PREFIX + source.example
     return ["shiftlab", "export", name, "--out", out, *b_args, *spec_arguments(state.spec),
-            *option_arguments(options)]
+            *network, *option_arguments(options)]

@@ -319,9 +319,9 @@ def _font(pixel_size: float, bold: bool = False) -> QFont:
 
 
 def _draw_text(painter: QPainter, rect: QRectF, text: str, size: float, *,
-               align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignCenter, bold: bool = False
-               ) -> None:
-    """Draw `text` in `rect`, shrinking the font (then eliding) until it fits."""
+               align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignCenter, bold: bool = False,
+               color: QColor = TEXT_COLOR) -> None:
+    """Draw `text` in `rect` in `color`, shrinking the font (then eliding) until it fits."""
     font = _font(size, bold)
     metrics = QFontMetricsF(font)
     width = metrics.horizontalAdvance(text)
@@ -330,7 +330,7 @@ def _draw_text(painter: QPainter, rect: QRectF, text: str, size: float, *,
         metrics = QFontMetricsF(font)
         text = metrics.elidedText(text, Qt.TextElideMode.ElideRight, rect.width())
     painter.setFont(font)
-    painter.setPen(TEXT_COLOR)
+    painter.setPen(color)
     painter.drawText(rect, int(align | Qt.AlignmentFlag.AlignVCenter), text)
 
 

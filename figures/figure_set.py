@@ -19,11 +19,21 @@ Layout of a set (comparison rows and files only when there is an image B)::
     sweep.gif  sweep.mp4            with animate_shifts=N: one frame per shift 0..N
     sweep_plot.png  sweep_plot.svg  sweep.csv
     manifest.json                   version, spec, kernel, inputs + SHA-256, command line
+
+With a network chosen (``state.network``) the set shows the network instead of the
+pipeline: ``panels/A_<layer>.png`` per chosen layer (the maximum over channels at its
+place over the input), the sheet of those layers (A over B over A - B),
+``probabilities.png`` and ``.csv``, ``shift_map.png`` and ``.csv`` (the top-1 class for
+every shift in -r..r), ``layers.npz`` (every chosen layer, all channels), metrics of the
+comparison per layer, with ``animate_shifts=N`` the network's sweep (``sweep_plot``, per
+layer distance and the followed class's probability; no animation), and the network in
+manifest.json.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 import warnings
@@ -51,9 +61,19 @@ from engine import (
 )
 from engine.display import stage_ranges
 from engine.limits import MAX_TOP_K, bounded_int
+from engine.networks import NetworkRun, network_sweep, short_name
 from engine.sweep import SWEEP_AXES, SweepCancelled, cancel_check
 from figures import drawing as draw
 from figures.drawing import Panel, SheetRow
+from figures.network_figures import (
+    network_caption,
+    network_record,
+    network_sheet_rows,
+    probability_drawing,
+    probability_rows,
+    shift_map_drawing,
+    shift_map_rows,
+)
 from figures.target import (
     ExportTargetError,
     check_target,
@@ -289,6 +309,8 @@ class FigureData:
         ``||f(T x) - T' f(x)|| / ||f(x)||`` when B is a shift, mirror or flip of A.
     differences : dict
         Stage name -> A - B over the compared (top-left overlap) cells, float32.
+    network : NetworkRun or None
+        The state's network run (layers, answers, comparison, shift map), if it has one.
     """
 
     job: ExportJob
@@ -296,6 +318,7 @@ class FigureData:
     results: dict[str, PipelineResult]
     comparisons: list[StageComparison] | None
     differences: dict[str, np.ndarray]
+    network: NetworkRun | None = None
 
 
 def compute_figure_data(job: ExportJob, top_k: int = 5, *,
@@ -322,7 +345,7 @@ def compute_figure_data(job: ExportJob, top_k: int = 5, *,
     comparison = run.comparison
     return FigureData(job, top_k, run.results,
                       None if comparison is None else comparison.stages,
-                      {} if comparison is None else comparison.differences)
+                      {} if comparison is None else comparison.differences, run.network)
 
 
 def describe_spec(spec: PipelineSpec, result: PipelineResult | None = None) -> str:
@@ -472,8 +495,10 @@ def render_composite(source: ExportJob | FigureData, width: int = 1200, *,
 
 
 def panel_file_stem(row: str, stage: str) -> str:
-    """File name (without extension) of a panel, e.g. ``"A_pool_1"`` or ``"A-B_conv"``."""
-    return f"{row}_{stage.replace(' ', '_')}"
+    """File name (without extension) of a panel, e.g. ``"A_pool_1"`` or ``"A-B_conv"``; a
+    network layer by its short name, other characters than letters, digits, ``.``, ``-``
+    and ``_`` made ``_`` (``"A_features.6_Relu"``)."""
+    return f"{row}_{re.sub(r'[^A-Za-z0-9._-]+', '_', short_name(stage))}"
 
 
 # ---------------------------------------------------------------- writing a set
@@ -517,19 +542,28 @@ def _plan(job: ExportJob, options: FigureSetOptions,
     """The steps of an export as (progress message, function of the _Writer).
 
     `stage_names` gives each row's stages (row -> names): predicted before the
-    pipeline runs, the real ones after (fewer when pooling stops early).
+    pipeline runs, the real ones after (fewer when pooling stops early); for a network
+    its layers, known once it ran.
     """
-    steps: list[tuple[str, Callable]] = [("computing stages", _compute)]
+    net = job.state.network is not None
+    steps: list[tuple[str, Callable]] = [
+        ("running the network" if net else "computing stages", _compute)]
     if {"png", "svg", "pdf"} & set(options.formats):
         for row, names in stage_names.items():
-            steps += [(f"writing {row} {name}", lambda w, r=row, n=name: _write_panel(w, r, n))
-                      for name in names]
+            steps += [(f"writing {row} {short_name(name)}",
+                       lambda w, r=row, n=name: _write_panel(w, r, n)) for name in names]
         steps.append(("writing the composite sheet", _write_sheet))
+        if net:
+            steps += [("writing the probabilities", _write_probabilities),
+                      ("writing the shift map", _write_shift_map)]
     if "npz" in options.formats:
-        steps.append(("writing stages.npz", _write_stages))
+        steps.append(("writing layers.npz", _write_layers) if net
+                     else ("writing stages.npz", _write_stages))
     if {"csv", "json"} & set(options.formats):
-        steps.append(("writing metrics", _write_metrics))
-    if options.animate_shifts:
+        steps.append(("writing metrics", _write_network_metrics if net else _write_metrics))
+    if options.animate_shifts and net:
+        steps.append((f"sweeping shifts 0..{options.animate_shifts}", _network_sweep))
+    elif options.animate_shifts:
         steps.append((f"sweeping shifts 0..{options.animate_shifts}", _sweep))
         for s in range(options.animate_shifts + 1):
             steps.append((f"rendering shift {s}", lambda w, s=s: _render_frame(w, s)))
@@ -541,7 +575,10 @@ def _plan(job: ExportJob, options: FigureSetOptions,
 
 
 def _expected_names(job: ExportJob) -> dict[str, list[str]]:
-    """Stage names per row if every pooling level fits (the count before running)."""
+    """Stage names per row if every pooling level fits (the count before running); for a
+    network none (its layers are known once it ran)."""
+    if job.state.network is not None:
+        return {}
     spec = job.spec
     names = ["input"] + (["conv"] if spec.convolve else [])
     names += [f"pool {level}" for level in range(1, spec.levels + 1)]
@@ -555,6 +592,13 @@ def _actual_names(w: _Writer) -> dict[str, list[str]]:
 
 def _compute(w: _Writer) -> None:
     w.data = compute_figure_data(w.job, w.options.top_k)
+    if w.data.network is not None:
+        rows = network_sheet_rows(w.data.network, w.options.top_k)
+        names = w.data.network.a.layer_names
+        labels = {"A": ROW_A, "B": ROW_B, "A\u2212B": ROW_DIFF}
+        w.panels = {labels[r.label]: {n: p for n, p in zip(names, r.panels, strict=True)
+                                      if p is not None} for r in rows}
+        return
     w.panels = options_panels(w.data, w.options)
 
 
@@ -566,7 +610,97 @@ def _write_panel(w: _Writer, row: str, name: str) -> None:
 
 
 def _write_sheet(w: _Writer) -> None:
+    if w.data.network is not None:
+        o = w.options
+        drawing = draw.sheet_drawing(network_sheet_rows(w.data.network, o.top_k), o.width,
+                                     o.title or network_caption(w.data.network),
+                                     columns=o.columns, font_px=o.font_size,
+                                     colorbars=o.colorbars)
+        _write_drawing(w, "sheet", drawing)
+        return
     _write_drawing(w, "sheet", sheet_drawing_for(w.data, w.options, w.panels))
+
+
+def _write_probabilities(w: _Writer) -> None:
+    run = w.data.network
+    if run.a.probabilities is None:
+        return
+    if w.has("csv"):
+        report.write_csv(w.path("probabilities.csv"), *probability_rows(run.a))
+    width = min(w.options.width, 900)
+    _write_drawing(w, "probabilities", probability_drawing(run.a, width))
+    if run.b is not None:
+        if w.has("csv"):
+            report.write_csv(w.path("probabilities_B.csv"), *probability_rows(run.b))
+        _write_drawing(w, "probabilities_B", probability_drawing(
+            run.b, width, f"B ({w.job.state.compare.description}): {run.b.top1_label} "
+                          f"({run.b.top1_probability:.2f})"))
+
+
+def _write_shift_map(w: _Writer) -> None:
+    smap = w.data.network.shift_map
+    if smap is None:
+        return
+    if w.has("csv"):
+        report.write_csv(w.path("shift_map.csv"), *shift_map_rows(smap))
+    _write_drawing(w, "shift_map", shift_map_drawing(smap, min(w.options.width, 1000)))
+
+
+def _write_layers(w: _Writer) -> None:
+    run = w.data.network
+    arrays = {f"{row}/{p.name}": p.activations for row, view in (("A", run.a), ("B", run.b))
+              if view is not None for p in view.panels}
+    arrays["A/input"] = run.a.prepared.x
+    if run.b is not None:
+        arrays["B/input"] = run.b.prepared.x
+    report.write_npz(w.path("layers.npz"), arrays, compress=w.options.compress)
+
+
+def _write_network_metrics(w: _Writer) -> None:
+    run = w.data.network
+    document = {"network": network_record(run)}
+    if run.comparison is not None:
+        document["comparison"] = report.comparison_metrics(run.comparison.stages)
+        for record in document["comparison"]:
+            record["distance_all_channels"] = run.comparison.tensor_distances[record["stage"]]
+    if w.has("json"):
+        report.write_json(w.path("metrics.json"), document)
+    if w.has("csv") and run.comparison is not None:
+        columns = ["layer", "distance", "distance_all_channels", "peak_moved_cells",
+                   "peak_moved_px", "equivariance_error", "error_note"]
+        rows = [[c.name, None if c.both_zero else c.distance,
+                 run.comparison.tensor_distances[c.name], list(c.displacement),
+                 list(c.displacement_px), c.equivariance_error, c.error_note]
+                for c in run.comparison.stages]
+        report.write_csv(w.path("metrics.csv"), columns, rows)
+
+
+def _network_sweep(w: _Writer) -> None:
+    o = w.options
+    run = w.data.network
+    shifts = list(range(o.animate_shifts + 1))
+    try:
+        sweep = network_sweep(run.choice.load(), w.job.state.a.pixels, shifts,
+                              axis=o.sweep_axis, wrap=o.sweep_wrap,
+                              preparation=run.choice.preparation, layers=run.a.layer_names,
+                              cancel=w.cancelled)
+    except SweepCancelled as exc:
+        raise ExportCancelled("figure set export cancelled during the shift sweep") from exc
+    names = [short_name(n) for n in sweep.layers]
+    values = sweep.distances
+    if sweep.probability is not None:
+        names.append(f"p({run.a.labels[sweep.class_index] if run.a.labels else sweep.class_index})")
+        values = np.column_stack([values, sweep.probability])
+    how, _ = _sweep_words(o)
+    plot = draw.SweepPlot(shifts, names, values,
+                          f"{run.choice.label}: each layer and the answer as the input is {how}",
+                          f"shift along {o.sweep_axis} (network input pixels)",
+                          "distance to the unshifted layer / probability")
+    if {"png", "svg", "pdf"} & set(o.formats):
+        _write_drawing(w, "sweep_plot", draw.plot_drawing(plot, o.width))
+    if w.has("csv"):
+        report.write_csv(w.path("sweep.csv"), *report.sweep_table(shifts, names, values,
+                                                                  o.sweep_axis))
 
 
 def options_panels(data: FigureData, options: FigureSetOptions) -> dict[str, dict[str, Panel]]:
@@ -795,13 +929,17 @@ def _write_session(w: _Writer) -> None:
 
 def _write_manifest(w: _Writer) -> None:
     job = w.job
+    network = w.data.network
     manifest = report.build_manifest(
         spec=job.spec, inputs=_inputs(job.state), transform=_transform_record(job.state),
         command=job.command, options=w.options.to_dict(),
-        files=[*w.files, "manifest.json"], results=w.data.results)
+        files=[*w.files, "manifest.json"], results={} if network is not None else w.data.results)
     manifest["session"] = SESSION_FILE
+    if network is not None:
+        manifest["network"] = network_record(network, [f for f in w.files
+                                                       if f.startswith("panels/")])
     manifest["rendering"] = dict(draw.COLORMAPS)
-    if w.options.animate_shifts:
+    if w.options.animate_shifts and network is None:
         o = w.options
         manifest["animation"] = {
             "shifts": list(range(o.animate_shifts + 1)), "axis": o.sweep_axis,
@@ -933,11 +1071,14 @@ class ExportWriteError(ExportTargetError):
 
 
 def input_files(state: ViewState) -> tuple[Path, ...]:
-    """The files `state` reads its images from (A's, and B's when it is another file)."""
+    """The files `state` reads: its images (A's, and B's when it is another file) and its
+    network's model and labels files."""
     images = [state.a] + ([state.compare.image_b] if state.compare is not None
                           and state.compare.image_b is not None else [])
-    return tuple(Path(i.source.path) for i in images
-                 if i.source.kind == "file" and i.source.path)
+    files = [Path(i.source.path) for i in images if i.source.kind == "file" and i.source.path]
+    if state.network is not None:
+        files += [Path(p) for p in (state.network.path, state.network.labels_path) if p]
+    return tuple(files)
 
 
 def _require_gui_application() -> None:
