@@ -42,6 +42,14 @@ from engine import (
     load_session,
 )
 from engine.limits import MAX_TOP_K
+from engine.networks import (
+    CHANNEL_ORDERS,
+    FITS,
+    MAX_SHIFT_RANGE,
+    NETWORKS,
+    NetworkChoice,
+    short_name,
+)
 from engine.session import SUFFIX as SESSION_SUFFIX
 from figures.command import EXAMPLE_PREFIX, reproducing_command
 from figures.figure_set import (
@@ -94,6 +102,12 @@ examples:
     python main.py export example:two-photos --out out/two-photos
   your photo against itself moved 1 pixel right, anti-aliased pooling, with a sweep:
     python main.py export photo.jpg --shift 0 1 --pool blurmax --animate-shifts 8 --out out/s
+  a drawn digit through the bundled max-pooling network: its layers, the answer and the
+  top-1 class for every shift of -4..4 pixels:
+    python main.py export digit.png --network digits-max --out out/digit
+  your own ONNX model on a photo, centre-cropped, with class names:
+    python main.py export photo.jpg --network model.onnx --fit crop --labels classes.txt \
+        --out out/model
   your own kernel, SVG and data only, 600 px wide, transparent:
     python main.py export photo.jpg --kernel-values "1,0,-1;2,0,-2;1,0,-1" \\
         --formats svg,npz,json --width 600 --background transparent --out out/k
@@ -113,6 +127,83 @@ def _formats(text: str) -> tuple[str, ...]:
         raise argparse.ArgumentTypeError(
             f"{text!r}: use a comma-separated list of {', '.join(FORMATS)}")
     return tuple(items)
+
+
+def _names(text: str) -> tuple[str, ...]:
+    items = tuple(t.strip() for t in text.split(",") if t.strip())
+    if not items:
+        raise argparse.ArgumentTypeError(f"{text!r}: give one or more layer names")
+    return items
+
+
+def _numbers(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(t) for t in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: use one number or one per channel, separated by commas") from None
+    return values
+
+
+#: The network options other than --network itself, by their argparse names.
+_NETWORK_SETTINGS = ("layers", "fit", "mean", "std", "labels", "channel_order",
+                     "shift_map_radius", "shift_map_no_wrap")
+
+
+def network_choice(args: argparse.Namespace, current: NetworkChoice | None
+                   ) -> NetworkChoice | None:
+    """The network the export shows: --network (or the session's network) with the
+    network options applied; None without either.
+
+    Raises
+    ------
+    InputError
+        For network options without a network, or a layer the model does not have (the
+        message lists them).
+    ValueError
+        For a model or labels file that cannot be used (naming the file).
+    """
+    given = {k: getattr(args, k) for k in _NETWORK_SETTINGS
+             if getattr(args, k) not in (None, False)}
+    if args.network is None and current is None:
+        if given:
+            flag = "--" + next(iter(given)).replace("_", "-")
+            raise InputError(f"{flag} applies only with --network NAME_OR_FILE.")
+        return None
+    choice = current
+    if args.network is not None:
+        choice = (NetworkChoice.bundled(args.network) if args.network in NETWORKS
+                  else NetworkChoice.of_file(args.network))
+    changes = {"fit": given.get("fit"), "mean": given.get("mean"), "std": given.get("std"),
+               "order": given.get("channel_order"),
+               "shift_radius": given.get("shift_map_radius")}
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if "labels" in given:
+        changes["labels_path"] = str(given["labels"].absolute())
+    if args.shift_map_no_wrap:
+        changes["shift_wrap"] = False
+    choice = choice.replace(**changes)
+    if "layers" in given:
+        choice = choice.replace(layers=_layer_names(choice, given["layers"]))
+    return choice
+
+
+def _layer_names(choice: NetworkChoice, names: tuple[str, ...]) -> tuple[str, ...]:
+    """Full layer names for names given in full or by :func:`short_name`."""
+    known = choice.load().layer_names
+    short = {}
+    for full in known:
+        short.setdefault(short_name(full), []).append(full)
+    out = []
+    for name in names:
+        if name in known:
+            out.append(name)
+        elif len(short.get(name, [])) == 1:
+            out.append(short[name][0])
+        else:
+            raise InputError(f"--layers: {choice.label} has no single layer {name!r}; its "
+                             f"layers: {', '.join(short_name(n) for n in known)}.")
+    return tuple(out)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -145,6 +236,33 @@ def build_parser() -> argparse.ArgumentParser:
                    "(the convolution then commutes with the mirror)")
 
     add_pipeline_arguments(parser, "pipeline (defaults: the article's, or the example's)")
+
+    n = parser.add_argument_group(
+        "network (the set then shows its layers, answer and shift map instead of the "
+        "pipeline)")
+    n.add_argument("--network", metavar="NAME_OR_FILE",
+                   help=f"a bundled network ({', '.join(NETWORKS)}) or an ONNX model file")
+    n.add_argument("--layers", type=_names, metavar="LIST",
+                   help="comma-separated layers to show, by full or short name (default: "
+                   "the end of each downsampling stage and the last map)")
+    n.add_argument("--fit", choices=FITS,
+                   help="fit a photo to the model's input size by resizing, or by scaling to "
+                   "cover and cutting the centre (default resize)")
+    n.add_argument("--mean", type=_numbers, metavar="V[,V,V]",
+                   help="per-channel mean subtracted (default: ImageNet's for a user's "
+                   "three-channel model, 0 otherwise)")
+    n.add_argument("--std", type=_numbers, metavar="V[,V,V]",
+                   help="per-channel standard deviation divided by (default: ImageNet's, "
+                   "or 1)")
+    n.add_argument("--labels", type=Path, metavar="FILE",
+                   help="class names, one per line")
+    n.add_argument("--channel-order", choices=CHANNEL_ORDERS,
+                   help="channel order recorded for the panels (default activation)")
+    n.add_argument("--shift-map-radius", type=whole(0, MAX_SHIFT_RANGE), metavar="R",
+                   help=f"the shift map covers -R..R pixels both ways (default 4; 0: none; "
+                   f"at most {MAX_SHIFT_RANGE})")
+    n.add_argument("--shift-map-no-wrap", action="store_true",
+                   help="the shift map's shifts bring in black instead of wrapping around")
 
     o = parser.add_argument_group("output")
     o.add_argument("--formats", type=_formats, default=DEFAULT_FORMATS, metavar="LIST",
@@ -233,11 +351,14 @@ def load_state(args: argparse.Namespace) -> ViewState:
     elif args.compare is not None:
         other = InputImage.load(ImageSource.of_file(args.compare))
         state = state.replace(compare=CompareSetup(InputTransform("other"), other))
-    return state.replace(spec=state.spec.replace(**_spec_overrides(args)))
+    return state.replace(spec=state.spec.replace(**_spec_overrides(args)),
+                         network=network_choice(args, state.network))
 
 
 def _input_files(args: argparse.Namespace) -> tuple[str, ...]:
     files = [] if args.input.startswith(EXAMPLE_PREFIX) else [args.input]
+    if args.network is not None and args.network not in NETWORKS:
+        files.append(args.network)  # a model file is an input too: the set must not replace it
     return tuple(files + ([str(args.compare)] if args.compare is not None else []))
 
 
