@@ -16,10 +16,12 @@ from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from engine import PipelineResult
 from gui.panels.stage_panel import (
+    BAR_HEIGHT,
     FIELD_COLOR,
     HOVER_COLOR,
     MAX_COLOR,
     TOPK_COLOR,
+    ColorBar,
     StagePanel,
     TitleLabel,
     colormap_lut,
@@ -95,6 +97,11 @@ class PipelineRow(QWidget):
         self._hover: tuple[int, int, int] = (-1, -1, -1)
         self._fitted_shape: tuple[int, int] | None = None
         self._area: QRectF | None = None  # what the views show, in input coordinates
+        # With shared colour levels every stage after the input has one range: one bar
+        # for them all, under the first of them, instead of one per panel.
+        self.shared_bar = ColorBar()
+        self.shared_bar.setVisible(False)
+        self.shared_bars = False
         self._add_panel(input_item or pg.ImageItem())
         self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
 
@@ -124,18 +131,31 @@ class PipelineRow(QWidget):
         return panel
 
     def _place(self, panel: StagePanel, index: int, columns: int) -> None:
+        """Put a panel's title, view and (unless one shared bar stands for it) colour bar
+        in line ``index // columns``: three layout rows per line."""
         r, c = divmod(index, columns)
-        self.graphics.ci.addItem(panel.label, row=2 * r, col=c)
-        self.graphics.ci.addItem(panel.view, row=2 * r + 1, col=c)
+        self.graphics.ci.addItem(panel.label, row=3 * r, col=c)
+        self.graphics.ci.addItem(panel.view, row=3 * r + 1, col=c)
+        own_bar = index == 0 or not self.shared_bars
+        panel.bar.setVisible(own_bar)
+        if own_bar:
+            self.graphics.ci.addItem(panel.bar, row=3 * r + 2, col=c)
+        if index == 1 and self.shared_bars:  # the row's one bar, to the end of the line
+            self.graphics.ci.addItem(self.shared_bar, row=3 * r + 2, col=c, rowspan=1,
+                                     colspan=columns - c)
+        self.shared_bar.setVisible(self.shared_bars and len(self.panels) > 1)
+
+    def _unplace(self, panel: StagePanel) -> None:
+        for item in (panel.label, panel.view, panel.bar):
+            if item in self.graphics.ci.items:
+                self.graphics.ci.removeItem(item)
 
     def _sync_panels(self, count: int) -> None:
         changed = len(self.panels) != count
         while len(self.panels) < count:
             self._add_panel(pg.ImageItem())
         while len(self.panels) > count:
-            panel = self.panels.pop()
-            self.graphics.removeItem(panel.label)
-            self.graphics.removeItem(panel.view)
+            self._unplace(self.panels.pop())
         if changed:
             self._arrange(force=True)
 
@@ -149,7 +169,7 @@ class PipelineRow(QWidget):
             return max(1, n)
         h, w = self._fitted_shape or (1, 1)
         width, height = max(1, self.graphics.width()), max(1, self.graphics.height())
-        title = 40  # pixels of title above each panel
+        title = 40 + BAR_HEIGHT  # pixels of title above and colour bar under each panel
 
         def side(cols: int) -> float:
             lines = -(-n // cols)
@@ -166,9 +186,9 @@ class PipelineRow(QWidget):
             return
         self._columns = columns
         for panel in self.panels:
-            for item in (panel.label, panel.view):
-                if item in self.graphics.ci.items:
-                    self.graphics.ci.removeItem(item)
+            self._unplace(panel)
+        if self.shared_bar in self.graphics.ci.items:
+            self.graphics.ci.removeItem(self.shared_bar)
         for i, panel in enumerate(self.panels):
             self._place(panel, i, columns)
         grid = self.graphics.ci.layout
@@ -241,6 +261,12 @@ class PipelineRow(QWidget):
             panel.show_stage(stage, None if live else image,
                              self.input_lut if i == 0 else self.stage_lut, levels,
                              view.shared_levels)
+        shared = view.shared_levels and len(stages) > 1
+        if shared:  # every stage after the input has the range of the first of them
+            self.shared_bar.set_range(view.levels[1], self.stage_lut, "shared ")
+        if shared != self.shared_bars:
+            self.shared_bars = shared
+            self._arrange(force=True)
         deepest, last = stages[-1], self.panels[len(stages) - 1]
         if len(stages) > 1 and last.has_maximum:
             r, c, _ = deepest.maxima[0]

@@ -10,9 +10,14 @@ import html
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QFont, QFontMetricsF
-from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QGraphicsRectItem
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage
+from PySide6.QtWidgets import (
+    QGraphicsEllipseItem,
+    QGraphicsItem,
+    QGraphicsRectItem,
+    QSizePolicy,
+)
 
 from engine import Stage
 from engine.display import colormap_table
@@ -129,6 +134,98 @@ def colormap_lut(name: str) -> np.ndarray:
     return pg.colormap.get(name).getLookupTable(0.0, 1.0, 256, alpha=False)
 
 
+#: Height of a colour bar in pixels: one line of small text with the strip between.
+BAR_HEIGHT = 11
+BAR_PT = 6.5
+BAR_INSET = 8.0
+
+
+def bar_number(value: float) -> str:
+    """A colour bar's end value: three significant digits, as the panel subtitles."""
+    return f"{value:.3g}"
+
+
+class ColorBar(pg.GraphicsWidget):
+    """A thin colour strip with its end values at either side: the lookup table from the
+    darkest (left) to the brightest (right) and the values they mean. A range centred on
+    zero (a signed difference) also marks 0 in the middle.
+
+    It draws the range it is given (a panel's levels, computed on the worker); it computes
+    nothing.
+
+    Attributes
+    ----------
+    levels : (float, float) or None
+        The range drawn; None draws nothing.
+    texts : (str, str)
+        The end values as drawn.
+    caption : str
+        Drawn before the low value (a row's shared bar names what it covers).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.levels: tuple[float, float] | None = None
+        self.texts = ("", "")
+        self.caption = ""
+        self._strip = QImage()
+        self.setFixedHeight(BAR_HEIGHT)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setMinimumWidth(0)
+
+    @property
+    def centred(self) -> bool:
+        """True for a range symmetric about zero (a signed difference), marked at 0."""
+        return self.levels is not None and self.levels[0] < 0 < self.levels[1] \
+            and self.levels[0] == -self.levels[1]
+
+    def set_range(self, levels: tuple[float, float] | None, lut: np.ndarray | None = None,
+                  caption: str = "") -> None:
+        """Draw `levels` with the colours of `lut` (256 x 3 uint8); None clears."""
+        self.levels, self.caption = levels, caption
+        self.texts = ("", "") if levels is None else (bar_number(levels[0]),
+                                                      bar_number(levels[1]))
+        if lut is not None:
+            rgb = np.ascontiguousarray(lut[None, :, :3], dtype=np.uint8)
+            self._strip = QImage(rgb.data, 256, 1, 768, QImage.Format.Format_RGB888).copy()
+        tip = "" if levels is None else (
+            f"{caption}colours from {self.texts[0]} (left) to {self.texts[1]} (right)"
+            + (", 0 in the middle" if self.centred else ""))
+        self.setToolTip(tip)
+        self.update()
+
+    def paint(self, painter, *args) -> None:
+        if self.levels is None or self._strip.isNull():
+            return
+        font = QFont(painter.font())
+        font.setPointSizeF(BAR_PT)
+        painter.setFont(font)
+        metrics = QFontMetricsF(font)
+        # inset, so the end values of neighbouring panels' bars do not run together
+        rect = self.boundingRect().adjusted(BAR_INSET, 0, -BAR_INSET, 0)
+        low, high = self.caption + self.texts[0], self.texts[1]
+        gap = 3.0
+        if metrics.horizontalAdvance(low + high) + 2 * gap + 8 > rect.width():
+            # a narrow panel: two significant digits, and no caption
+            low, high = (f"{v:.2g}" for v in self.levels)
+        lw, hw = metrics.horizontalAdvance(low), metrics.horizontalAdvance(high)
+        if lw + hw + gap > rect.width():
+            return  # no room even for the numbers: the tooltip and the subtitle have them
+        strip = QRectF(rect.left() + lw + gap, rect.center().y() - 2.0,
+                       rect.width() - lw - hw - 2 * gap, 4.0)
+        painter.setPen(QColor("#c8c8c8"))
+        base = rect.center().y() + metrics.ascent() / 2 - 1
+        painter.drawText(QPointF(rect.left(), base), low)
+        painter.drawText(QPointF(rect.right() - hw, base), high)
+        if strip.width() < 6:
+            return
+        painter.drawImage(strip, self._strip)
+        if self.centred:
+            x = strip.center().x()
+            painter.setPen(QColor("#e8eaed"))
+            painter.drawLine(QPointF(x, strip.top() - 2), QPointF(x, strip.bottom() + 2))
+
+
 def _outline(color: str, width: float = 2.0, style=Qt.PenStyle.SolidLine) -> QGraphicsRectItem:
     item = QGraphicsRectItem()
     pen = pg.mkPen(color, width=width, style=style)
@@ -191,12 +288,16 @@ class StagePanel:
         Where to draw (both created by the row's layout).
     image_item : pg.ImageItem
         The item holding the stage image (the editable canvas for the input).
+    bar : ColorBar, optional
+        The colour bar showing the panel's range (the row places it under the view).
     """
 
-    def __init__(self, label: pg.LabelItem, view: pg.ViewBox, image_item: pg.ImageItem) -> None:
+    def __init__(self, label: pg.LabelItem, view: pg.ViewBox, image_item: pg.ImageItem,
+                 bar: ColorBar | None = None) -> None:
         self.label = label
         self.view = view
         self.image_item = image_item
+        self.bar = bar or ColorBar()
         self.stage: Stage | None = None
         self.rect = QRectF(0, 0, 1, 1)
         self._drawn: np.ndarray | None = None
@@ -266,6 +367,7 @@ class StagePanel:
             self.rect = rect
             self.image_item.setRect(rect)
         self.set_title(stage.title, self.range_text())
+        self.bar.set_range(levels, lut)
         if image is not None:
             self.set_image(image, lut)
         self.show_maxima()
