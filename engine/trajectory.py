@@ -224,7 +224,7 @@ class Trajectory:
 
     def series(self, stage: str) -> TrackSeries:
         """Return the arrays of `stage` (empty when it never appeared)."""
-        ps = [p for p in self.points if p.stage == stage]
+        ps = [p for frame in self._frames for p in frame if p.stage == stage]
         return TrackSeries(
             stage,
             np.array([p.frame for p in ps], np.int64),

@@ -75,8 +75,8 @@ class Frame:
     index : int
         0 for the first frame of the stream (after a seek, the frame sought).
     time_s : float
-        Seconds from the start: ``index / fps`` for files and folders, the time of the grab
-        since the camera opened for cameras.
+        Seconds from the start: ``index / fps`` for files and folders; for a camera the
+        time from its first frame (0) to the grab of this one.
     image : (H, W) float32 array
         Grey in [0, 1], read-only, converted as load_image converts a colour photograph.
     """
@@ -225,7 +225,8 @@ class _CaptureReader(VideoReader):
 
     def _read(self) -> Frame | None:
         index = self._next
-        if self._pending is not None:
+        first = self._pending is not None
+        if first:
             image, self._pending = self._pending, None
         else:
             image = self._grab(index)
@@ -233,8 +234,8 @@ class _CaptureReader(VideoReader):
                 return None
         if self._started is None:
             when = index / self.info.fps
-        else:
-            when = time.monotonic() - self._started
+        else:  # a camera's clock starts at its first frame
+            when = 0.0 if first else time.monotonic() - self._started
         return Frame(index, when, self._checked(image, index))
 
     def _grab(self, index: int) -> np.ndarray | None:
@@ -451,7 +452,6 @@ def open_camera(device: int, *, capture_factory: CaptureFactory = cv2.VideoCaptu
         cap.release()
         raise VideoError(f"{source}: no such camera, or it is busy (in use by another program);"
                          " plug it in, close the other program, or pick another camera.")
-    started = time.monotonic()
     bgr = None
     for _ in range(CAMERA_RETRIES):
         ok, bgr = cap.read()
@@ -461,6 +461,7 @@ def open_camera(device: int, *, capture_factory: CaptureFactory = cv2.VideoCaptu
         cap.release()
         raise VideoError(f"{source}: the camera opened but delivers no frames (busy, or "
                          "access was refused); close other programs that use it and retry.")
+    started = time.monotonic()
     first = _grey(source, bgr)
     info = VideoInfo(source, "camera", None, _fps(cap.get(cv2.CAP_PROP_FPS)), first.shape)
     return _CaptureReader(info, cap, first, started)
