@@ -54,13 +54,14 @@ def write_video(path: Path, motion: Motion = Motion(), fourcc: str = "FFV1") -> 
     return path
 
 
-def write_h264(path: Path, motion: Motion = Motion()) -> Path:
-    """Write `motion` as H.264 MP4 with PyAV's libx264 (no Qt needed, unlike figures)."""
+def write_pyav(path: Path, motion: Motion = Motion(), codec: str = "libx264") -> Path:
+    """Write `motion` with PyAV's encoder `codec`: libx264 (H.264, for MP4) or libvpx-vp9
+    (for WebM); no Qt needed, unlike figures.video."""
     import av
 
     height, width = motion.shape
     with av.open(str(path), mode="w") as container:
-        stream = container.add_stream("libx264", rate=int(motion.fps))
+        stream = container.add_stream(codec, rate=int(motion.fps))
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         for i in range(motion.frames):
             frame = av.VideoFrame.from_ndarray(motion.bgr(i), format="bgr24")

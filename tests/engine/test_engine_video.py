@@ -6,7 +6,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from moving_videos import Motion, truncate, write_folder, write_gif, write_h264, write_video
+from moving_videos import Motion, truncate, write_folder, write_gif, write_pyav, write_video
 
 from engine.image_io import load_image
 from engine.video_input import (
@@ -60,7 +60,8 @@ def test_a_lossless_video_gives_back_the_frames_written(tmp_path, name, fourcc):
     ("mjpg.avi", lambda p, m: write_video(p, m, "MJPG")),
     ("mp4v.mp4", lambda p, m: write_video(p, m, "mp4v")),
     ("mp4v.mov", lambda p, m: write_video(p, m, "mp4v")),
-    ("h264.mp4", write_h264),
+    ("h264.mp4", write_pyav),
+    ("vp9.webm", lambda p, m: write_pyav(p, m, "libvpx-vp9")),
     ("anim.gif", write_gif),
 ])
 def test_lossy_and_other_formats_play_every_frame_with_the_block_in_place(tmp_path, name,
