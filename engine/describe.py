@@ -27,7 +27,7 @@ from .maxima import NEAR_TIE, is_near_tie
 from .pipeline import PipelineResult
 from .state import StateRun, ViewState
 
-#: The titles of the paragraphs :func:`describe` can give, in the order it gives them.
+#: The titles of the paragraphs :func:`describe` can give.
 EXAMPLE = "Example"
 PIPELINE = "Pipeline"
 ROWS = "Rows"
@@ -248,27 +248,17 @@ def describe(state: ViewState, run: StateRun, *, drift: str | None = None) -> De
     Returns
     -------
     Description
-        In order: the example (when the input is one), the pipeline, the rows, the
-        colours, the metrics (while comparing), the comparison's note (a mirror's), the
-        drift, then the warnings: near-ties, the seam, levels that stopped early, APS ties.
+        In order: the example (when the input is one), the warnings (near-ties, the
+        seam, levels that stopped early, APS ties), the pipeline, the rows, the colours,
+        the metrics (while comparing), the comparison's note (a mirror's), the drift.
     """
     out: list[Paragraph] = []
     source = state.a.source
     if source.kind == "example" and source.example in EXAMPLES:
         example = EXAMPLES[source.example]
         out.append(Paragraph(f"{EXAMPLE}: {example.title}", example.description))
-    out.append(Paragraph(PIPELINE, pipeline_line(run.a)))
-    if run.comparison is not None and run.comparison.kernel_mirrored:
-        out.append(Paragraph(f"{PIPELINE} of B", pipeline_line(run.b)))
-    out.append(Paragraph(ROWS, _rows(state, run)))
-    out.append(Paragraph(COLOURS, _colours(state, run)))
     comparison = run.comparison
-    if comparison is not None:
-        out.append(Paragraph(METRICS, _metrics(run)))
-        if comparison.note and comparison.fix_padding is None:
-            out.append(Paragraph(NOTE, comparison.note))
-    if drift:
-        out.append(Paragraph(DRIFT, drift))
+    # the warnings come first: a short panel shows them without scrolling
     ties = _near_ties(run)
     if ties:
         out.append(Paragraph(NEAR_TIE_TITLE, ties, warning=True))
@@ -280,4 +270,15 @@ def describe(state: ViewState, run: StateRun, *, drift: str | None = None) -> De
     aps = _aps_ties(run)
     if aps:
         out.append(Paragraph(APS_TIES, aps, warning=True))
+    out.append(Paragraph(PIPELINE, pipeline_line(run.a)))
+    if comparison is not None and comparison.kernel_mirrored:
+        out.append(Paragraph(f"{PIPELINE} of B", pipeline_line(run.b)))
+    out.append(Paragraph(ROWS, _rows(state, run)))
+    out.append(Paragraph(COLOURS, _colours(state, run)))
+    if comparison is not None:
+        out.append(Paragraph(METRICS, _metrics(run)))
+        if comparison.note and comparison.fix_padding is None:
+            out.append(Paragraph(NOTE, comparison.note))
+    if drift:
+        out.append(Paragraph(DRIFT, drift))
     return Description(tuple(out))

@@ -290,8 +290,11 @@ class CompareMode(QObject):
     # -- examples -------------------------------------------------------------------------------
     def load_example(self, name: str) -> None:
         """Open example `name` (:func:`engine.example_state`): A into the canvas (undoable),
-        its pipeline into the controls, B as the example says, comparison on."""
-        self.window.open_state(example_state(name), EXAMPLES[name].description)
+        its pipeline into the controls, B as the example says, comparison on. Its
+        explanation is part of the What you see dock, which stays; the status bar only
+        names it."""
+        self.window.open_state(example_state(name),
+                               f"Example: {EXAMPLES[name].title} (What you see explains it)")
 
     def apply_setup(self, setup: CompareSetup | None) -> None:
         """Show `setup` in the Compare dock and switch comparison on, or off for None."""

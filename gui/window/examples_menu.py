@@ -2,7 +2,7 @@
 
 :func:`fill_examples_menu` lists the examples in a menu; choosing one hands its name to
 the window, which loads :func:`engine.example_state` (input A, the pipeline and what B
-is, in one value).
+is, in one value). What an example shows is explained in the What you see dock.
 """
 
 from __future__ import annotations
@@ -23,7 +23,10 @@ def fill_examples_menu(menu: QMenu, choose: Callable[[str], None]) -> list[QActi
     actions = []
     for i, (name, example) in enumerate(EXAMPLES.items(), start=1):
         action = QAction(f"&{i} {example.title}", menu)
-        action.setStatusTip(example.description)
+        # the explanation itself stays in the What you see dock once the example is shown
+        b = example.transform if example.b_transform.kind == "other" \
+            else f"A {example.transform}"
+        action.setStatusTip(f"{example.title}: B = {b}")
         action.setToolTip(example.description)
         action.setData(name)
         action.triggered.connect(lambda _checked=False, n=name: choose(n))

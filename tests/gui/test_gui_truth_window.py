@@ -4,6 +4,8 @@ grid's refusals, the example's explanation, the window's size and the comparison
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from image_files import write_png
 from PySide6.QtCore import QPoint, QPointF, Qt
@@ -121,21 +123,34 @@ def test_the_kernel_grid_refuses_what_is_not_a_finite_number(window, driver, qtb
     assert window.row.result.spec.kernel[0][0] == 2.5
 
 
-# -- the example's explanation has a place that stays ---------------------------------------------
+# -- the example's explanation has a place that stays (What you see) ---------------------------
+def explained(window) -> tuple[str, str] | None:
+    """The example paragraph of What you see once it describes the drawn result (title and
+    text), or None when it has none."""
+    deadline = time.monotonic() + 10
+    while not window.what_you_see.up_to_date() and time.monotonic() < deadline:
+        QApplication.processEvents()
+        time.sleep(0.005)
+    assert window.what_you_see.up_to_date()
+    first = window.what_you_see.description.paragraphs[0]
+    return (first.title, first.text) if first.title.startswith("Example") else None
+
+
 def test_the_example_explanation_stays_after_hovering(window, driver, qtbot):
-    assert not window.about_dock.isVisible()
+    assert explained(window) is None
     window.compare.example_actions[1].trigger()
     wait_compared(qtbot, window)
     example = EXAMPLES["mirror"]
     driver.hover(20.5, 30.5)
     driver.hover(40.5, 60.5, panel=1)
     assert window.hover_label.text()
-    assert window.about_dock.isVisible()
-    assert window.about_text.toPlainText() == example.description
-    assert example.title in window.about_dock.windowTitle()
-    assert window.about_text.isVisible() and window.about_text.height() > 20
+    assert explained(window) == (f"Example: {example.title}", example.description)
+    panel = window.what_you_see.panel
+    assert window.what_you_see_dock.isVisible() and panel.height() > 20
+    assert example.description in panel.toPlainText()
     window.actions_by_name["demo"].trigger()  # another input: the explanation goes
-    assert not window.about_dock.isVisible()
+    driver.wait()
+    assert explained(window) is None and window.what_you_see_dock.isVisible()
 
 
 # -- the window fits its screen -------------------------------------------------------------------
@@ -149,7 +164,7 @@ def test_the_window_fits_the_available_screen(window, qtbot):
     window.compare.load_example("mirror")  # the docks shown with it do not widen it past
     wait_compared(qtbot, window)
     qtbot.waitUntil(lambda: area.contains(window.frameGeometry()), timeout=2000)
-    for widget in (window.controls_dock, window.about_dock, window.compare.metrics_dock,
+    for widget in (window.controls_dock, window.what_you_see_dock, window.compare.metrics_dock,
                    window.statusBar()):
         corner = widget.mapToGlobal(widget.rect().bottomRight())
         assert area.contains(corner), widget
@@ -195,7 +210,7 @@ def shown(window) -> tuple:
     state = window.current_state()
     compare = state.compare
     return (state.a.source, state.spec, state.title, window.windowTitle(),
-            window.about_dock.isVisible(), window.about_text.toPlainText(),
+            explained(window),
             None if compare is None else compare.description)
 
 
@@ -238,7 +253,7 @@ def test_undo_of_an_opened_photo_restores_the_example_before_it(window, driver, 
     example = (example[0], window.pipeline_controls.spec(), *example[2:])
     open_photo(qtbot, window, driver, tmp_path / "photo.png")
     photo = shown(window)
-    assert photo[2] == "" and "photo.png" in photo[3] and not photo[4]
+    assert photo[2] == "" and "photo.png" in photo[3] and photo[4] is None
     driver.drag([(3.5, 3.5), (3.5, 6.5)])  # an edit of the photo, then two undos
     window.actions_by_name["undo"].trigger()
     assert not window.model.edited and shown(window) == photo
@@ -296,7 +311,8 @@ def test_a_restart_after_an_example_shows_the_example_again(window, qtbot):
     assert result.spec == examples["mirror"].spec and result.stop_reason is None
     assert result.stages[0].shape == (400, 600) and result.stages[-1].shape == (6, 9)
     assert second.compare.active and second.compare.controls.kind_name() == "mirror"
-    assert second.notice_label.text() == "" and second.about_dock.isVisible()
+    assert second.notice_label.text() == ""
+    assert explained(second)[0] == f"Example: {examples['mirror'].title}"
     assert not second.model.can_undo()  # the start is not an edit
     second.close()
 

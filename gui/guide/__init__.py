@@ -1,0 +1,1 @@
+"""Help > Guide: the guided story in a side panel."""
