@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._checks import choice, positive_int
-from ..maxima import find_maxima
+from ..maxima import find_maxima, maxima_unchecked
 from .geometry import MapGeometry
 from .model import Network, NetworkResult
 
@@ -294,22 +294,24 @@ def _rect(g: MapGeometry, input_shape: tuple[int, int]) -> tuple[float, float, f
     return x0, y0, len(g.cols) * sx, len(g.rows) * sy
 
 
-def _top_cells(arr: np.ndarray, count: int) -> tuple[tuple[int, int, int, float], ...]:
-    flat = arr.ravel()
-    count = min(count, flat.size)
-    candidates = np.argpartition(-flat, count - 1)[:count] if count < flat.size \
-        else np.arange(flat.size)
-    threshold = flat[candidates].min()
-    candidates = np.flatnonzero(flat >= threshold)  # every tie at the boundary, by index
-    best = candidates[np.argsort(-flat[candidates], kind="stable")[:count]]
-    return tuple((*(int(v) for v in np.unravel_index(i, arr.shape)), float(flat[i]))
-                 for i in best)
+def _top_cells(acts: np.ndarray, peaks: np.ndarray, count: int
+               ) -> tuple[tuple[int, int, int, float], ...]:
+    """The `count` largest cells ``(channel, row, col, value)`` of a ``(C, H, W)`` map,
+    largest first, ties in index order. Only channels whose peak reaches the count-th
+    largest peak can hold one (any other cell has at least `count` cells above it), so
+    only those are searched."""
+    count = min(count, acts.size)
+    kth = np.sort(peaks)[::-1][min(count, len(peaks)) - 1]
+    cells = []
+    for c in np.flatnonzero(peaks >= kth):
+        cells += [(v, int(c), r, col) for r, col, v in maxima_unchecked(acts[c], count)]
+    cells.sort(key=lambda t: (-t[0], t[1], t[2], t[3]))
+    return tuple((c, r, col, v) for v, c, r, col in cells[:count])
 
 
 def _frozen(arr: np.ndarray, dtype=np.float32) -> np.ndarray:
-    out = np.ascontiguousarray(arr, dtype=dtype)
-    if out is arr:
-        out = out.copy()
+    """`arr` as a read-only C-contiguous array: a view when it already is one (no copy)."""
+    out = np.ascontiguousarray(arr, dtype=dtype).view()
     out.setflags(write=False)
     return out
 
@@ -355,7 +357,7 @@ def layer_panels(result: NetworkResult, names: Sequence[str], input_shape: tuple
         peaks = _frozen(acts.reshape(acts.shape[0], -1).max(axis=1))
         channel_order = (np.argsort(-peaks, kind="stable") if order == "activation"
                          else np.arange(acts.shape[0]))
-        maxima = _top_cells(acts, top_k)
+        maxima = _top_cells(acts, peaks, top_k)
         _, row, col, _ = maxima[0]
         panels.append(LayerPanel(
             name=name, title=f"{short_name(name)} {tuple(acts.shape)}", activations=acts,

@@ -1,5 +1,7 @@
 """Time the network engine: a bundled digit network, a ResNet-18-sized model against bare
-onnxruntime, and measure over 1,000 digits.
+onnxruntime, measure over 1,000 digits, and what a view of a network costs: one input
+prepared, run and made into panels (run_network), and the 9x9 shift map (81 shifted
+copies in one batch), for the digit networks and the ResNet-18-sized model.
 
     python tests/benchmarks/bench_networks.py [--repeats N]
 
@@ -24,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # the engine, and the tests' torch models
 
 from engine import NETWORKS, held_out_digits, load_network, measure  # noqa: E402
+from engine.networks import prepare_input, run_network, shift_map  # noqa: E402
 
 
 def median_ms(fn, repeats: int) -> float:
@@ -62,6 +65,13 @@ def main() -> None:
     digits = NETWORKS["digits-max"]
     rows.append(("digits-max run (every layer), 28x28",
                  median_ms(lambda: digits.run(images[0]), args.repeats * 10), "<= 5"))
+    for name in NETWORKS:
+        net = NETWORKS[name]
+        prepared = prepare_input(images[0], net)
+        rows.append((f"{name} run_network (prepare, run, default panels), 28x28",
+                     median_ms(lambda n=net: run_network(n, images[0]), args.repeats * 10), ""))
+        rows.append((f"{name} shift map 9x9 (81 runs, one batch)",
+                     median_ms(lambda n=net, p=prepared: shift_map(n, p), args.repeats * 3), ""))
     with tempfile.TemporaryDirectory() as tmp:
         path = resnet18_onnx(Path(tmp))
         if path is None:
@@ -75,6 +85,14 @@ def main() -> None:
             rows.append(("ResNet-18 224x224, bare onnxruntime (final output)", bare_ms, ""))
             rows.append((f"ResNet-18 224x224, Network.run ({len(net.layer_names)} layers)",
                          run_ms, f"ratio {run_ms / bare_ms:.2f}x (<= 1.5x)"))
+            photo = np.random.default_rng(1).random((400, 600), dtype=np.float32)
+            rows.append(("ResNet-18 run_network, 400x600 photo resized to 224x224",
+                         median_ms(lambda: run_network(net, photo), args.repeats), ""))
+            prepared = prepare_input(photo, net)
+            smap_repeats = max(3, args.repeats // 10)
+            rows.append((f"ResNet-18 shift map 9x9 (81 runs, one batch; median of "
+                         f"{smap_repeats})",
+                         median_ms(lambda: shift_map(net, prepared), smap_repeats), ""))
     thousand = np.concatenate([images, images])[:1000]
     start = time.perf_counter()
     result = measure(digits, thousand)

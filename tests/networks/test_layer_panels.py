@@ -146,3 +146,13 @@ def test_unknown_or_unplaceable_layers_are_refused_with_the_choices():
     p = layer_panels(result, default_layers(net, result)[:1], (28, 28))[0]
     with pytest.raises(ValueError, match="channel must be"):
         p.channel_map(p.shape[0])
+
+
+@pytest.mark.parametrize("name", list(NETWORKS))
+def test_largest_cells_keep_index_order_among_ties(name):
+    # A blank input makes every channel nearly constant: ties everywhere.
+    net = NETWORKS[name]
+    result = net.run(np.zeros((28, 28), np.float32))
+    panels = layer_panels(result, panel_layers(result), (28, 28), top_k=7)
+    for p in panels:
+        assert list(p.maxima) == reference_maxima(np.asarray(p.activations), 7), p.name

@@ -17,6 +17,7 @@ from engine.networks import (
     run_network,
     shift_map,
 )
+from engine.sweep import SweepCancelled
 
 torch = pytest.importorskip("torch")
 from user_models import EXPORT_WARNINGS, export, rgb_classifier  # noqa: E402  (needs torch)
@@ -95,3 +96,15 @@ def test_bad_radius_is_refused():
     net = NETWORKS["digits-max"]
     with pytest.raises(ValueError, match="radius"):
         shift_map(net, prepare_input(drawn_digit(1), net), radius=99)
+
+
+def test_progress_by_row_and_cancel():
+    net = NETWORKS["digits-max"]
+    prepared = prepare_input(drawn_digit(5), net)
+    seen = []
+    shift_map(net, prepared, radius=1, progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(1, 3), (2, 3), (3, 3)]
+    with pytest.raises(SweepCancelled) as info:
+        shift_map(net, prepared, cancel=lambda: len(seen) > 4,
+                  progress=lambda done, total: seen.append(done))
+    assert info.value.done == 2
