@@ -601,7 +601,9 @@ class LiveMode(QObject):
                 or event.request_id != self.runner.latest(PipelineRequest):
             return
         self._busy = False
-        self._deliver()
+        # after the event loop has painted this result (and run its timers), not in the
+        # same pass: the GUI thread's work comes in short pieces, not one long one
+        QTimer.singleShot(0, self, self._deliver)
 
     def _on_tracked(self, event: JobDone) -> None:
         for points in event.result:

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.trajectory import TrackPoint, TrackSeries, Trajectory
+from engine.trajectory import TrackPoint, Trajectory
 from gui.docks.metrics_plot import plain_axes
 from gui.worker import JobContext, JobDone, JobFailed, JobRunner, Request, error_message
 
@@ -36,7 +36,9 @@ CSV_LANE = "live-csv"
 #: What the curves' vertical axis counts.
 UNITS = {"input pixels": "input", "stage cells": "cells"}
 #: The curves are redrawn at most this often while frames arrive (ms).
-REDRAW_MS = 150
+REDRAW_MS = 250
+#: The fields of a point the curves read.
+FIELDS = ("time_s", "row", "col", "input_row", "input_col", "near_tie")
 NEAR_TIE_COLOR = (255, 80, 80)
 CSV_FILTER = "CSV files (*.csv);;All files (*)"
 
@@ -100,6 +102,11 @@ class TrajectoryPanel(QWidget):
         self.runner = runner
         self._points: dict[int, tuple[TrackPoint, ...]] = {}  # frame -> its stages' points
         self._stages: list[str] = []
+        # per stage, the points' fields in frame order, appended as frames come in order
+        # (a frame shown again or out of order rebuilds them at the next redraw)
+        self._columns: dict[str, dict[str, list]] = {}
+        self._last_frame = -1
+        self._rebuild = False
         self._redraw_due = False
         self._stale = False
         self._export_id = 0
@@ -189,6 +196,11 @@ class TrajectoryPanel(QWidget):
         if not points:
             return
         frame = points[0].frame
+        if frame <= self._last_frame:
+            self._rebuild = True
+        else:
+            self._append_columns(points)
+        self._last_frame = max(self._last_frame, frame)
         self._points[frame] = tuple(points)
         for p in points:
             if p.stage not in self._stages:
@@ -200,6 +212,9 @@ class TrajectoryPanel(QWidget):
         """Forget every point."""
         self._points.clear()
         self._stages.clear()
+        self._columns.clear()
+        self._last_frame = -1
+        self._rebuild = False
         self.export_button.setEnabled(False)
         self.redraw()
 
@@ -219,10 +234,26 @@ class TrajectoryPanel(QWidget):
             self.plots[axis].setLabel("left", f"{name} ({what})")
             self.plots[axis].setTitle(f"Maximum's {name}", size="9pt")
 
-    def position(self, series: TrackSeries, axis: str) -> np.ndarray:
-        """The positions of `series` along `axis` (``"row"`` or ``"col"``) in the shown
-        unit (NaN where the stage had no maximum)."""
-        return getattr(series, ("input_" + axis) if self.unit == "input" else axis)
+    def _append_columns(self, points) -> None:
+        for p in points:
+            columns = self._columns.setdefault(p.stage, {name: [] for name in FIELDS})
+            for name in FIELDS:
+                value = getattr(p, name)
+                columns[name].append(np.nan if value is None else value)
+
+    def series(self, stage: str, axis: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(time_s, position, near_tie)`` of `stage`, one entry per frame in order: the
+        points' maximum along `axis` (``"row"`` or ``"col"``) in the shown unit, NaN where
+        the stage had no maximum."""
+        if self._rebuild:
+            self._rebuild = False
+            self._columns.clear()
+            for frame in sorted(self._points):
+                self._append_columns(self._points[frame])
+        columns = self._columns.get(stage, {name: [] for name in FIELDS})
+        name = ("input_" + axis) if self.unit == "input" else axis
+        return (np.array(columns["time_s"], float), np.array(columns[name], float),
+                np.array(columns["near_tie"], bool))
 
     def redraw(self) -> None:
         """Draw the curves from the points (put off while the panel is hidden)."""
@@ -237,8 +268,6 @@ class TrajectoryPanel(QWidget):
         # curves in pipeline order (of the newest frame; stages it lacks come after)
         newest = [p.stage for p in self._points[max(self._points)]] if self._points else []
         self._stages = newest + [s for s in self._stages if s not in newest]
-        trajectory = self.trajectory()
-        series = {stage: trajectory.series(stage) for stage in self._stages}
         for axis in ("col", "row"):
             curves = self.curves[axis]
             for name in list(curves):
@@ -247,8 +276,8 @@ class TrajectoryPanel(QWidget):
             tie_x: list[np.ndarray] = []
             tie_y: list[np.ndarray] = []
             for j, stage in enumerate(self._stages):
-                t, v = series[stage].time_s, self.position(series[stage], axis)
-                tie = series[stage].near_tie & np.isfinite(v)
+                t, v, tie = self.series(stage, axis)
+                tie &= np.isfinite(v)
                 curve = curves.get(stage)
                 if curve is None:
                     curve = self.plots[axis].plot([], [], stepMode="left")

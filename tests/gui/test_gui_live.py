@@ -125,11 +125,13 @@ def test_trajectory_follows_the_motion_and_exports_csv(window, qtbot, monkeypatc
         assert not any(p.near_tie for p in points.values())
 
     # the curves draw what the points say, in either unit
-    series = dock.trajectory().series("pool 2")
     cols = np.array([centres[f][1] for f in dock.frames])
-    np.testing.assert_array_equal(dock.position(series, "col"), (cols // 4) * 4 + 1.5)
+    times, positions, ties = dock.series("pool 2", "col")
+    np.testing.assert_allclose(times, np.array(dock.frames) / 30)
+    np.testing.assert_array_equal(positions, (cols // 4) * 4 + 1.5)
+    assert not ties.any()
     dock.units.setCurrentText("stage cells")
-    np.testing.assert_array_equal(dock.position(series, "col"), cols // 4)
+    np.testing.assert_array_equal(dock.series("pool 2", "col")[1], cols // 4)
     curve_y = dock.curves["col"]["pool 2"].getData()[1]
     np.testing.assert_array_equal(curve_y[:len(cols)], cols // 4)
 
