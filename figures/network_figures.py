@@ -12,6 +12,7 @@ Each cell is its colour blended with white by the top-1 probability (pale: unsur
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -21,9 +22,9 @@ from engine.networks import LayerPanel, NetworkRun, NetworkView, ShiftMap
 from figures import drawing as draw
 from figures.drawing import Canvas, Drawing, Panel, SheetRow
 
-__all__ = ["CLASS_COLORS", "class_colour", "layer_panel", "network_caption", "network_record",
-           "network_sheet_rows", "probability_drawing", "probability_rows", "shift_map_colours",
-           "shift_map_drawing", "shift_map_rows"]
+__all__ = ["CLASS_COLORS", "class_colour", "layer_frame", "layer_panel", "network_caption",
+           "network_record", "network_sheet_rows", "probability_drawing", "probability_rows",
+           "shift_map_colours", "shift_map_drawing", "shift_map_rows"]
 
 OTHER_CLASSES = QColor(150, 150, 150)
 BAR_COLOUR = QColor(draw.PLOT_COLORS[0])
@@ -33,13 +34,33 @@ CLASS_COLORS = tuple("#a6761d" if c == "#7f7f7f" else c for c in draw.PLOT_COLOR
 MAX_LEGEND = len(CLASS_COLORS)
 
 
+def layer_frame(panels: Sequence[LayerPanel]) -> tuple[float, float, float, float]:
+    """``(top, left, bottom, right)`` in input pixels holding the input and every panel:
+    a map whose cells are centred on their receptive fields can reach past the input (a
+    ResNet's stride-8 stage starts 4.5 pixels before it), and layers drawn in one frame
+    stay aligned."""
+    h, w = panels[0].input_shape
+    top, left, bottom, right = 0.0, 0.0, float(h), float(w)
+    for p in panels:
+        x, y, pw, ph = p.rect
+        top, left = min(top, y), min(left, x)
+        bottom, right = max(bottom, y + ph), max(right, x + pw)
+    return top, left, bottom, right
+
+
 def layer_panel(panel: LayerPanel, top_k: int = 3, *,
-                levels: tuple[float, float] | None = None) -> Panel:
+                levels: tuple[float, float] | None = None,
+                frame: tuple[float, float, float, float] | None = None) -> Panel:
     """A layer drawn as the window draws it: the maximum over channels at its place over
-    the input, its largest cells marked and the largest one's receptive field outlined."""
+    the input (in `frame`, by default :func:`layer_frame` of this panel), its largest
+    cells marked and the largest one's receptive field outlined."""
+    top, left, bottom, right = layer_frame([panel]) if frame is None else frame
     maxima = panel.map_maxima(None, top_k) if top_k else []
+    x, y, w, h = panel.rect
+    f_top, f_left, f_bottom, f_right = panel.peak_field
     return Panel(panel.title, panel.channel_max, maxima, "viridis", levels,
-                 place=panel.rect, extent=panel.input_shape, field=panel.peak_field)
+                 place=(x - left, y - top, w, h), extent=(bottom - top, right - left),
+                 field=(f_top - top, f_left - left, f_bottom - top, f_right - left))
 
 
 def _answer(view: NetworkView) -> str:
@@ -64,14 +85,15 @@ def network_sheet_rows(run: NetworkRun, top_k: int = 3) -> list[SheetRow]:
     for name in run.a.layer_names:
         maps = [v.panel(name).channel_max for _, v in rows_views]
         levels[name] = (min(float(m.min()) for m in maps), max(float(m.max()) for m in maps))
-    rows = [SheetRow(label, [layer_panel(view.panel(n), top_k, levels=levels[n])
+    frame = layer_frame([p for _, v in rows_views for p in v.panels])
+    rows = [SheetRow(label, [layer_panel(view.panel(n), top_k, levels=levels[n], frame=frame)
                              for n in run.a.layer_names]) for label, view in rows_views]
     if run.comparison is not None:
         diffs = run.comparison.differences
-        rows.append(SheetRow("A\u2212B", [
-            Panel(str(diffs[n].shape), diffs[n], (), "diverging",
-                  place=run.a.panel(n).rect, extent=run.a.panel(n).input_shape)
-            if n in diffs else None for n in run.a.layer_names]))
+        cells = [replace(layer_panel(run.a.panel(n), 0, frame=frame), title=str(diffs[n].shape),
+                         array=diffs[n], colormap="diverging", field=None)
+                 if n in diffs else None for n in run.a.layer_names]
+        rows.append(SheetRow("A\u2212B", cells))
     return rows
 
 

@@ -184,3 +184,21 @@ def test_a_damaged_model_file_is_named(tmp_path):
     bad.write_bytes(network_path("digits-max").read_bytes()[:5000])
     done = run_export(png, "--network", bad, "--out", tmp_path / "set")
     assert done.returncode == 1 and str(bad) in done.stderr
+
+
+def test_layers_are_drawn_in_one_frame_that_holds_every_map(tmp_path):
+    from engine.networks import load_network, run_network
+    from figures.network_figures import layer_frame, layer_panel
+
+    net = load_network(export(rgb_classifier(), (3, 64, 64), tmp_path / "m.onnx"))
+    view = run_network(net, np.random.default_rng(0).random((64, 64), dtype=np.float32))
+    top, left, bottom, right = layer_frame(view.panels)
+    assert (top, left) <= (0, 0) and (bottom, right) >= (64, 64)
+    assert any(p.rect[0] < 0 for p in view.panels)  # a map reaching past the input
+    for p in view.panels:
+        drawn = layer_panel(p, 3, frame=(top, left, bottom, right))
+        x, y, w, h = drawn.place
+        assert x >= 0 and y >= 0 and x + w <= right - left and y + h <= bottom - top
+        assert (x + left, y + top) == p.rect[:2]
+        f = drawn.field
+        assert (f[0] + top, f[1] + left) == p.peak_field[:2]
