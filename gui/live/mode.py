@@ -74,6 +74,8 @@ RATE_WINDOW_S = 2.0
 #: The status bar's rates are rewritten at most this often (s).
 RATE_TEXT_EVERY_S = 0.25
 RECORD_FILTER = "MP4 video (*.mp4)"
+#: The Trajectories dock's height when it first opens (pixels).
+TRAJECTORY_HEIGHT = 250
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -312,8 +314,10 @@ class LiveMode(QObject):
         self.opened.emit(info.source)
 
     def _on_open_failed(self, event: JobFailed) -> None:
-        self._report("Cannot open the video", error_message(event.error),
-                     f"Could not open {event.request.path}")
+        path, reason = event.request.path, error_message(event.error)
+        self.window.recent.remove(path)
+        self.window.open_failed.emit(path, reason)  # as for an image that cannot be opened
+        self._report("Cannot open the video", reason, f"Could not open {path}")
 
     def choose_camera(self) -> None:
         """Find the cameras (on the GUI thread: macOS asks for permission there) and open
@@ -366,7 +370,11 @@ class LiveMode(QObject):
         self.transport.set_source(Path(info.source).name if info.kind != "camera"
                                   else info.source, info.frame_count or 0, not feed.is_camera)
         self.toolbar.setVisible(True)
-        self.trajectory_dock.setVisible(True)
+        if not self.trajectory_dock.isVisible():
+            self.trajectory_dock.setVisible(True)
+            # the curves need some height; the panels keep the rest
+            QTimer.singleShot(0, self, lambda: self.window.resizeDocks(
+                [self.trajectory_dock], [TRAJECTORY_HEIGHT], Qt.Orientation.Vertical))
         self.rate_label.setVisible(True)
         self._update_actions()
 
@@ -448,6 +456,7 @@ class LiveMode(QObject):
         if self.feed is None or self.feed.is_camera:
             return
         self._read(int(index))
+        self._last_index = int(index)  # the clock goes on from here, also backwards
         if self.playing:
             self._restart_clock(int(index))
 

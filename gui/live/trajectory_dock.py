@@ -39,7 +39,9 @@ UNITS = {"input pixels": "input", "stage cells": "cells"}
 REDRAW_MS = 250
 #: The fields of a point the curves read.
 FIELDS = ("time_s", "row", "col", "input_row", "input_col", "near_tie")
-NEAR_TIE_COLOR = (255, 80, 80)
+NEAR_TIE_COLOR = (255, 60, 60)
+STAGE_COLORS = ((235, 235, 235), (255, 200, 0), (80, 220, 80), (0, 190, 255), (200, 110, 255),
+                (255, 140, 0), (64, 224, 208), (255, 120, 190), (180, 255, 60), (150, 150, 255))
 CSV_FILTER = "CSV files (*.csv);;All files (*)"
 
 
@@ -69,13 +71,12 @@ class WriteTrajectoryRequest(Request[int]):
         return self.rows
 
 
-def stage_color(index: int, count: int) -> tuple[int, int, int]:
-    """The curve colour of stage `index` of `count`: the input light grey, the others
-    spread over the hues."""
+def stage_color(index: int) -> tuple[int, int, int]:
+    """The curve colour of stage `index`: the input near white, the others bright colours
+    that stand out on the plots' dark background and differ from the near-tie mark's red."""
     if index == 0:
-        return (230, 230, 230)
-    color = pg.intColor(index - 1, hues=max(count - 1, 2), maxValue=240)
-    return color.red(), color.green(), color.blue()
+        return STAGE_COLORS[0]
+    return STAGE_COLORS[1 + (index - 1) % (len(STAGE_COLORS) - 1)]
 
 
 class TrajectoryPanel(QWidget):
@@ -282,7 +283,7 @@ class TrajectoryPanel(QWidget):
                 if curve is None:
                     curve = self.plots[axis].plot([], [], stepMode="left")
                     curves[stage] = curve
-                color = stage_color(j, len(self._stages))
+                color = stage_color(j)
                 curve.setPen(pg.mkPen(color, width=2 if j == 0 else 1.5))
                 # a step holds a frame's value until the next frame
                 curve.setData(t, v, stepMode="left" if len(t) > 1 else None, connect="finite")
@@ -297,14 +298,13 @@ class TrajectoryPanel(QWidget):
         """The curves' colours and the near-tie mark, as one line of rich text."""
         if not self._stages:
             return ""
-        count = len(self._stages)
         items = []
         for j, stage in enumerate(self._stages):
-            r, g, b = stage_color(j, count)
+            r, g, b = stage_color(j)
             items.append(f"<span style='color:rgb({r},{g},{b})'>&#9632;</span>&nbsp;{stage}")
         r, g, b = NEAR_TIE_COLOR
         items.append(f"<span style='color:rgb({r},{g},{b})'>&#10005;</span>&nbsp;near-tie "
-                     "(a rival peak within 1%: the position may jump)")
+                     "(a rival peak within 1%)")
         return "&nbsp;&nbsp; ".join(items)
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override

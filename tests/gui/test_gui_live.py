@@ -394,3 +394,45 @@ def test_record_a_few_frames_to_mp4(window, qtbot, monkeypatch, video, tmp_path)
     cap.release()
     assert count == done.args[1]
     assert shape[:2] == (size.height() - size.height() % 2, size.width() - size.width() % 2)
+
+
+def test_a_folder_of_numbered_frames_plays_in_natural_order(window, qtbot, monkeypatch,
+                                                            tmp_path):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    centres = [block_centre(i, START, STEP) for i in range(12)]
+    for i, centre in enumerate(centres):  # frame2 before frame10, as a person numbers them
+        assert cv2.imwrite(str(folder / f"frame{i}.png"), block_frame((48, 96), centre))
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
+                        staticmethod(lambda *a, **k: str(folder)))
+    with qtbot.waitSignal(window.live.frame_processed, timeout=10_000):
+        window.actions_by_name["open-sequence"].trigger()
+    assert window.live.info.kind == "folder" and window.live.info.frame_count == 12
+    scrubber = window.live.transport.scrubber
+    qtbot.keyClick(scrubber, Qt.Key.Key_End)  # the scrubber, by keyboard, to the last frame
+    wait_processed(window, qtbot, 11)
+    assert drawn_peak(window) == centres[11]
+    window.setFocus()
+    qtbot.keyClick(window, Qt.Key.Key_Comma)
+    wait_processed(window, qtbot, 10)
+    assert drawn_peak(window) == centres[10] and scrubber.value() == 10
+    # PNG is lossless: the canvas is the frame exactly
+    np.testing.assert_allclose(window.model.image,
+                               block_frame((48, 96), centres[10]).astype(np.float32) / 255,
+                               atol=1e-6)
+
+
+def test_loop_starts_again_from_the_first_frame(window, qtbot, monkeypatch, video):
+    path, _ = video
+    open_from_menu(window, qtbot, monkeypatch, path)
+    live = window.live
+    shown: list[int] = []
+    live.frame_shown.connect(shown.append)
+    qtbot.mouseClick(live.transport.loop, Qt.MouseButton.LeftButton)
+    assert live.actions["loop"].isChecked()
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: any(b < a for a, b in zip(shown, shown[1:], strict=False)),
+                    timeout=20_000)
+    assert live.playing  # still playing after the end
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    assert not live.playing
