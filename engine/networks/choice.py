@@ -38,6 +38,23 @@ __all__ = ["NetworkChoice", "NetworkChoiceError"]
 _CACHE_SIZE = 4
 _cache: OrderedDict[tuple, Network] = OrderedDict()
 _cache_lock = threading.Lock()
+# (path, size, mtime, inode) -> SHA-256: a 45 MB model takes about 0.1 s to hash, too long
+# to repeat for every run of a drag; a file rewritten in place changes its mtime.
+_digests: dict[tuple, str] = {}
+
+
+def _digest(path: Path) -> str:
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns, st.st_ino)
+    with _cache_lock:
+        known = _digests.get(key)
+    if known is None:
+        known = file_sha256(path)
+        with _cache_lock:
+            if len(_digests) > 64:
+                _digests.clear()
+            _digests[key] = known
+    return known
 
 
 class NetworkChoiceError(ValueError):
@@ -165,7 +182,7 @@ class NetworkChoice:
             return None
         path = Path(self.path)
         try:
-            current = file_sha256(path)
+            current = _digest(path)
         except FileNotFoundError:
             raise NetworkChoiceError(f"{path}: the model file is missing (moved or "
                                      "deleted?); open the model again from where it is "

@@ -54,6 +54,8 @@ def test_a_state_without_a_network_is_unchanged(tmp_path):
     assert run_state(state).network is None
     save_session(tmp_path / "s.shiftlab", state)
     assert session_json(tmp_path / "s.shiftlab")["version"] == 2
+    assert "network" not in session_json(tmp_path / "s.shiftlab")["state"]
+    assert load_session(tmp_path / "s.shiftlab").state.network is None
 
 
 def test_run_state_runs_the_bundled_network_and_compares_b():
