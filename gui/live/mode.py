@@ -203,6 +203,8 @@ class LiveMode(QObject):
                                                Qt.DockWidgetArea.BottomDockWidgetArea)
         self.trajectory_dock.setVisible(False)
         self.rate_label = QLabel("")
+        self.rate_label.setMinimumWidth(self.rate_label.fontMetrics().horizontalAdvance(
+            "input 00.0 fps · processed 00.0 fps · dropped 0000"))  # no jitter as it counts
         window.statusBar().addPermanentWidget(self.rate_label)
         self.rate_label.setVisible(False)
         self.recorder = Recorder(self.runner, self)

@@ -37,6 +37,8 @@ CSV_LANE = "live-csv"
 UNITS = {"input pixels": "input", "stage cells": "cells"}
 #: The curves are redrawn at most this often while frames arrive (ms).
 REDRAW_MS = 250
+#: The most frames kept (2 minutes at 30 fps); `shiftlab track` measures a whole video.
+MAX_FRAMES = 3600
 #: The fields of a point the curves read.
 FIELDS = ("time_s", "row", "col", "input_row", "input_col", "near_tie")
 NEAR_TIE_COLOR = (255, 60, 60)
@@ -108,6 +110,7 @@ class TrajectoryPanel(QWidget):
         self._columns: dict[str, dict[str, list]] = {}
         self._last_frame = -1
         self._rebuild = False
+        self._dropped = False  # frames beyond MAX_FRAMES were forgotten
         self._redraw_due = False
         self._stale = False
         self._export_id = 0
@@ -202,7 +205,15 @@ class TrajectoryPanel(QWidget):
         else:
             self._append_columns(points)
         self._last_frame = max(self._last_frame, frame)
+        self._points.pop(frame, None)  # the dict's order is the order frames were shown
         self._points[frame] = tuple(points)
+        if len(self._points) > MAX_FRAMES + MAX_FRAMES // 10:
+            # a camera runs for ever: keep the frames shown last (dropped in chunks, so
+            # the curves are rebuilt once per chunk, not at every frame)
+            for old in list(self._points)[:len(self._points) - MAX_FRAMES]:
+                del self._points[old]
+            self._dropped = True
+            self._rebuild = True
         for p in points:
             if p.stage not in self._stages:
                 self._stages.append(p.stage)
@@ -215,6 +226,7 @@ class TrajectoryPanel(QWidget):
         self._stages.clear()
         self._columns.clear()
         self._last_frame = -1
+        self._dropped = False
         self._rebuild = False
         self.export_button.setEnabled(False)
         self.redraw()
@@ -264,8 +276,10 @@ class TrajectoryPanel(QWidget):
             return
         self._stale = False
         count = len(self._points)
-        self.count_label.setText(f"{count} frame{'s' if count != 1 else ''}" if count
-                                 else "no frames yet")
+        text = f"{count} frame{'s' if count != 1 else ''}" if count else "no frames yet"
+        if self._dropped:
+            text += f" (the last {MAX_FRAMES} shown; older ones are dropped)"
+        self.count_label.setText(text)
         # curves in pipeline order (of the newest frame; stages it lacks come after)
         newest = [p.stage for p in self._points[max(self._points)]] if self._points else []
         self._stages = newest + [s for s in self._stages if s not in newest]

@@ -436,3 +436,22 @@ def test_loop_starts_again_from_the_first_frame(window, qtbot, monkeypatch, vide
     assert live.playing  # still playing after the end
     qtbot.keyClick(window, Qt.Key.Key_Space)
     assert not live.playing
+
+
+def test_the_dock_keeps_the_frames_shown_last(window, qtbot, monkeypatch, video):
+    import gui.live.trajectory_dock as dock_module
+
+    monkeypatch.setattr(dock_module, "MAX_FRAMES", 10)
+    path, centres = video
+    open_from_menu(window, qtbot, monkeypatch, path)
+    live = window.live
+    for i in range(1, 16):
+        qtbot.keyClick(window, Qt.Key.Key_Period)
+        wait_processed(window, qtbot, i)
+    qtbot.waitUntil(lambda: not live.tracker.busy, timeout=10_000)
+    dock = live.trajectory
+    assert 10 <= len(dock.frames) <= 11 and dock.frames[-1] == 15
+    dock.redraw()
+    assert "older ones are dropped" in dock.count_label.text()
+    _, cols, _ = dock.series("input", "col")
+    assert cols.tolist() == [centres[f][1] for f in dock.frames]
