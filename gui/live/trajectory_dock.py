@@ -36,7 +36,7 @@ CSV_LANE = "live-csv"
 #: What the curves' vertical axis counts.
 UNITS = {"input pixels": "input", "stage cells": "cells"}
 #: The curves are redrawn at most this often while frames arrive (ms).
-REDRAW_MS = 250
+REDRAW_MS = 500
 #: The most frames kept (2 minutes at 30 fps); `shiftlab track` measures a whole video.
 MAX_FRAMES = 3600
 #: The fields of a point the curves read.
@@ -140,7 +140,7 @@ class TrajectoryPanel(QWidget):
         self.ties: dict[str, pg.ScatterPlotItem] = {}
         for axis, plot in self.plots.items():
             plot.setLabel("bottom", "time (s)")
-            plot.showGrid(x=True, y=True, alpha=0.25)
+            # no grid: its translucent lines cost more to paint than the curves
             plot.setMinimumSize(220, 110)
             plain_axes(plot)
             plot.getViewBox().invertY(axis == "row")  # rows grow downwards, as in the image
