@@ -138,8 +138,15 @@ class LayerPanel:
         The channels in the order asked (:data:`CHANNEL_ORDERS`).
     channel_peaks : (C,) float32 array, read-only
         The largest value of each channel.
+    channel_lows : (C,) float32 array, read-only
+        The smallest value of each channel (with `channel_peaks`: each thumbnail's
+        colour range).
+    channel_peak_cells : (C, 2) int array, read-only
+        ``(row, col)`` of each channel's largest cell (first in row-major order).
     maxima : tuple of (channel, row, col, value)
         The layer's largest cells, largest first (ties in index order).
+    max_maxima : tuple of (row, col, value)
+        The largest cells of the maximum over channels, as many as `maxima`.
     peak_field : (top, left, bottom, right)
         The half-open receptive field, in input pixels, of the largest cell.
     """
@@ -154,7 +161,10 @@ class LayerPanel:
     input_shape: tuple[int, int]
     order: tuple[int, ...] = field(repr=False)
     channel_peaks: np.ndarray = field(repr=False)
+    channel_lows: np.ndarray = field(repr=False)
+    channel_peak_cells: np.ndarray = field(repr=False)
     maxima: tuple[tuple[int, int, int, float], ...]
+    max_maxima: tuple[tuple[int, int, float], ...]
     peak_field: tuple[int, int, int, int]
 
     @property
@@ -182,7 +192,15 @@ class LayerPanel:
 
     def map_maxima(self, channel: int | None = None, count: int = 3
                    ) -> list[tuple[int, int, float]]:
-        """The `count` largest cells ``(row, col, value)`` of :meth:`channel_map`."""
+        """The `count` largest cells ``(row, col, value)`` of :meth:`channel_map`: read
+        from the panel for the maximum over channels (up to as many as it keeps) and for
+        one channel's largest cell; found otherwise."""
+        if channel is None and count <= len(self.max_maxima):
+            return list(self.max_maxima[:count])
+        if channel is not None and count == 1:
+            self._check_channel(channel)
+            r, c = (int(v) for v in self.channel_peak_cells[channel])
+            return [(r, c, float(self.channel_peaks[channel]))]
         return find_maxima(self.channel_map(channel), count)
 
     def _check_channel(self, channel: int) -> None:
@@ -354,17 +372,23 @@ def layer_panels(result: NetworkResult, names: Sequence[str], input_shape: tuple
                              f"{', '.join(usable) or 'none'}.")
         acts = _frozen(result.activations[name])
         g = result.geometry[name]
-        peaks = _frozen(acts.reshape(acts.shape[0], -1).max(axis=1))
+        flat = acts.reshape(acts.shape[0], -1)
+        peaks = _frozen(flat.max(axis=1))
+        peak_cells = _frozen(np.stack(np.unravel_index(flat.argmax(axis=1), acts.shape[1:]),
+                                      axis=1), np.int64)
+        channel_max = _frozen(acts.max(axis=0))
         channel_order = (np.argsort(-peaks, kind="stable") if order == "activation"
                          else np.arange(acts.shape[0]))
         maxima = _top_cells(acts, peaks, top_k)
         _, row, col, _ = maxima[0]
         panels.append(LayerPanel(
             name=name, title=f"{short_name(name)} {tuple(acts.shape)}", activations=acts,
-            channel_max=_frozen(acts.max(axis=0)),
+            channel_max=channel_max,
             argmax_channel=_frozen(acts.argmax(axis=0), np.int64), geometry=g,
             rect=_rect(g, input_shape), input_shape=tuple(int(v) for v in input_shape),
-            order=tuple(int(c) for c in channel_order), channel_peaks=peaks, maxima=maxima,
+            order=tuple(int(c) for c in channel_order), channel_peaks=peaks,
+            channel_lows=_frozen(flat.min(axis=1)), channel_peak_cells=peak_cells,
+            maxima=maxima, max_maxima=tuple(maxima_unchecked(channel_max, top_k)),
             peak_field=g.receptive_field(row, col)))
     return tuple(panels)
 

@@ -156,3 +156,22 @@ def test_largest_cells_keep_index_order_among_ties(name):
     panels = layer_panels(result, panel_layers(result), (28, 28), top_k=7)
     for p in panels:
         assert list(p.maxima) == reference_maxima(np.asarray(p.activations), 7), p.name
+
+
+def test_what_a_panel_keeps_for_drawing_matches_its_maps():
+    net = NETWORKS["digits-aps"]
+    view = run_network(net, held_out_digits()[0][7], top_k=4)
+    for p in view.panels:
+        acts = np.asarray(p.activations)
+        np.testing.assert_array_equal(p.channel_lows, acts.reshape(len(acts), -1).min(axis=1))
+        for c in range(acts.shape[0]):
+            r, col = np.unravel_index(np.argmax(acts[c]), acts.shape[1:])
+            assert p.map_maxima(c, 1) == [(int(r), int(col), float(acts[c].max()))]
+            assert tuple(p.channel_peak_cells[c]) == (r, col)
+        m = acts.max(axis=0)
+        ref = sorted(((float(m[i, j]), i, j) for i in range(m.shape[0])
+                      for j in range(m.shape[1])), key=lambda t: (-t[0], t[1], t[2]))[:4]
+        assert p.map_maxima(None, 4) == [(i, j, v) for v, i, j in ref]
+        assert p.map_maxima(None, 6) == [(i, j, v) for v, i, j in sorted(
+            ((float(m[i, j]), i, j) for i in range(m.shape[0]) for j in range(m.shape[1])),
+            key=lambda t: (-t[0], t[1], t[2]))[:6]]
