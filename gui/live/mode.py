@@ -704,6 +704,7 @@ class LiveMode(QObject):
     def shutdown(self) -> None:
         """Stop playing, close the recording and the source (the window closes)."""
         self.pause()
+        self.trajectory.cancel_redraw()
         self.recorder.abort()
         if self.feed is not None:
             self.feed.close()

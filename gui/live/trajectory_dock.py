@@ -111,9 +111,12 @@ class TrajectoryPanel(QWidget):
         self._last_frame = -1
         self._rebuild = False
         self._dropped = False  # frames beyond MAX_FRAMES were forgotten
-        self._redraw_due = False
         self._stale = False
         self._export_id = 0
+        self._redraw_timer = QTimer(self)
+        self._redraw_timer.setSingleShot(True)
+        self._redraw_timer.setInterval(REDRAW_MS)
+        self._redraw_timer.timeout.connect(self.redraw)
 
         self.units = QComboBox()
         self.units.addItems(list(UNITS))
@@ -233,9 +236,12 @@ class TrajectoryPanel(QWidget):
 
     # -- drawing --------------------------------------------------------------------------------
     def _schedule_redraw(self) -> None:
-        if not self._redraw_due:
-            self._redraw_due = True
-            QTimer.singleShot(REDRAW_MS, self, self.redraw)
+        if not self._redraw_timer.isActive():
+            self._redraw_timer.start()
+
+    def cancel_redraw(self) -> None:
+        """Drop a redraw that is due (the window closes)."""
+        self._redraw_timer.stop()
 
     def _on_units(self) -> None:
         self._set_titles()
@@ -270,7 +276,7 @@ class TrajectoryPanel(QWidget):
 
     def redraw(self) -> None:
         """Draw the curves from the points (put off while the panel is hidden)."""
-        self._redraw_due = False
+        self._redraw_timer.stop()
         if not self.isVisible():
             self._stale = True
             return
