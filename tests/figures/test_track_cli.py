@@ -299,3 +299,20 @@ def test_each_stage_is_outlined_where_its_maximum_is(qapp):
     top, left, side = 20 * scale, 48 * scale, 4 * scale
     assert near(top - 2, top + 3, left, left + side) > side  # the top edge is drawn
     assert near(top + 40 - 2, top + 40 + 3, left + 80, left + 80 + side) == 0  # elsewhere: not
+
+
+def test_the_pipeline_flags_mean_what_they_mean_for_export(qapp, tmp_path, video):
+    """Kernel values starting with a minus sign are read as values, not options; the
+    article's kernel written out gives the article's trajectory."""
+    named, written = tmp_path / "named", tmp_path / "written"
+    assert main(["track", str(video), "--out", str(named), "-q", "--no-video"]) == 0
+    assert main(["track", str(video), "--out", str(written), "-q", "--no-video",
+                 "--kernel-values", "-1,0,1;-1,0,1;-1,0,1"]) == 0
+    assert (named / "trajectory.csv").read_text() == (written / "trajectory.csv").read_text()
+    flat = tmp_path / "flat"
+    assert main(["track", str(video), "--out", str(flat), "-q", "--no-video",
+                 "--levels", "0", "--padding", "same"]) == 0
+    stages = by_stage(read_csv(flat))
+    assert list(stages) == ["input", "conv"]
+    # 'same' padding keeps the size: the conv cell sits on the input pixel it is centred on
+    assert all(float(r["input_col"]) == int(r["col"]) for r in stages["conv"])
