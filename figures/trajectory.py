@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +45,6 @@ from figures.drawing import (
     _draw_text,
     _font,
     _nice_ticks,
-    qimage_to_bgr,
     render,
     write_png,
     write_svg,
@@ -262,14 +262,16 @@ def annotated_frame(result: PipelineResult, points: Sequence[TrackPoint], captio
         placed.append((colour, text, x, h + line * line_h))
         x += item_w
     height = h + (line + 1) * line_h
-    image = QImage(w + w % 2, height + height % 2, QImage.Format.Format_RGB32)
-    image.fill(QColor(255, 255, 255))
-    rgb = np.ascontiguousarray(np.repeat(grey[:, :, None], 3, axis=2))
+    # Paint straight onto the frame's memory: RGB32 is the word 0xffRRGGBB, stored B, G, R,
+    # 255 on little-endian machines, so the BGR frame the encoder takes needs no conversion.
+    buf = np.full((height + height % 2, w + w % 2, 4), 255, np.uint8)
+    buf[:h, :w] = cv2.cvtColor(grey, cv2.COLOR_GRAY2BGRA)  # grey: any byte order
+    image = QImage(buf.data, buf.shape[1], buf.shape[0], buf.strides[0],
+                   QImage.Format.Format_RGB32)
     strides = {s.name: s.stride for s in result.stages}
     painter = QPainter(image)
     try:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        painter.drawImage(0, 0, QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888))
         for j, p in enumerate(points):
             if not p.found:
                 continue
@@ -290,7 +292,9 @@ def annotated_frame(result: PipelineResult, points: Sequence[TrackPoint], captio
                        font_px * 0.9, align=Qt.AlignmentFlag.AlignLeft)
     finally:
         painter.end()
-    return qimage_to_bgr(image)
+    if sys.byteorder == "little":
+        return cv2.cvtColor(buf, cv2.COLOR_BGRA2BGR)
+    return np.ascontiguousarray(buf[:, :, 3:0:-1])
 
 
 # -- the folder --------------------------------------------------------------------------------
