@@ -83,9 +83,17 @@ def _coffee() -> InputImage:
     return InputImage(sample_photo("coffee"), ImageSource.of_file(SAMPLE_PHOTOS["coffee"]))
 
 
+#: The largest input the one-pixel steps look for their pixel in (a photo opened meanwhile
+#: is not searched on every result).
+PIXEL_CANVAS_MAX = 32 * 32
+
+
 def _single_pixel(result: PipelineResult) -> tuple[int, int] | None:
-    """Where the one lit pixel of `result`'s input is, or None unless exactly one is."""
+    """Where the one lit pixel of `result`'s small input is, or None unless exactly one
+    is (or the input is larger than :data:`PIXEL_CANVAS_MAX` pixels)."""
     arr = result.stages[0].array
+    if arr.size > PIXEL_CANVAS_MAX:
+        return None
     lit = np.argwhere(arr != 0)
     return (int(lit[0][0]), int(lit[0][1])) if len(lit) == 1 else None
 

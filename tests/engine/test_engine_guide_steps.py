@@ -191,3 +191,10 @@ def test_the_blurmax_and_aps_steps_acknowledge_with_the_runs_distances():
 def test_the_steps_reuse_the_examples_where_they_show_one():
     assert BY_KEY["mirror"].setup().spec == EXAMPLES["mirror"].spec
     assert BY_KEY["seam"].setup().compare.transform == EXAMPLES["shift"].b
+
+
+def test_the_pixel_steps_do_not_search_a_large_input():
+    big = np.zeros((400, 600), np.float32)
+    big[7, 7] = 1.0
+    state, run = after("pixel", a=InputImage(big))
+    assert BY_KEY["pixel"].check(state, run) is None
