@@ -113,7 +113,6 @@ def test_a_pooling_cell_marks_the_winner_and_hover_outlines_its_source(window, d
         in panel.lines.text()
     # hover a grid cell: its cell of pool 1 is outlined in the pool 1 panel
     rect = grid.visualRect(grid.model().index(1, 1))
-    grid.viewport().setMouseTracking(True)
     event = QMouseEvent(QEvent.Type.MouseMove, QPointF(rect.center()),
                         QPointF(grid.viewport().mapToGlobal(rect.center())), NONE, NONE,
                         Qt.KeyboardModifier.NoModifier)
