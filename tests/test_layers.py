@@ -1,7 +1,8 @@
 """The layer rules, checked on the source: who may import whom, and no import cycles.
 
 The import graph is read with ``ast`` from every import statement of the project's code
-(``main.py``, ``cli.py``, ``cli_measure.py``, ``engine``, ``figures``, ``gui``, ``resources``):
+(``main.py``, the command lines ``cli.py``, ``cli_measure.py``, ``cli_track.py`` and what they
+share, ``cli_common.py``, and ``engine``, ``figures``, ``gui``, ``resources``):
 module level,
 inside functions, under ``if TYPE_CHECKING:`` and in ``try`` blocks alike; relative imports
 are resolved against their package. Nothing is imported, so the checks need no Qt.
@@ -13,7 +14,8 @@ The rules (DESIGN notes, "Shape of the code"):
 - ``figures`` draws headless with QtGui/QtSvg/QtCore: no QtWidgets, pyqtgraph, ``gui``,
   ``cli``, ``main`` or argparse;
 - ``gui`` is window code: no ``cli``, ``main`` or argparse;
-- only ``main`` imports the command-line modules ``cli`` and ``cli_measure``;
+- only ``main`` imports the command-line modules ``cli``, ``cli_measure`` and ``cli_track``;
+- only those command lines import ``cli_common``, their shared flags and error handling;
 - nothing imports ``torch`` (a development tool; the app runs ONNX with onnxruntime);
 - ``resources`` is data: it imports nothing of the project;
 - no cycles between the project's modules.
@@ -31,11 +33,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 #: What the graph reads: top-level modules (files) and packages (folders).
-SOURCES = ("main.py", "cli.py", "cli_measure.py", "engine", "figures", "gui", "resources")
+SOURCES = ("main.py", "cli.py", "cli_measure.py", "cli_track.py", "cli_common.py", "engine",
+           "figures", "gui", "resources")
 #: The project's top-level names: an import of one of these is an import of the project.
-PROJECT = ("main", "cli", "cli_measure", "engine", "figures", "gui", "resources")
+PROJECT = ("main", "cli", "cli_measure", "cli_track", "cli_common", "engine", "figures", "gui",
+           "resources")
 #: The command-line modules: only main imports them.
-CLI = ("cli", "cli_measure")
+CLI = ("cli", "cli_measure", "cli_track")
+#: What the command lines share; only they import it.
+CLI_COMMON = "cli_common"
 
 QT = ("PySide6", "shiboken6", "pyqtgraph", "PySide2", "PyQt5", "PyQt6", "qtpy")
 
@@ -187,16 +193,18 @@ class Rule:
 
 
 RULES = (
-    Rule("engine", _in("engine"), (*QT, "gui", "figures", *CLI, "main"),
+    Rule("engine", _in("engine"), (*QT, "gui", "figures", *CLI, CLI_COMMON, "main"),
          "the engine is pure numpy + OpenCV: no Qt, no window, figure or command-line code"),
     Rule("figures", _in("figures"),
-         ("PySide6.QtWidgets", "pyqtgraph", "gui", *CLI, "main", "argparse"),
+         ("PySide6.QtWidgets", "pyqtgraph", "gui", *CLI, CLI_COMMON, "main", "argparse"),
          "figures draw headless with QtGui/QtSvg/QtCore, without widgets, windows or a command "
          "line"),
-    Rule("gui", _in("gui"), (*CLI, "main", "argparse"),
+    Rule("gui", _in("gui"), (*CLI, CLI_COMMON, "main", "argparse"),
          "window code does not parse command lines; main.py hands it what it needs"),
     Rule("cli", lambda module: module != "main", CLI,
-         "only main.py imports the command-line modules (cli, cli_measure)"),
+         "only main.py imports the command-line modules (cli, cli_measure, cli_track)"),
+    Rule("cli_common", lambda module: module not in CLI, (CLI_COMMON,),
+         "only the command lines import what they share (cli_common)"),
     Rule("torch", lambda module: True, ("torch",),
          "torch is a development tool (tools/, tests); the app runs ONNX with onnxruntime"),
     Rule("resources", _in("resources"), tuple(p for p in PROJECT if p != "resources"),
@@ -257,9 +265,11 @@ def test_no_import_cycles(project_imports):
 
 # -- the checks themselves, on a small tree with every kind of mistake -----------------------------
 FAKE_TREE = {
-    "main.py": "import cli\nfrom gui import window\n",
+    "main.py": "import cli\nfrom gui import window\nimport cli_common\n",
     "cli.py": "import argparse\n",
     "cli_measure.py": "import argparse\nimport torch\n",
+    "cli_track.py": "import cli_common\n",
+    "cli_common.py": "import argparse\n",
     "engine/__init__.py": "from .conv import relu\n",
     "engine/conv.py": (
         "from __future__ import annotations\n"
@@ -333,6 +343,7 @@ def test_every_rule_names_the_module_and_the_import(fake_imports):
         "cli": ["gui.window imports cli (gui/window.py:5)"],
         "resources": ["resources imports engine.conv.relu (resources/__init__.py:2)"],
         "torch": ["cli_measure imports torch (cli_measure.py:2)"],
+        "cli_common": ["main imports cli_common (main.py:3)"],
     }
     for rule, lines in expected.items():
         assert [line.split(": ")[0] for line in found[rule]] == lines, rule
@@ -354,6 +365,8 @@ def test_a_tree_that_keeps_the_rules_passes(tmp_path):
         "main.py": "import argparse\nimport cli\nfrom gui.window import run\n",
         "cli.py": "import argparse\nfrom engine import conv\nfrom figures.draw import draw\n",
         "cli_measure.py": "import argparse\nfrom engine import conv\n",
+        "cli_track.py": "import cli_common\nfrom engine import conv\n",
+        "cli_common.py": "import argparse\nfrom engine import conv\n",
         "engine/__init__.py": "from .conv import relu\n",
         "engine/conv.py": "import cv2\nimport numpy as np\n",
         "figures/__init__.py": "",
@@ -369,7 +382,8 @@ def test_a_tree_that_keeps_the_rules_passes(tmp_path):
 
 
 def test_a_relative_import_beyond_the_top_is_an_error(tmp_path):
-    tree = {"main.py": "", "cli.py": "", "cli_measure.py": "",
+    tree = {"main.py": "", "cli.py": "", "cli_measure.py": "", "cli_track.py": "",
+            "cli_common.py": "",
             "engine/__init__.py": "from ... import gui\n", "figures/__init__.py": "",
             "gui/__init__.py": "", "resources/__init__.py": ""}
     with pytest.raises(ValueError, match="engine/__init__.py:1"):
