@@ -26,7 +26,7 @@ def random_spec(rng: np.random.Generator, padding: str, mode: str, activation: s
     return PipelineSpec(kernel=tuple(map(tuple, kernel.tolist())), padding=padding,
                         stride=int(rng.integers(1, 4)), activation=activation,
                         pool_mode=mode, pool_size=size, pool_stride=stride,
-                        levels=3, blur_size=int(rng.integers(1, 6)))
+                        levels=3, blur_size=int(rng.integers(1, 8)))
 
 
 def random_result(seed: int, padding: str, mode: str, activation: str):
@@ -46,9 +46,9 @@ CASES = list(itertools.product(PADDINGS, POOL_MODES, ACTIVATIONS))
 
 @pytest.mark.parametrize(("padding", "mode", "activation"), CASES)
 def test_every_cell_is_recomputed_bit_for_bit(padding, mode, activation):
-    for seed in range(2):
-        result = random_result(hash((padding, mode, activation, seed)) % 2**32,
-                               padding, mode, activation)
+    case = CASES.index((padding, mode, activation))
+    for seed in (2 * case, 2 * case + 1):  # fixed seeds, a different pipeline per case
+        result = random_result(seed, padding, mode, activation)
         for index, stage in enumerate(result.stages):
             previous = result.stages[index - 1].array if index else None
             for row, col in np.ndindex(stage.shape):
