@@ -141,6 +141,8 @@ def test_the_example_explanation_stays_after_hovering(window, driver, qtbot):
     window.compare.example_actions[1].trigger()
     wait_compared(qtbot, window)
     example = EXAMPLES["mirror"]
+    assert explained(window) == (f"Example: {example.title}", example.description)
+    QApplication.processEvents()  # the rows just drawn are laid out before the hover
     driver.hover(20.5, 30.5)
     driver.hover(40.5, 60.5, panel=1)
     assert window.hover_label.text()
