@@ -468,6 +468,17 @@ def _sniff(head: bytes) -> tuple[str, Callable[[_Reader], _Header] | None] | Non
     return None
 
 
+def image_format(head: bytes) -> str | None:
+    """Return the still-image format whose signature starts `head` ("PNG", "JPEG", ...),
+    or None when the bytes start no format the loader reads.
+
+    >>> image_format(b"\\x89PNG\\r\\n\\x1a\\n...."), image_format(b"RIFF....AVI ")
+    ('PNG', None)
+    """
+    found = _sniff(head)
+    return None if found is None else found[0]
+
+
 def _header(p: Path, r: _Reader, max_pixels: int) -> _Header:
     found = _sniff(r.head)
     if found is None:
@@ -633,8 +644,15 @@ def _finite_float(p: Path, img: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(work, dtype=np.float32)
 
 
-def _to_gray_float(p: Path, img: np.ndarray) -> np.ndarray:
-    """Grey float32 in [0, 1], converted in strips so only one strip is extra."""
+def to_gray_float(p: Path, img: np.ndarray) -> np.ndarray:
+    """Return decoded pixels `img` (grey or BGR; uint8, uint16 or float) as grey float32 in
+    [0, 1], the way photos are loaded, converted in strips so only one strip is extra.
+
+    Raises
+    ------
+    ImageLoadError
+        If float pixels hold NaN or infinities (`p` names the source in the message).
+    """
     if img.dtype == np.uint8:
         scale = np.float32(1.0 / 255.0)
     elif img.dtype == np.uint16:
@@ -692,7 +710,7 @@ def load_image(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS)
         If `max_pixels` is not an integer >= 1.
     """
     p, img = _load(path, max_pixels)
-    return _to_gray_float(p, img)
+    return to_gray_float(p, img)
 
 
 def load_color_image(path: str | os.PathLike, *,

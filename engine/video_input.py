@@ -30,7 +30,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .image_io import _sniff, _to_gray_float, load_image, open_regular
+from .image_io import image_format, load_image, open_regular, to_gray_float
 
 #: Frames per second of a folder of images (it has no frame rate of its own).
 FOLDER_FPS = 30.0
@@ -119,7 +119,7 @@ def _grey(source: str, bgr: np.ndarray) -> np.ndarray:
         bgr = bgr[:, :, 0]
     elif bgr.ndim == 3 and bgr.shape[2] == 4:
         bgr = bgr[:, :, :3]
-    out = _to_gray_float(Path(source), bgr)
+    out = to_gray_float(Path(source), bgr)
     out.setflags(write=False)
     return out
 
@@ -338,9 +338,9 @@ def _check_file(p: Path) -> None:
         os.close(fd)
     if not head:
         raise VideoError(f"{p}: the file is empty (0 bytes); it holds no video.")
-    found = _sniff(head)
-    if found is not None and found[0] in _STILL:
-        raise VideoError(f"{p}: a still image ({found[0]}), not a video; open it as an image, "
+    kind = image_format(head)
+    if kind in _STILL:
+        raise VideoError(f"{p}: a still image ({kind}), not a video; open it as an image, "
                          "or put numbered images in a folder and open the folder.")
 
 
