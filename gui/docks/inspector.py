@@ -384,7 +384,8 @@ class Inspector(QObject):
         if ev.button() != Qt.MouseButton.LeftButton or ev.double():
             return
         index, r, c = row.cell_under(ev.scenePos())
-        if index > 0:  # a left press on the Input panel edits the canvas
+        # a left press on row A's Input panel edits the canvas (there the key inspects)
+        if index > 0 or (index == 0 and row is not self.window.row):
             self.inspect(row, index, r, c)
 
     def _on_drawn(self, row: PipelineRow) -> None:

@@ -260,7 +260,7 @@ class PipelineRow(QWidget):
             live = i == 0 and self._live_input  # the canvas draws its own pixels
             panel.show_stage(stage, None if live else image,
                              self.input_lut if i == 0 else self.stage_lut, levels,
-                             view.shared_levels)
+                             view.shared_levels and i > 0)  # the input keeps its own
         shared = view.shared_levels and len(stages) > 1
         if shared:  # every stage after the input has the range of the first of them
             self.shared_bar.set_range(view.levels[1], self.stage_lut, "shared ")

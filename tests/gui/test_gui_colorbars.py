@@ -93,6 +93,8 @@ def test_shared_levels_give_one_bar_per_row(window, driver, qtbot):
     assert row.shared_bar.texts == (bar_number(shared[0]), bar_number(shared[1]))
     assert row.panels[0].bar.isVisible()
     assert row.panels[0].bar.levels == own_range(stages[0].array, True)
+    assert "shared" not in row.panels[0].subtitle  # the input keeps its own range
+    assert all("shared" in p.subtitle for p in row.panels[1:])
     assert not any(p.bar.isVisible() for p in row.panels[1:])
     # the one bar runs from the first stage after the input to the end of its line
     first, last = row.panels[1].view.sceneBoundingRect(), \

@@ -176,6 +176,13 @@ def test_row_b_cells_are_inspected_and_follow_edits(window, driver, qtbot):
     assert "Row B" in panel.header.text()
     want = explain_cell(b.result, "conv", 2, 2)
     assert grid_texts(panel.grids["inputs"]) == formatted(want.inputs)
+    # B's Input panel is not the canvas: a click there inspects too
+    click(b, 0, 4, 5)
+    e = wait_for(qtbot, window, "input", 4, 5)
+    assert float(e.value) == float(b.result["input"].array[4, 5]) and "Row B" in \
+        panel.header.text()
+    click(b, 1, 2, 2)
+    wait_for(qtbot, window, "conv", 2, 2)
     # an edit of A recomputes B; the inspector follows the same cell into the new result
     old = b.result
     window.canvas_controls.random.click()
