@@ -18,7 +18,7 @@ from typing import ClassVar
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -40,7 +40,7 @@ NUMBER = "{:.4g}"
 VALUE = "{:.6g}"
 WINNER_BG = "#ff2d55"
 PADDED_FG = "#8a8f98"
-CELL_W, CELL_H = 54, 20
+CELL_W, CELL_H = 66, 20
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -138,7 +138,12 @@ class NumberGrid(QTableWidget):
                 if tips is not None:
                     item.setToolTip(tips[i][j])
                 self.setItem(i, j, item)
-        width = self.verticalHeader().sizeHint().width() + cols * CELL_W + 2 * self.frameWidth()
+        # columns as narrow as the widest number allows, so a 7x7 window fits the dock
+        metrics = QFontMetrics(bold)
+        cell_w = min(CELL_W, max(metrics.horizontalAdvance(t) for line in self.texts
+                                 for t in line + labels[1]) + 8)
+        self.horizontalHeader().setDefaultSectionSize(cell_w)
+        width = self.verticalHeader().sizeHint().width() + cols * cell_w + 2 * self.frameWidth()
         height = self.horizontalHeader().sizeHint().height() + rows * CELL_H \
             + 2 * self.frameWidth()
         self.setFixedSize(width, height)
@@ -191,7 +196,7 @@ class InspectorPanel(QWidget):
         layout.addWidget(self.lines)  # the result first, the grids that make it below
         layout.addWidget(self.body)
         layout.addStretch(1)
-        scroll = QScrollArea()
+        self.scroll = scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(inner)
         outer = QVBoxLayout(self)
@@ -199,6 +204,17 @@ class InspectorPanel(QWidget):
         outer.addWidget(scroll)
         self.grids: dict[str, NumberGrid] = {}
         self.captions: dict[str, QLabel] = {}
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._wrap_text()
+
+    def _wrap_text(self) -> None:
+        """Keep the text as wide as the visible part: a grid wider than the dock scrolls
+        sideways, and the words must not run off with it."""
+        width = max(120, self.scroll.viewport().width() - 14)
+        for label in (self.header, self.lines, *self.captions.values()):
+            label.setMaximumWidth(width)
 
     def show_message(self, text: str) -> None:
         """Show `text` (a problem, or how to start) instead of an explanation."""
@@ -265,12 +281,19 @@ class InspectorPanel(QWidget):
         if e.weights is not None:
             kh, kw = e.weights.shape
             taps = ([str(i) for i in range(kh)], [str(j) for j in range(kw)])
-            name = "Kernel" if e.operation == "correlate" else \
-                f"Blur taps ({kh}x{kw} binomial, normalised to sum 1)"
-            self._grid("weights", name + ":").show_values(e.weights, taps)
+            if e.operation == "correlate":
+                self._grid("weights", "Kernel:").show_values(e.weights, taps)
+            else:  # binomial taps over a power of two: whole numbers read better
+                unit = int(round(1.0 / float(e.weights.min())))
+                row = " ".join(NUMBER.format(float(v)) for v in e.weights[0] * unit
+                               / np.sqrt(float(e.weights[0, 0]) * unit))
+                self._grid("weights", f"Blur taps in 1/{unit} (the binomial {row} times "
+                                      "itself, summing to 1):").show_values(
+                    e.weights * unit, taps)
             self._grid("products", "Products (patch x weights):").show_values(
                 e.products, labels, None, e.padded, tips)
         self.lines.setText(self._summary(e))
+        self._wrap_text()
 
     @staticmethod
     def _tip(e: CellExplanation, i: int, j: int) -> str:

@@ -155,8 +155,12 @@ def test_other_pool_modes(window, driver, qtbot, mode):
     assert f"<b>{VALUE.format(held)}</b>" in panel.lines.text()
     assert e.recompute() == held
     if mode == "blurmax":
-        assert grid_texts(panel.grids["weights"]) == formatted(
-            blur_kernel(result.spec.blur_size))
+        n = result.spec.blur_size  # shown in units of 1 / (2 ** (n - 1)) ** 2
+        assert grid_texts(panel.grids["weights"]) == formatted(blur_kernel(n) * 4 ** (n - 1))
+        taps = [1.0]
+        for _ in range(n - 1):
+            taps = [a + b for a, b in zip([0.0, *taps], [*taps, 0.0], strict=True)]
+        assert " ".join(NUMBER.format(t) for t in taps) in panel.captions["weights"].text()
     if mode == "aps":
         grid = panel.grids["inputs"]
         i, j = want.phase
