@@ -70,7 +70,7 @@ def main() -> None:
         prepared = prepare_input(images[0], net)
         rows.append((f"{name} run_network (prepare, run, default panels), 28x28",
                      median_ms(lambda n=net: run_network(n, images[0]), args.repeats * 10), ""))
-        rows.append((f"{name} shift map 9x9 (81 runs, one batch)",
+        rows.append((f"{name} shift map 9x9 (81 runs, a batch per row)",
                      median_ms(lambda n=net, p=prepared: shift_map(n, p), args.repeats * 3), ""))
     with tempfile.TemporaryDirectory() as tmp:
         path = resnet18_onnx(Path(tmp))
@@ -90,7 +90,7 @@ def main() -> None:
                          median_ms(lambda: run_network(net, photo), args.repeats), ""))
             prepared = prepare_input(photo, net)
             smap_repeats = max(3, args.repeats // 10)
-            rows.append((f"ResNet-18 shift map 9x9 (81 runs, one batch; median of "
+            rows.append((f"ResNet-18 shift map 9x9 (81 runs, a batch per row; median of "
                          f"{smap_repeats})",
                          median_ms(lambda: shift_map(net, prepared), smap_repeats), ""))
     thousand = np.concatenate([images, images])[:1000]
