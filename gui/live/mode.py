@@ -218,7 +218,8 @@ class LiveMode(QObject):
         self.recorder.failed.connect(self._on_record_failed)
         window.model.changed.connect(self._on_model_changed)
         self.runner.subscribe(OpenVideoRequest, done=self._on_opened,
-                              failed=self._on_open_failed, owner=self)
+                              failed=self._on_open_failed, settled=self._on_open_settled,
+                              owner=self)
         self.runner.subscribe(ReadFrameRequest, done=self._on_read, failed=self._on_read_failed,
                               settled=self._on_read_settled, owner=self)
         self.runner.subscribe(PipelineRequest, done=self._on_pipeline_done,
@@ -320,6 +321,10 @@ class LiveMode(QObject):
         self.window.recent.remove(path)
         self.window.open_failed.emit(path, reason)  # as for an image that cannot be opened
         self._report("Cannot open the video", reason, f"Could not open {path}")
+
+    def _on_open_settled(self, event: JobSettled) -> None:
+        if event.request_id == self._open_id:
+            self._open_id = 0
 
     def choose_camera(self) -> None:
         """Find the cameras (on the GUI thread: macOS asks for permission there) and open
@@ -496,6 +501,8 @@ class LiveMode(QObject):
         self._read(want)  # frames the clock passed meanwhile are skipped (read on or sought)
 
     def _read(self, target: int | None) -> None:
+        if self._open_id:  # a read would replace the open waiting on the same lane
+            return
         if target is not None:
             self._cursor = target
         self._read_id = self.runner.submit(ReadFrameRequest(self.feed, target))
