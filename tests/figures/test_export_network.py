@@ -59,7 +59,8 @@ def digit_set(tmp_path_factory):
     cv2.imwrite(str(png), (drawn_digit(7) * 255).astype(np.uint8))
     out = folder / "set"
     done = run_export(png, "--network", "digits-max", "--shift", "0", "1", "--out", out,
-                      "--width", "400", "--formats", "png,csv,json,npz")
+                      "--width", "400", "--formats", "png,csv,json,npz",
+                      "--animate-shifts", "2")
     assert done.returncode == 0, done.stderr
     return png, out
 
@@ -116,6 +117,25 @@ def test_the_layers_and_metrics_match_the_networks_maps(digit_set):
     assert manifest["network"]["B"]["top1"] == b.top1
     assert "--network digits-max" in manifest["command"]["line"]
     assert load_session(out / "session.shiftlab").state.network.name == "digits-max"
+
+
+def test_the_sweep_follows_every_layer_and_the_answer(digit_set):
+    png, out = digit_set
+    img = cv2.imread(str(png), cv2.IMREAD_GRAYSCALE).astype(np.float32) / 255
+    net = NETWORKS["digits-max"]
+    base = net.run(img)
+    rows = read_csv(out / "sweep.csv")
+    assert [int(r["shift_x"]) for r in rows] == [0, 1, 2]
+    assert list(rows[0])[-1] == f"p({base.top1})"
+    for r in rows:
+        moved = net.run(np.roll(img, int(r["shift_x"]), axis=1))
+        assert float(r[f"p({base.top1})"]) == pytest.approx(moved.probabilities[base.top1],
+                                                           abs=1e-6)
+        layer = "/features/features.10/Relu_output_0"
+        a, b = base.activations[layer], moved.activations[layer]
+        ref = np.linalg.norm(a - b) / max(np.linalg.norm(a), np.linalg.norm(b))
+        assert float(r["features.10/Relu"]) == pytest.approx(ref, rel=1e-5, abs=1e-9)
+    assert (out / "sweep_plot.png").exists()
 
 
 def test_the_manifest_command_writes_the_same_numbers(digit_set, tmp_path):
