@@ -51,6 +51,8 @@ class PipelineRow(QWidget):
     wrap : bool
         Spread the panels over several lines when that makes them larger (the default);
         False keeps them on one line (for stacking rows to compare them).
+    bars : bool
+        Draw a colour bar under each panel (the default).
 
     Signals
     -------
@@ -64,7 +66,7 @@ class PipelineRow(QWidget):
     drawn = Signal(int)
 
     def __init__(self, input_item: pg.ImageItem | None = None, input_lut: str = "grey",
-                 stage_lut: str = "viridis", wrap: bool = True,
+                 stage_lut: str = "viridis", wrap: bool = True, bars: bool = True,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.graphics = pg.GraphicsLayoutWidget()
@@ -102,6 +104,7 @@ class PipelineRow(QWidget):
         self.shared_bar = ColorBar()
         self.shared_bar.setVisible(False)
         self.shared_bars = False
+        self.bars = bars
         self._add_panel(input_item or pg.ImageItem())
         self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
 
@@ -136,14 +139,18 @@ class PipelineRow(QWidget):
         r, c = divmod(index, columns)
         self.graphics.ci.addItem(panel.label, row=3 * r, col=c)
         self.graphics.ci.addItem(panel.view, row=3 * r + 1, col=c)
-        own_bar = index == 0 or not self.shared_bars
+        own_bar = self.bars and (index == 0 or not self.shared_bars)
         panel.bar.setVisible(own_bar)
         if own_bar:
             self.graphics.ci.addItem(panel.bar, row=3 * r + 2, col=c)
-        if index == 1 and self.shared_bars:  # the row's one bar, to the end of the line
+        one_bar = self.bars and self.shared_bars
+        if index == 1 and one_bar:  # the row's one bar, to the end of the line
             self.graphics.ci.addItem(self.shared_bar, row=3 * r + 2, col=c, rowspan=1,
                                      colspan=columns - c)
-        self.shared_bar.setVisible(self.shared_bars and len(self.panels) > 1)
+        self.shared_bar.setVisible(one_bar and len(self.panels) > 1)
+        # the bar hugs its view: no layout spacing between them
+        self.graphics.ci.layout.setRowSpacing(3 * r + 1, 0 if self.bars else
+                                              self.graphics.ci.layout.verticalSpacing())
 
     def _unplace(self, panel: StagePanel) -> None:
         for item in (panel.label, panel.view, panel.bar):
@@ -169,7 +176,7 @@ class PipelineRow(QWidget):
             return max(1, n)
         h, w = self._fitted_shape or (1, 1)
         width, height = max(1, self.graphics.width()), max(1, self.graphics.height())
-        title = 40 + BAR_HEIGHT  # pixels of title above and colour bar under each panel
+        title = 40 + BAR_HEIGHT * self.bars  # pixels of title above, colour bar under
 
         def side(cols: int) -> float:
             lines = -(-n // cols)
