@@ -8,7 +8,11 @@ Gestures (tool "auto", the default):
 - Shift + left drag: always paint; right drag: erase (paint 0);
 - middle drag and the wheel pan and zoom the (linked) views as usual.
 
-Tool "paint" always paints, tool "move" only ever moves. One drag is one undo step.
+Tool "paint" always paints, tool "move" only ever moves, tool "slide" (or Ctrl + left
+drag with any tool) slides the whole image by whole pixels, wrapping around when
+:attr:`CanvasItem.slide_wrap` is set. With :attr:`CanvasItem.pen` on, painting draws like
+a pen (a round, soft-edged tip, :meth:`CanvasModel.paint_pen`) instead of a square
+brush. One drag is one undo step.
 :meth:`CanvasItem.left_drag_mode` says which a left drag does now, for the window to show.
 """
 
@@ -21,7 +25,7 @@ from PySide6.QtCore import Qt, Signal
 
 from gui.canvas.model import CanvasModel
 
-TOOLS = ("auto", "paint", "move")
+TOOLS = ("auto", "paint", "move", "slide")
 
 
 class CanvasItem(pg.ImageItem):
@@ -35,6 +39,10 @@ class CanvasItem(pg.ImageItem):
         Value painted by the left button.
     brush_size : int
         Side of the square brush, in pixels.
+    pen : bool
+        Paint with the soft round pen instead of the square brush.
+    slide_wrap : bool
+        A slide moves pixels out of one side into the other (else 0 comes in).
 
     Signals
     -------
@@ -50,6 +58,9 @@ class CanvasItem(pg.ImageItem):
         self.tool = "auto"
         self.brush_value = 1.0
         self.brush_size = 1
+        self.pen = False
+        self.slide_wrap = True
+        self._origin: tuple[int, int] = (0, 0)  # where a slide started
         self._last: tuple[float, float] | None = None
         self._value = 0.0
         self._mode: str | None = None  # "paint" or "move" during a drag
@@ -83,8 +94,13 @@ class CanvasItem(pg.ImageItem):
             return
         ev.accept()
         shift = bool(ev.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        ctrl = bool(ev.modifiers() & Qt.KeyboardModifier.ControlModifier)
         if button == Qt.MouseButton.RightButton:
             self._start_paint(r, c, 0.0)
+        elif self.tool == "slide" or ctrl:
+            self._mode = "slide"
+            self._origin = (row, col)
+            self.model.begin_slide()
         elif self.tool == "paint" or (self.tool == "auto" and (
                 shift or not self.model.is_lit(row, col) or not self.model.is_sparse())):
             self._start_paint(r, c, self.brush_value)
@@ -99,7 +115,13 @@ class CanvasItem(pg.ImageItem):
         self._value = value
         self._last = (r, c)
         self.model.begin_stroke()
-        self.model.paint_line(r, c, r, c, value, self.brush_size)
+        self._paint(r, c, r, c)
+
+    def _paint(self, r0: float, c0: float, r1: float, c1: float) -> None:
+        if self.pen:
+            self.model.paint_pen(r0, c0, r1, c1, self._value)
+        else:
+            self.model.paint_line(r0, c0, r1, c1, self._value, self.brush_size)
 
     def mouseMoveEvent(self, ev) -> None:  # noqa: N802 - Qt override
         if self._mode is None:
@@ -109,8 +131,11 @@ class CanvasItem(pg.ImageItem):
         r, c = self._pixel(ev.pos())
         if self._mode == "paint":
             r0, c0 = self._last if self._last is not None else (r, c)
-            self.model.paint_line(r0, c0, r, c, self._value, self.brush_size)
+            self._paint(r0, c0, r, c)
             self._last = (r, c)
+        elif self._mode == "slide":
+            self.model.slide_to(math.floor(r) - self._origin[0], math.floor(c) - self._origin[1],
+                                self.slide_wrap)
         elif self._mode == "move":
             self.model.move_to(math.floor(r), math.floor(c))
 

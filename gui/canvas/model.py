@@ -19,6 +19,7 @@ title), and the opposite step keeps the state undone, which the owner supplies t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -36,6 +37,8 @@ SPARSE_SHARE = 0.25
 #: Undo history is cut when its snapshots together exceed this many bytes.
 UNDO_BUDGET_BYTES = 600_000_000
 MIN_CANVAS, MAX_CANVAS = 1, 4096
+#: The pen's width in pixels (:meth:`CanvasModel.paint_pen`), about a digit's stroke at 28x28.
+PEN_WIDTH = 2.0
 
 
 def demo_image(rows: int = 10, cols: int = 10, pixel: tuple[int, int] = (2, 2)) -> np.ndarray:
@@ -144,6 +147,7 @@ class CanvasModel(QObject):
         self._stroke_open = False
         self._patch: TilePatch | None = None
         self._move: tuple[float, int, int, float] | None = None  # value, row, col, covered value
+        self._slide_base: np.ndarray | None = None  # the image when a slide began
         #: Where the pixels came from; `edited` says they may have changed since.
         self.source = ImageSource()
         self.edited = False
@@ -326,6 +330,7 @@ class CanvasModel(QObject):
         self._patch = None
         self._stroke_open = False
         self._move = None
+        self._slide_base = None
 
     def _before_write(self, rect: Rect) -> None:
         self.edited = True
@@ -356,6 +361,61 @@ class CanvasModel(QObject):
             self._image[max(0, r - half):max(0, r - half + size),
                         max(0, c - half):max(0, c - half + size)] = value
         rect = (top, left, bottom, right)
+        self.changed.emit(rect)
+        return rect
+
+    def paint_pen(self, r0: float, c0: float, r1: float, c1: float, value: float,
+                  width: float = PEN_WIDTH) -> Rect | None:
+        """Draw like a pen along the line between two points: a round tip `width` pixels
+        across whose edge fades over one pixel. A pixel takes the brighter (for `value`
+        above 0.5) or darker of its value and the pen's, so strokes never dim each other.
+
+        Points are in pixel coordinates as for :meth:`paint_line`. Returns the touched
+        rectangle, or None when the line misses the image.
+        """
+        if not self._stroke_open:
+            self.begin_stroke()
+        h, w = self.shape
+        reach = width / 2 + 0.5
+        top, left = max(0, math.floor(min(r0, r1) - reach)), max(0, math.floor(min(c0, c1) - reach))
+        bottom = min(h, math.ceil(max(r0, r1) + reach) + 1)
+        right = min(w, math.ceil(max(c0, c1) + reach) + 1)
+        if top >= bottom or left >= right:
+            return None
+        rect = (top, left, bottom, right)
+        self._before_write(rect)
+        # distance of each pixel centre to the segment, then a coverage ramp at the edge
+        yy, xx = np.mgrid[top:bottom, left:right].astype(np.float32) + 0.5
+        dy, dx = r1 - r0, c1 - c0
+        length2 = dy * dy + dx * dx
+        t = np.zeros_like(yy) if length2 == 0 else np.clip(
+            ((yy - r0) * dy + (xx - c0) * dx) / length2, 0.0, 1.0)
+        dist = np.hypot(yy - (r0 + t * dy), xx - (c0 + t * dx))
+        cover = np.clip(width / 2 + 0.5 - dist, 0.0, 1.0)
+        patch = self._image[top:bottom, left:right]
+        if value >= 0.5:
+            np.maximum(patch, cover * value, out=patch)
+        else:
+            np.minimum(patch, 1.0 - cover * (1.0 - value), out=patch)
+        self.changed.emit(rect)
+        return rect
+
+    def begin_slide(self) -> None:
+        """Start sliding the whole image with the pointer (one undo step)."""
+        self.begin_stroke()
+        self._slide_base = self._image.copy()
+
+    def slide_to(self, dy: int, dx: int, wrap: bool) -> Rect | None:
+        """Show the image as it was at :meth:`begin_slide`, moved by (dy, dx) pixels
+        (wrapping around or filling with 0). Returns the whole image's rectangle, or None
+        outside a slide."""
+        base = self._slide_base
+        if base is None or not self._stroke_open:
+            return None
+        h, w = self.shape
+        rect = (0, 0, h, w)
+        self._before_write(rect)
+        self._image[...] = translate(base, int(dy), int(dx), wrap=wrap)
         self.changed.emit(rect)
         return rect
 

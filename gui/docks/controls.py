@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QPushButton,
     QSpinBox,
     QTableWidget,
@@ -355,7 +356,7 @@ class CanvasControls(QGroupBox):
         self.square = QCheckBox("Square")
         self.square.setChecked(True)
         self.tool = _combo(TOOLS, "auto", "Left drag: auto = move a lit pixel, paint on a dark "
-                           "one; paint; move")
+                           "one; paint; move; slide the whole image (also Ctrl + drag)")
         self.brush_value = QDoubleSpinBox()
         self.brush_value.setRange(0.0, 1.0)
         self.brush_value.setSingleStep(0.1)
@@ -408,3 +409,118 @@ class CanvasControls(QGroupBox):
             self.cols.setValue(cols)
         finally:
             self._syncing = False
+
+
+#: The entries of the Network combo besides a user's model: the single-kernel pipeline,
+#: each bundled network, and the three digit networks side by side.
+KERNEL_ONLY = "kernel"
+VARIANTS = "variants"
+MODEL = "model"
+
+
+class NetworkControls(QGroupBox):
+    """Which network runs on the canvas and how its input is made.
+
+    The combo holds the single-kernel pipeline (no network), each bundled network, the
+    three digit networks side by side and, once opened, the user's model. Fit, mean, std
+    and the labels file apply to a user's model; the note says how the canvas was fitted.
+
+    Signals
+    -------
+    chosen(str)
+        :data:`KERNEL_ONLY`, a bundled name, :data:`VARIANTS` or :data:`MODEL`.
+    settings_changed()
+        Fit, mean, std or channel order edited.
+    """
+
+    chosen = Signal(str)
+    settings_changed = Signal()
+
+    def __init__(self, names: tuple[str, ...], parent: QWidget | None = None) -> None:
+        super().__init__("Network", parent)
+        self.network = QComboBox()
+        self.network.addItem("Single kernel (no network)", KERNEL_ONLY)
+        for name in names:
+            self.network.addItem(name, name)
+        self.network.addItem("Three digit networks side by side", VARIANTS)
+        self.network.setToolTip("Run the canvas through a trained network")
+        self.open_model = QPushButton("Open model…")
+        self.open_model.setToolTip("Open an ONNX model file (dropping one on the window works "
+                                   "too)")
+        self.fit = _combo(("resize", "crop"), "resize",
+                          "How an image is fitted to the model's input: stretched, or scaled "
+                          "to cover it and centre-cropped")
+        self.order = _combo(("activation", "index"), "activation",
+                            "Channel order of the grid: by largest activation or by index")
+        self.mean = QLineEdit()
+        self.std = QLineEdit()
+        for box, what in ((self.mean, "mean"), (self.std, "standard deviation")):
+            box.setToolTip(f"Per-channel {what}, comma separated (empty: the network's "
+                           "default; ImageNet's for a three-channel model)")
+            box.setPlaceholderText("default")
+            box.editingFinished.connect(self.settings_changed)
+        self.labels = QPushButton("Labels file…")
+        self.labels.setToolTip("A text file with one class name per line")
+        self.layers = QPushButton("Layers…")
+        self.layers.setToolTip("Choose the layers shown as panels")
+        self.note = QLabel("")
+        self.note.setWordWrap(True)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.open_model)
+        buttons.addWidget(self.labels)
+        buttons.addWidget(self.layers)
+        form = QFormLayout(self)
+        form.addRow(self.network)
+        form.addRow(buttons)
+        form.addRow("Fit", self.fit)
+        form.addRow("Mean", self.mean)
+        form.addRow("Std", self.std)
+        form.addRow("Channels", self.order)
+        form.addRow(self.note)
+        self.network.currentIndexChanged.connect(
+            lambda _i: self.chosen.emit(self.network.currentData()))
+        self.fit.currentTextChanged.connect(self.settings_changed)
+        self.order.currentTextChanged.connect(self.settings_changed)
+        wheel_only_when_focused(self)
+
+    def show_choice(self, key: str, model_label: str = "") -> None:
+        """Show `key` chosen without emitting :attr:`chosen` (a model gets its own entry)."""
+        with QSignalBlocker(self.network):
+            index = self.network.findData(MODEL)
+            if model_label:
+                if index < 0:
+                    self.network.addItem(model_label, MODEL)
+                else:
+                    self.network.setItemText(index, model_label)
+            self.network.setCurrentIndex(self.network.findData(key))
+        user = key == MODEL
+        for w in (self.fit, self.mean, self.std, self.labels):
+            w.setEnabled(user)
+        self.layers.setEnabled(key != KERNEL_ONLY)
+        self.order.setEnabled(key != KERNEL_ONLY)
+
+    def show_settings(self, fit: str, mean, std, order: str) -> None:
+        """Show a choice's settings without emitting :attr:`settings_changed`."""
+        with QSignalBlocker(self.fit), QSignalBlocker(self.order):
+            self.fit.setCurrentText(fit)
+            self.order.setCurrentText(order)
+        self.mean.setText("" if mean is None else ", ".join(f"{v:g}" for v in mean))
+        self.std.setText("" if std is None else ", ".join(f"{v:g}" for v in std))
+
+    def values(self, box: QLineEdit) -> tuple[float, ...] | None:
+        """The numbers in `box` (None when empty).
+
+        Raises
+        ------
+        ValueError
+            If a value is not a number; the message names the field.
+        """
+        text = box.text().strip()
+        if not text:
+            return None
+        name = "mean" if box is self.mean else "std"
+        try:
+            return tuple(float(v) for v in text.replace(";", ",").split(","))
+        except ValueError:
+            raise ValueError(f"{name} must be numbers separated by commas (one per channel, "
+                             f"or one for all); got {text!r}.") from None

@@ -7,7 +7,7 @@ is, in one value). What an example shows is explained in the What you see dock.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu
@@ -33,4 +33,24 @@ def fill_examples_menu(menu: QMenu, choose: Callable[[str], None]) -> list[QActi
         menu.addAction(action)
         actions.append(action)
     menu.setToolTipsVisible(True)
+    return actions
+
+
+def fill_digit_examples(menu: QMenu, labels: Sequence[int],
+                        choose: Callable[[int], None], per_class: int = 2) -> list[QAction]:
+    """Add the first `per_class` held-out digits of each class to `menu` (`labels`: the
+    class of each held-out digit, as :func:`engine.networks.held_out_digits` gives);
+    triggering one calls ``choose(index)``. Returns the actions, by class."""
+    actions = []
+    for digit in sorted({int(v) for v in labels}):
+        for k, index in enumerate(i for i, v in enumerate(labels) if int(v) == digit):
+            if k >= per_class:
+                break
+            action = QAction(f"Digit {digit} ({'first' if k == 0 else 'another'} held-out "
+                             "scan)", menu)
+            action.setStatusTip("A real handwritten digit the networks never trained on")
+            action.setData(index)
+            action.triggered.connect(lambda _checked=False, i=index: choose(i))
+            menu.addAction(action)
+            actions.append(action)
     return actions
