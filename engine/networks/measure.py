@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..transforms import translate_unchecked
 from .model import Network
+from .shift_map import shifted_pixels
 
 __all__ = ["MeasureResult", "measure"]
 
@@ -123,9 +123,9 @@ def measure(network: Network, images: Sequence[np.ndarray], *, wrap: bool = True
     for i, image in enumerate(images):
         x = network.check_input(image)
         offsets = rng.integers(0, max_shift, size=4)
-        moved = [_shift(x, d, d, wrap) for d in range(max_shift + 1)]
-        moved += [_shift(x, int(offsets[0]), int(offsets[1]), wrap),
-                  _shift(x, int(offsets[2]), int(offsets[3]), wrap)]
+        moved = [shifted_pixels(x, d, d, wrap) for d in range(max_shift + 1)]
+        moved += [shifted_pixels(x, int(offsets[0]), int(offsets[1]), wrap),
+                  shifted_pixels(x, int(offsets[2]), int(offsets[3]), wrap)]
         p = network.classify(np.stack(moved))
         diag, top = p[:max_shift + 1], p.argmax(axis=1)
         k = top[:max_shift]
@@ -145,8 +145,3 @@ def measure(network: Network, images: Sequence[np.ndarray], *, wrap: bool = True
         consistency=float(np.mean(agree)),
         accuracy=float(np.mean(correct)) if labels is not None else None,
         wobble=tuple(wobble), names=tuple(names))
-
-
-def _shift(x: np.ndarray, dy: int, dx: int, wrap: bool) -> np.ndarray:
-    """A (C, H, W) image moved down `dy` and right `dx`, each channel alike."""
-    return np.stack([translate_unchecked(c, dy, dx, wrap) for c in x])
