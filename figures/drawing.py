@@ -311,22 +311,23 @@ def to_qimage(rgba: np.ndarray) -> QImage:
     return QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
 
 
-def _font(pixel_size: float, bold: bool = False) -> QFont:
+def text_font(pixel_size: float, bold: bool = False) -> QFont:
+    """Return the sheets' font at `pixel_size` pixels (at least 1), bold if asked."""
     font = QFont()
     font.setPixelSize(max(1, int(round(pixel_size))))
     font.setBold(bold)
     return font
 
 
-def _draw_text(painter: QPainter, rect: QRectF, text: str, size: float, *,
+def draw_text(painter: QPainter, rect: QRectF, text: str, size: float, *,
                align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignCenter, bold: bool = False,
                color: QColor = TEXT_COLOR) -> None:
     """Draw `text` in `rect` in `color`, shrinking the font (then eliding) until it fits."""
-    font = _font(size, bold)
+    font = text_font(size, bold)
     metrics = QFontMetricsF(font)
     width = metrics.horizontalAdvance(text)
     if width > rect.width() and width > 0:
-        font = _font(max(6.0, size * rect.width() / width), bold)
+        font = text_font(max(6.0, size * rect.width() / width), bold)
         metrics = QFontMetricsF(font)
         text = metrics.elidedText(text, Qt.TextElideMode.ElideRight, rect.width())
     painter.setFont(font)
@@ -421,7 +422,7 @@ def _panel_layout(shape: tuple[int, int], width: int) -> _PanelLayout:
 
 def _paint_panel(canvas: Canvas, panel: Panel, layout: _PanelLayout) -> None:
     m = layout.margin
-    _draw_text(canvas.painter, QRectF(m, m, layout.width - 2 * m, layout.title_h), panel.title,
+    draw_text(canvas.painter, QRectF(m, m, layout.width - 2 * m, layout.title_h), panel.title,
                layout.font_px)
     box = QRectF(m, m + layout.title_h, layout.width - 2 * m,
                  layout.height - 2 * m - layout.title_h)
@@ -472,7 +473,7 @@ def _sheet_layout(rows: Sequence[SheetRow], width: int, caption: str,
     legend_below = False
     if caption and marked:  # the legend goes under a caption it would otherwise cut
         room = width - 2 * margin - _legend_width(font_px)
-        if QFontMetricsF(_font(font_px)).horizontalAdvance(caption) > room:
+        if QFontMetricsF(text_font(font_px)).horizontalAdvance(caption) > room:
             caption_h, legend_below = 2 * line_h, True
     # a colour bar: a strip and its end values under it
     bar_h = round(font_px * 0.5) + round(font_px * 1.3) if colorbars else 0
@@ -495,28 +496,28 @@ def _paint_sheet(canvas: Canvas, rows: Sequence[SheetRow], layout: _SheetLayout,
     if caption:
         line_h = layout.caption_h / (2 if layout.legend_below else 1)
         right = 0.0 if layout.legend_below else legend_w
-        _draw_text(painter, QRectF(m, 0, layout.width - 2 * m - right, line_h),
+        draw_text(painter, QRectF(m, 0, layout.width - 2 * m - right, line_h),
                    caption, layout.font_px, align=Qt.AlignmentFlag.AlignLeft)
     y = layout.caption_h + m
     for row in rows:
         if layout.label_w:
-            _draw_text(painter, QRectF(0, y + layout.title_h, layout.label_w + m, layout.box_h),
+            draw_text(painter, QRectF(0, y + layout.title_h, layout.label_w + m, layout.box_h),
                        row.label, layout.font_px * 1.2, bold=True)
         for i, panel in enumerate(row.panels):
             x = layout.label_w + m + i * (layout.cell_w + m)
             title_rect = QRectF(x, y, layout.cell_w, layout.title_h)
             box = QRectF(x, y + layout.title_h, layout.cell_w, layout.box_h)
             if panel is None:
-                _draw_text(painter, box, "(no such stage)", layout.font_px * 0.8)
+                draw_text(painter, box, "(no such stage)", layout.font_px * 0.8)
                 continue
-            _draw_text(painter, title_rect, panel.title, layout.font_px)
+            draw_text(painter, title_rect, panel.title, layout.font_px)
             _draw_stage(canvas, panel, box)
             below = y + layout.title_h + layout.box_h
             if layout.bar_h:
                 _draw_colorbar(canvas, panel, QRectF(x, below, layout.cell_w, layout.bar_h),
                                layout.font_px)
             for k, line in enumerate(panel.note.splitlines()):
-                _draw_text(painter, QRectF(x, below + layout.bar_h + k * layout.note_h,
+                draw_text(painter, QRectF(x, below + layout.bar_h + k * layout.note_h,
                                            layout.cell_w, layout.note_h), line,
                            layout.font_px * 0.85)
         lines = max((p.note.count("\n") + 1 for p in row.panels if p is not None and p.note),
@@ -590,7 +591,7 @@ _LEGEND_WORDS = ("largest cell", "next largest")
 
 def _legend_width(font_px: float) -> float:
     size = font_px * 0.8
-    metrics = QFontMetricsF(_font(size))
+    metrics = QFontMetricsF(text_font(size))
     return sum(metrics.horizontalAdvance(t) + 4.5 * size * 0.45 for t in _LEGEND_WORDS) + size
 
 
@@ -598,7 +599,7 @@ def _draw_legend(painter: QPainter, layout: _SheetLayout) -> float:
     """The markers' legend at the right of the caption line (or of the line under it);
     returns its width."""
     size = layout.font_px * 0.8
-    metrics = QFontMetricsF(_font(size))
+    metrics = QFontMetricsF(text_font(size))
     words = _LEGEND_WORDS
     radius = size * 0.45
     width = _legend_width(layout.font_px)
@@ -610,7 +611,7 @@ def _draw_legend(painter: QPainter, layout: _SheetLayout) -> float:
                    square=square)
         x += 3.5 * radius
         advance = metrics.horizontalAdvance(text)
-        _draw_text(painter, QRectF(x, y - size, advance + 2, 2 * size), text, size,
+        draw_text(painter, QRectF(x, y - size, advance + 2, 2 * size), text, size,
                    align=Qt.AlignmentFlag.AlignLeft)
         x += advance + radius + size / 2
     return width
@@ -630,10 +631,10 @@ def _draw_colorbar(canvas: Canvas, panel: Panel, rect: QRectF, font_px: float) -
     top = gap + strip_h
     label = QRectF(rect.x(), rect.y() + top, rect.width(), rect.height() - top)
     size = font_px * 0.75
-    _draw_text(canvas.painter, label, f"{lo:.3g}", size, align=Qt.AlignmentFlag.AlignLeft)
-    _draw_text(canvas.painter, label, f"{hi:.3g}", size, align=Qt.AlignmentFlag.AlignRight)
+    draw_text(canvas.painter, label, f"{lo:.3g}", size, align=Qt.AlignmentFlag.AlignLeft)
+    draw_text(canvas.painter, label, f"{hi:.3g}", size, align=Qt.AlignmentFlag.AlignRight)
     if panel.signed:
-        _draw_text(canvas.painter, label, "0", size)
+        draw_text(canvas.painter, label, "0", size)
 
 
 def _paint_table(painter: QPainter, table: Sequence[Sequence[str]], top: float,
@@ -643,7 +644,7 @@ def _paint_table(painter: QPainter, table: Sequence[Sequence[str]], top: float,
     size = layout.font_px * 0.85
     line_h = round(layout.font_px * 1.5)
     m = layout.margin
-    metrics = QFontMetricsF(_font(size, bold=True))
+    metrics = QFontMetricsF(text_font(size, bold=True))
     wants = [max(metrics.horizontalAdvance(str(line[k])) for line in table) + size
              for k in range(len(table[0]))]
     scale = min(1.0, (layout.width - 2 * m) / sum(wants))
@@ -652,7 +653,7 @@ def _paint_table(painter: QPainter, table: Sequence[Sequence[str]], top: float,
         y = top + i * line_h
         for k, text in enumerate(line):
             align = Qt.AlignmentFlag.AlignLeft if k == 0 else Qt.AlignmentFlag.AlignRight
-            _draw_text(painter, QRectF(x_edges[k], y, x_edges[k + 1] - x_edges[k] - size / 2,
+            draw_text(painter, QRectF(x_edges[k], y, x_edges[k + 1] - x_edges[k] - size / 2,
                                        line_h), str(text), size, align=align, bold=i == 0)
         if i == 0:
             painter.setPen(QPen(TEXT_COLOR, 1.0))
@@ -723,7 +724,7 @@ def _paint_plot(canvas: Canvas, plot: SweepPlot, width: int, height: int) -> Non
     left, right = width * 0.09, width * 0.2
     top, bottom = font_px * 2.6, font_px * 3.2
     area = QRectF(left, top, width - left - right, height - top - bottom)
-    _draw_text(painter, QRectF(0, 0, width, top), plot.title, font_px * 1.2)
+    draw_text(painter, QRectF(0, 0, width, top), plot.title, font_px * 1.2)
     data = np.asarray(plot.distances, dtype=np.float64)
     finite = data[np.isfinite(data)]
     y_max = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
@@ -737,26 +738,26 @@ def _paint_plot(canvas: Canvas, plot: SweepPlot, width: int, height: int) -> Non
     painter.setPen(QPen(TEXT_COLOR, 1.0))
     painter.drawLine(area.bottomLeft(), area.bottomRight())
     painter.drawLine(area.bottomLeft(), area.topLeft())
-    y_max = _nice_ticks(y_max)[-1]
-    for value in _nice_ticks(y_max):
+    y_max = nice_ticks(y_max)[-1]
+    for value in nice_ticks(y_max):
         p = to_point(x_min, value)
         painter.setPen(QPen(TEXT_COLOR, 1.0))
         painter.drawLine(p, p - QPointF(4, 0))
-        _draw_text(painter, QRectF(0, p.y() - font_px, left - 6, 2 * font_px), f"{value:.3g}",
+        draw_text(painter, QRectF(0, p.y() - font_px, left - 6, 2 * font_px), f"{value:.3g}",
                    font_px * 0.8, align=Qt.AlignmentFlag.AlignRight)
     step = max(1, round(len(plot.shifts) / 10))
     for sx in list(plot.shifts)[::step]:
         p = to_point(sx, 0.0)
         painter.setPen(QPen(TEXT_COLOR, 1.0))
         painter.drawLine(p, p + QPointF(0, 4))
-        _draw_text(painter, QRectF(p.x() - 3 * font_px, p.y() + 4, 6 * font_px, font_px * 1.4),
+        draw_text(painter, QRectF(p.x() - 3 * font_px, p.y() + 4, 6 * font_px, font_px * 1.4),
                    str(sx), font_px * 0.8)
-    _draw_text(painter, QRectF(area.left(), height - font_px * 1.7, area.width(), font_px * 1.6),
+    draw_text(painter, QRectF(area.left(), height - font_px * 1.7, area.width(), font_px * 1.6),
                plot.x_label, font_px)
     painter.save()
     painter.translate(font_px * 0.9, area.center().y())
     painter.rotate(-90)
-    _draw_text(painter, QRectF(-area.height() / 2, -font_px, area.height(), 2 * font_px),
+    draw_text(painter, QRectF(-area.height() / 2, -font_px, area.height(), 2 * font_px),
                plot.y_label, font_px)
     painter.restore()
     for j, name in enumerate(plot.names):
@@ -779,11 +780,11 @@ def _paint_plot(canvas: Canvas, plot: SweepPlot, width: int, height: int) -> Non
         ly = area.top() + j * font_px * 1.5
         painter.drawLine(QPointF(width - right + 10, ly + font_px * 0.75),
                          QPointF(width - right + 30, ly + font_px * 0.75))
-        _draw_text(painter, QRectF(width - right + 36, ly, right - 40, font_px * 1.5), name,
+        draw_text(painter, QRectF(width - right + 36, ly, right - 40, font_px * 1.5), name,
                    font_px * 0.9, align=Qt.AlignmentFlag.AlignLeft)
 
 
-def _nice_ticks(top: float) -> list[float]:
+def nice_ticks(top: float) -> list[float]:
     """Tick values 0, step, 2 step ... covering `top`, step 1, 2 or 5 times a power of 10."""
     raw = top / 4
     power = 10.0 ** np.floor(np.log10(raw))

@@ -131,21 +131,21 @@ def probability_drawing(view: NetworkView, width: int, title: str | None = None)
 
     def paint(canvas: Canvas) -> None:
         painter = canvas.painter
-        draw._draw_text(painter, QRectF(0, 0, width, top), title, font_px * 1.1, bold=True)
+        draw.draw_text(painter, QRectF(0, 0, width, top), title, font_px * 1.1, bold=True)
         label_w, value_w = width * 0.25, width * 0.14
         area_x, area_w = label_w + font_px * 0.5, width - label_w - value_w - font_px
         painter.setPen(QPen(draw.TEXT_COLOR, 1.0))
         painter.drawLine(QPointF(area_x, top), QPointF(area_x, top + bar_h * len(bars)))
         for k, bar in enumerate(bars):
             y = top + k * bar_h
-            draw._draw_text(painter, QRectF(0, y, label_w, bar_h), bar.label, font_px,
+            draw.draw_text(painter, QRectF(0, y, label_w, bar_h), bar.label, font_px,
                             align=Qt.AlignmentFlag.AlignRight, bold=bar.top1)
             colour = draw.GLOBAL_MARK if bar.top1 else BAR_COLOUR
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(colour)
             painter.drawRect(QRectF(area_x, y + bar_h * 0.15,
                                     max(1.0, area_w * bar.probability), bar_h * 0.7))
-            draw._draw_text(painter, QRectF(width - value_w, y, value_w - font_px * 0.3,
+            draw.draw_text(painter, QRectF(width - value_w, y, value_w - font_px * 0.3,
                                             bar_h), f"{bar.probability:.3f}", font_px,
                             align=Qt.AlignmentFlag.AlignRight, bold=bar.top1)
 
@@ -204,18 +204,18 @@ def shift_map_drawing(smap: ShiftMap, width: int, title: str = "") -> Drawing:
 
     def paint(canvas: Canvas) -> None:
         painter = canvas.painter
-        draw._draw_text(painter, QRectF(0, 0, width, font_px * 2.2), title, font_px * 1.05,
+        draw.draw_text(painter, QRectF(0, 0, width, font_px * 2.2), title, font_px * 1.05,
                         bold=True)
         x0, y0 = margin, top
-        draw._draw_text(painter, QRectF(x0, y0 - margin * 0.95, grid, font_px * 1.3),
+        draw.draw_text(painter, QRectF(x0, y0 - margin * 0.95, grid, font_px * 1.3),
                         "dx (pixels, right)", font_px * 0.9)
         for k, s in enumerate(smap.shifts):
-            draw._draw_text(painter, QRectF(x0 + k * cell, y0 - font_px * 1.3, cell,
+            draw.draw_text(painter, QRectF(x0 + k * cell, y0 - font_px * 1.3, cell,
                                             font_px * 1.2), str(s), font_px * 0.8)
-            draw._draw_text(painter, QRectF(x0 - margin * 0.55, y0 + k * cell, margin * 0.5,
+            draw.draw_text(painter, QRectF(x0 - margin * 0.55, y0 + k * cell, margin * 0.5,
                                             cell), str(s), font_px * 0.8,
                             align=Qt.AlignmentFlag.AlignRight)
-        draw._draw_text(painter, QRectF(0, y0 + grid + font_px * 0.4, x0 + grid, font_px * 1.4),
+        draw.draw_text(painter, QRectF(0, y0 + grid + font_px * 0.4, x0 + grid, font_px * 1.4),
                         "dy (pixels, down) by row", font_px * 0.9)
         for i in range(n):
             for j in range(n):
@@ -227,10 +227,10 @@ def shift_map_drawing(smap: ShiftMap, width: int, title: str = "") -> Drawing:
                 painter.setBrush(fill)
                 painter.drawRect(rect)
                 ink = QColor(255, 255, 255) if fill.lightnessF() < 0.5 else draw.TEXT_COLOR
-                draw._draw_text(painter, QRectF(rect.x() + 2, rect.y() + cell * 0.08,
+                draw.draw_text(painter, QRectF(rect.x() + 2, rect.y() + cell * 0.08,
                                                 cell - 4, cell * 0.5), smap.label(c),
                                 cell * 0.3, bold=True, color=ink)
-                draw._draw_text(painter, QRectF(rect.x() + 2, rect.y() + cell * 0.52,
+                draw.draw_text(painter, QRectF(rect.x() + 2, rect.y() + cell * 0.52,
                                                 cell - 4, cell * 0.4), f"{p:.2f}", cell * 0.22,
                                 color=ink)
         r = smap.radius
@@ -240,7 +240,7 @@ def shift_map_drawing(smap: ShiftMap, width: int, title: str = "") -> Drawing:
             painter.drawRect(QRectF(x0 + r * cell, y0 + r * cell, cell, cell))
         lx = x0 + grid + margin * 0.8
         line_h = font_px * 1.6
-        draw._draw_text(painter, QRectF(lx, y0, width - lx, line_h), "top-1 class (shifts)",
+        draw.draw_text(painter, QRectF(lx, y0, width - lx, line_h), "top-1 class (shifts)",
                         font_px, align=Qt.AlignmentFlag.AlignLeft, bold=True)
         shown = [c for c in smap.classes if c in colours][:MAX_LEGEND]
         rest = sum(counts[c] for c in smap.classes if c not in shown)
@@ -257,7 +257,7 @@ def shift_map_drawing(smap: ShiftMap, width: int, title: str = "") -> Drawing:
                 painter.setBrush(Qt.BrushStyle.NoBrush if text.startswith("outlined")
                                  else colour)
                 painter.drawRect(QRectF(lx, y + line_h * 0.2, line_h * 0.6, line_h * 0.6))
-            draw._draw_text(painter, QRectF(lx + line_h * 0.8, y, width - lx - line_h, line_h),
+            draw.draw_text(painter, QRectF(lx + line_h * 0.8, y, width - lx - line_h, line_h),
                             text, font_px * 0.9, align=Qt.AlignmentFlag.AlignLeft)
 
     return Drawing(width, height, title, paint)

@@ -42,10 +42,10 @@ from figures.drawing import (
     TEXT_COLOR,
     Canvas,
     Drawing,
-    _draw_text,
-    _font,
-    _nice_ticks,
+    draw_text,
+    nice_ticks,
     render,
+    text_font,
     write_png,
     write_svg,
 )
@@ -117,15 +117,15 @@ def _paint_trajectory(canvas: Canvas, plot: TrajectoryPlot, width: int, height: 
     left, right = width * 0.08, width * 0.2
     top, gap, bottom = font_px * 2.6, font_px * 2.2, font_px * 3.0
     panel_h = (height - top - gap - bottom) / 2
-    _draw_text(painter, QRectF(0, 0, width, top), plot.title, font_px * 1.15)
+    draw_text(painter, QRectF(0, 0, width, top), plot.title, font_px * 1.15)
     times = np.concatenate([s.time_s for s in plot.series]) if plot.series else np.zeros(1)
     t_max = float(times.max()) if times.size and times.max() > 0 else 1.0
-    t_ticks = _nice_ticks(t_max)
+    t_ticks = nice_ticks(t_max)
     t_max = t_ticks[-1]
     for k, (axis, extent) in enumerate((("input_col", plot.shape[1]),
                                         ("input_row", plot.shape[0]))):
         area = QRectF(left, top + k * (panel_h + gap), width - left - right, panel_h)
-        v_ticks = _nice_ticks(float(max(extent, 1)))
+        v_ticks = nice_ticks(float(max(extent, 1)))
         v_max = v_ticks[-1]
 
         def at(t: float, v: float, area: QRectF = area, v_max: float = v_max) -> QPointF:
@@ -139,25 +139,25 @@ def _paint_trajectory(canvas: Canvas, plot: TrajectoryPlot, width: int, height: 
             p = at(0.0, v)
             painter.setPen(QPen(QColor(225, 225, 225), 1.0))
             painter.drawLine(p, QPointF(area.right(), p.y()))
-            _draw_text(painter, QRectF(0, p.y() - font_px, left - 6, 2 * font_px), f"{v:g}",
+            draw_text(painter, QRectF(0, p.y() - font_px, left - 6, 2 * font_px), f"{v:g}",
                        font_px * 0.8, align=Qt.AlignmentFlag.AlignRight)
         for t in t_ticks:
             p = at(t, 0.0)
             painter.setPen(QPen(TEXT_COLOR, 1.0))
             painter.drawLine(p, p + QPointF(0, 4))
-            _draw_text(painter, QRectF(p.x() - 3 * font_px, p.y() + 4, 6 * font_px,
+            draw_text(painter, QRectF(p.x() - 3 * font_px, p.y() + 4, 6 * font_px,
                                        font_px * 1.3), f"{t:g}", font_px * 0.8)
         what = "column" if axis == "input_col" else "row"
         painter.save()
         painter.translate(font_px * 0.9, area.center().y())
         painter.rotate(-90)
-        _draw_text(painter, QRectF(-area.height() / 2, -font_px, area.height(), 2 * font_px),
+        draw_text(painter, QRectF(-area.height() / 2, -font_px, area.height(), 2 * font_px),
                    f"{what} of the maximum (input px)", font_px * 0.9)
         painter.restore()
         for j, series in enumerate(plot.series):
             _paint_steps(painter, series.time_s, getattr(series, axis), series.near_tie, at,
                          stage_color(j), max(1.5, width * 0.0018))
-    _draw_text(painter, QRectF(left, height - font_px * 1.6, width - left - right,
+    draw_text(painter, QRectF(left, height - font_px * 1.6, width - left - right,
                                font_px * 1.5), "time (s)", font_px)
     _paint_legend(painter, plot.labels, QPointF(width - right + 10, top), font_px)
 
@@ -194,12 +194,12 @@ def _paint_legend(painter: QPainter, labels: Sequence[str], origin: QPointF,
         y = origin.y() + j * row_h + row_h / 2
         painter.setPen(QPen(stage_color(j), 2.5))
         painter.drawLine(QPointF(origin.x(), y), QPointF(origin.x() + 20, y))
-        _draw_text(painter, QRectF(origin.x() + 26, y - row_h / 2, 400, row_h), label,
+        draw_text(painter, QRectF(origin.x() + 26, y - row_h / 2, 400, row_h), label,
                    font_px * 0.9, align=Qt.AlignmentFlag.AlignLeft)
     y = origin.y() + len(labels) * row_h + row_h / 2
     painter.setPen(QPen(TEXT_COLOR, 1.2))
     painter.drawEllipse(QPointF(origin.x() + 10, y), 3.5, 3.5)
-    _draw_text(painter, QRectF(origin.x() + 26, y - row_h / 2, 400, row_h),
+    draw_text(painter, QRectF(origin.x() + 26, y - row_h / 2, 400, row_h),
                "near-tie (may jump)", font_px * 0.9, align=Qt.AlignmentFlag.AlignLeft)
 
 
@@ -249,7 +249,7 @@ def annotated_frame(result: PipelineResult, points: Sequence[TrackPoint], captio
     h, w = grey.shape
     sx_px, sy_px = w / cols, h / rows
     font_px = max(12.0, w * 0.016)
-    font = _font(font_px * 0.9)
+    font = text_font(font_px * 0.9)
     metrics = QFontMetricsF(font)
     legend = [(stage_color(j), f"{p.stage} ({p.row}, {p.col})" if p.found
                else f"{p.stage}: none") for j, p in enumerate(points)]
@@ -284,11 +284,11 @@ def annotated_frame(result: PipelineResult, points: Sequence[TrackPoint], captio
                 painter.setPen(QPen(pen_colour, pen_w, style))
                 painter.setBrush(Qt.BrushStyle.NoBrush)
                 painter.drawRect(box)
-        _draw_text(painter, QRectF(6, h, w - 12, line_h), caption, font_px,
+        draw_text(painter, QRectF(6, h, w - 12, line_h), caption, font_px,
                    align=Qt.AlignmentFlag.AlignLeft)
         for colour, text, x, y in placed:
             painter.fillRect(QRectF(x, y + line_h * 0.3, font_px * 0.8, line_h * 0.4), colour)
-            _draw_text(painter, QRectF(x + font_px * 1.2, y, w - x, line_h), text,
+            draw_text(painter, QRectF(x + font_px * 1.2, y, w - x, line_h), text,
                        font_px * 0.9, align=Qt.AlignmentFlag.AlignLeft)
     finally:
         painter.end()

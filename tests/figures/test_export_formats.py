@@ -314,7 +314,7 @@ def test_a_narrow_sheet_wraps_its_stages_so_every_title_is_readable(qapp):
     assert narrow.height > figures.drawing.sheet_drawing(rows, 600, "caption", columns=8).height
     # every title fits at a readable size: no elision at the size the layout gives
     layout = figures.drawing._sheet_layout(figures.drawing.wrap_rows(rows, 4), 600, "caption")
-    font = figures.drawing._font(layout.font_px)
+    font = figures.drawing.text_font(layout.font_px)
     metrics = figures.drawing.QFontMetricsF(font)
     titles = [p.title for r in rows for p in r.panels if p is not None]
     assert layout.font_px >= 10
