@@ -31,6 +31,8 @@ class ProbabilityChart(pg.PlotWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent, background="w")
         self.bars: tuple[ClassBar, ...] = ()
+        self._ticks: list | None = None
+        self._title = ""
         self.setMenuEnabled(False)
         self.setMouseEnabled(False, False)
         self.hideButtons()
@@ -55,11 +57,17 @@ class ProbabilityChart(pg.PlotWidget):
         brushes = [pg.mkBrush(TOP1_COLOUR if b.top1 else BAR_COLOUR) for b in self.bars]
         self._item.setOpts(x=np.arange(n), height=[b.probability for b in self.bars],
                            width=0.8, brushes=brushes, pens=[pg.mkPen(None)] * n)
-        self.getAxis("bottom").setTicks([[(i, b.label[:12]) for i, b in enumerate(self.bars)]])
-        self.setXRange(-0.6, max(n, 1) - 0.4, padding=0)
+        ticks = [[(i, b.label[:12]) for i, b in enumerate(self.bars)]]
+        if ticks != self._ticks:  # a new axis layout only when the classes shown change
+            self._ticks = ticks
+            self.getAxis("bottom").setTicks(ticks)
+            self.setXRange(-0.6, max(n, 1) - 0.4, padding=0)
         top = self.top1
-        self.setTitle("no class scores" if top is None
-                      else f"top-1: {top.label}  ({top.probability:.0%})", size="9pt")
+        title = "no class scores" if top is None \
+            else f"top-1: {top.label}  ({top.probability:.0%})"
+        if title != self._title:
+            self._title = title
+            self.setTitle(title, size="9pt")
 
 
 class ShiftMapView(pg.GraphicsLayoutWidget):

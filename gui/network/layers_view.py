@@ -31,6 +31,12 @@ MAX_THUMBNAILS = 256
 THUMB = 56
 
 
+def _set_text(label: pg.LabelItem, text: str) -> None:
+    """Set a title only when it changes (each change lays the whole scene out again)."""
+    if label.text != text:
+        label.setText(text)
+
+
 def _box(pen: QPen) -> QGraphicsRectItem:
     item = QGraphicsRectItem()
     pen = QPen(pen)
@@ -135,7 +141,7 @@ class LayersView(pg.GraphicsLayoutWidget):
         h, w = view.prepared.shape
         self.images[0].setImage(drawn.input_image, levels=(0, 255), autoLevels=False)
         self.images[0].setRect(QRectF(0, 0, w, h))
-        self.labels[0].setText(f"input {h}x{w}")
+        _set_text(self.labels[0], f"input {h}x{w}")
         for i, panel in enumerate(view.panels, start=1):
             self._draw_panel(i, panel, drawn.images[i - 1])
         if view.panels:
@@ -155,8 +161,8 @@ class LayersView(pg.GraphicsLayoutWidget):
         self.images[i].setImage(image, levels=(0, 255), autoLevels=False)
         self.images[i].setRect(QRectF(*panel.rect))
         what = "max over channels" if channel is None else f"channel {channel}"
-        self.labels[i].setText(f"{short_name(panel.name)} {panel.shape[1]}x{panel.shape[2]}"
-                               f"<br>{panel.shape[0]} ch · {what}")
+        _set_text(self.labels[i], f"{short_name(panel.name)} {panel.shape[1]}x"
+                  f"{panel.shape[2]}<br>{panel.shape[0]} ch · {what}")
         row, col, _ = panel.map_maxima(channel, 1)[0]
         self.peaks[i].setRect(_cells_rect(panel, row, col, row + 1, col + 1))
         self.peaks[i].setVisible(True)

@@ -15,8 +15,8 @@
 The request cycle: every canvas edit schedules one :class:`NetworkRequest` (a frozen
 snapshot; while one runs, later edits coalesce into the next), so the answer follows a
 drag at the network's pace. Each answer then schedules a :class:`ShiftMapRequest` on its
-own lane (latest wins; for a slow model only once the drag pauses), so the map may lag
-the drag but never holds the answer back. A digit network turns the canvas into 28x28 and
+own lane (latest wins; during a mouse drag only once it ends), so the map may lag the
+drag but never holds the answer back. A digit network turns the canvas into 28x28 and
 the brush into a pen; the window's state holds the chosen network
 (:attr:`NetworkMode.choice`), so undo, sessions and export carry it.
 """
@@ -118,7 +118,8 @@ class NetworkRow(QWidget):
                 parts.append(f"{short_name(stage.name)}: distance "
                              f"{'n/a' if d != d else f'{d:.3f}'}, peak moved {shift}")
             text += "<br>" + "; ".join(parts)
-        self.header.setText(text)
+        if text != self.header.text():
+            self.header.setText(text)
         self.chart.show_view(a)
         return self.layers.show_run(drawn)
 
@@ -150,6 +151,7 @@ class NetworkMode(QObject):
         self._drawn_id = 0
         self._map_id = 0
         self._grid_layer: str | None = None
+        self._large = False  # the last answer came from a large model
         self._digits: tuple[np.ndarray, np.ndarray] | None = None
         self._shift_timer = QTimer(self)
         self._shift_timer.setSingleShot(True)
@@ -216,6 +218,7 @@ class NetworkMode(QObject):
         w.runner.subscribe(OpenModelRequest, done=self._on_model_opened,
                            failed=self._on_model_failed, owner=self)
         w.model.changed.connect(lambda _rect: self.schedule())
+        w.canvas_item.stroke_finished.connect(self._on_stroke_finished)
         w.compare.controls.changed.connect(self.schedule)
         w.compare.controls.rows_changed.connect(self.schedule)
         w.compare.rows.b.installEventFilter(self)  # comparison on or off
@@ -569,8 +572,15 @@ class NetworkMode(QObject):
             f"{d.view.network}: {d.view.prepared.note}" for d in runs[:1]))
         if self.channels_dock.isVisible() and self._grid_layer is not None:
             self._show_channels(self._grid_layer)
-        slow = sum(d.view.prepared.x.size for d in runs) > LARGE_INPUT
-        self._shift_timer.start(SHIFT_MAP_DELAY_MS if slow else 0)
+        self._large = sum(d.view.prepared.x.size for d in runs) > LARGE_INPUT
+        # During a drag the map waits for its end (_on_stroke_finished): its (2r + 1)^2
+        # runs per network would otherwise take the cores from every answer.
+        if not self.window.model.editing:
+            self._shift_timer.start(SHIFT_MAP_DELAY_MS if self._large else 0)
+
+    def _on_stroke_finished(self) -> None:
+        if self.choice is not None and self._drawn_id:
+            self._shift_timer.start(SHIFT_MAP_DELAY_MS if self._large else 0)
 
     def _request_shift_map(self) -> None:
         if self.choice is None or not self.rows or self.rows[0].drawn is None:
