@@ -11,7 +11,8 @@ from .kernels import as_kernel
 PADDINGS = ("valid", "same", "circular", "reflect", "replicate")
 ACTIVATIONS = ("relu", "none", "abs")
 
-_BORDER = {
+#: OpenCV border types of the padded modes.
+BORDER_TYPES = {
     "same": cv2.BORDER_CONSTANT,
     "circular": cv2.BORDER_WRAP,
     "reflect": cv2.BORDER_REFLECT_101,  # torch/numpy "reflect": the edge pixel is not repeated
@@ -95,7 +96,7 @@ def conv2d_unchecked(x: np.ndarray, k: np.ndarray, padding: str, stride: int, *,
     """
     top, bottom, left, right = padding_amounts(k.shape, padding)
     if padding != "valid":
-        x = cv2.copyMakeBorder(x, top, bottom, left, right, _BORDER[padding], value=0.0)
+        x = cv2.copyMakeBorder(x, top, bottom, left, right, BORDER_TYPES[padding], value=0.0)
     oh, ow = x.shape[0] - k.shape[0] + 1, x.shape[1] - k.shape[1] + 1
     # Anchor (0, 0) makes out[i, j] = sum k[a, b] * x[i + a, j + b] for the valid
     # cells; the cells beyond them read OpenCV's border and are cut off below.

@@ -15,6 +15,7 @@ from .conv import (
     conv2d_unchecked,
     padding_amounts,
 )
+from .fused import banded, conv_pool_bands, top_cells
 from .geometry import Geometry, cells_fed, cells_read
 from .kernels import KERNELS, as_kernel
 from .limits import MAX_BLUR_SIZE, MAX_KERNEL_SIZE, MAX_LEVELS, MAX_POOL_SIZE, MAX_STRIDE, MAX_TOP_K
@@ -26,6 +27,7 @@ from .pool import (
     pool2d_unchecked,
     pool_layers,
     pool_stop_reason,
+    pooled_shape,
 )
 
 KernelValues = tuple[tuple[float, ...], ...]
@@ -283,40 +285,47 @@ def run_pipeline(image: np.ndarray, spec: PipelineSpec | None = None, *,
     stages: list[Stage] = []
     geometry = Geometry()
 
-    def add(name: str, arr: np.ndarray) -> None:
+    def add(name: str, arr: np.ndarray, row_max: np.ndarray | None = None) -> None:
         arr.setflags(write=False)
-        stages.append(Stage(name, arr, maxima_unchecked(arr, top_k), geometry, shape))
+        top = maxima_unchecked(arr, top_k) if row_max is None else top_cells(arr, top_k,
+                                                                            row_max)
+        stages.append(Stage(name, arr, top, geometry, shape))
 
     # as_image returns the caller's memory itself (or a view of it, e.g. for a memmap)
     # when no conversion was needed; the stage must own its pixels.
-    add("input", x.copy() if x is image or x.base is not None else x)
+    borrowed = x is image or x.base is not None
+    stride = spec.effective_pool_stride
+    fits, stop = _levels_that_fit(x.shape, spec)  # raises if the convolution does not fit
+    k = spec.kernel_array
+    bands = None
+    if spec.convolve and banded(spec.stride, spec.pool_mode, spec.pool_size, stride):
+        bands = conv_pool_bands(x, k, spec.padding, spec.activation, spec.pool_mode,
+                                spec.pool_size, fits,
+                                copy_input=borrowed and spec.padding == "valid")
+        if bands.input_copy is not None:
+            x, borrowed = bands.input_copy, False
+    add("input", x.copy() if borrowed else x, None if bands is None else bands.input_row_max)
     current = x
     if spec.convolve:
-        k = spec.kernel_array
-        check_conv_fits(shape, k.shape, spec.padding)
+        if bands is None:
+            current = activate_owned(
+                conv2d_unchecked(x, k, spec.padding, spec.stride, contiguous=False),
+                spec.activation)
+        else:
+            current = bands.conv
         top, bottom, left, right = padding_amounts(k.shape, spec.padding)
-        current = activate_owned(
-            conv2d_unchecked(x, k, spec.padding, spec.stride, contiguous=False),
-            spec.activation)
         border = _CONV_BORDER[spec.padding]
         geometry = geometry.then([(k.shape[0], spec.stride, top, bottom, border)],
                                  [(k.shape[1], spec.stride, left, right, border)])
-        add("conv", current)
+        add("conv", current, None if bands is None else bands.conv_row_max)
 
-    stride = spec.effective_pool_stride
-    stop_reason = cause = None
-    produced = 0
     ties: list[str] = []
-    for level in range(1, spec.levels + 1):
-        reason = pool_stop_reason(current.shape, spec.pool_size, stride, spec.pool_mode,
-                                  spec.blur_size)
-        if reason:
-            cause = reason
-            stop_reason = f"stopped after {produced} of {spec.levels} levels: {reason}"
-            break
+    for level in range(1, fits + 1):
         layers_y, layers_x = (pool_layers(spec.pool_size, stride, spec.pool_mode,
                                           spec.blur_size, n) for n in current.shape)
-        if spec.pool_mode == "aps":
+        if bands is not None:
+            current = bands.pools[level - 1]
+        elif spec.pool_mode == "aps":
             current, tied = aps_with_tie(current)
             if tied:
                 ties.append(f"pool {level}")
@@ -325,5 +334,36 @@ def run_pipeline(image: np.ndarray, spec: PipelineSpec | None = None, *,
                                        spec.blur_size)
         geometry = geometry.then(layers_y, layers_x)
         add(f"pool {level}", current)
-        produced = level
-    return PipelineResult(spec, stages, spec.levels, produced, stop_reason, tuple(ties), cause)
+    stop_reason = None if stop is None else f"stopped after {fits} of {spec.levels} levels: {stop}"
+    return PipelineResult(spec, stages, spec.levels, fits, stop_reason, tuple(ties), stop)
+
+
+def _levels_that_fit(shape: tuple[int, int], spec: PipelineSpec) -> tuple[int, str | None]:
+    """How many of the spec's pooling levels run on an input of `shape`, and why the next
+    one cannot (None when all run). Raises ValueError when the convolution does not fit."""
+    if spec.convolve:
+        k = spec.kernel_array
+        check_conv_fits(shape, k.shape, spec.padding)
+        top, bottom, left, right = padding_amounts(k.shape, spec.padding)
+        shape = ((shape[0] + top + bottom - k.shape[0]) // spec.stride + 1,
+                 (shape[1] + left + right - k.shape[1]) // spec.stride + 1)
+    size, stride = spec.pool_size, spec.effective_pool_stride
+    for level in range(spec.levels):
+        reason = pool_stop_reason(shape, size, stride, spec.pool_mode, spec.blur_size)
+        if reason:
+            return level, reason
+        shape = _pooled_shape(shape, spec)
+    return spec.levels, None
+
+
+def _pooled_shape(shape: tuple[int, int], spec: PipelineSpec) -> tuple[int, int]:
+    """The shape one pooling level of `spec` gives a map of `shape`."""
+    if spec.pool_mode == "aps":
+        return (shape[0] + 1) // 2, (shape[1] + 1) // 2
+    if spec.pool_mode in ("max", "avg"):
+        return pooled_shape(shape, spec.pool_size, spec.effective_pool_stride)
+    h, w = shape  # blurs pad (blur_size - 1) in all and sample with the stride
+    if spec.pool_mode == "blurmax":
+        h, w = h - spec.pool_size + 1, w - spec.pool_size + 1
+    s = spec.effective_pool_stride
+    return (h - 1) // s + 1, (w - 1) // s + 1

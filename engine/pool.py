@@ -154,6 +154,11 @@ def pool2d_unchecked(x: np.ndarray, size: int, stride: int, mode: str,
     return _blur(x, blur_size, stride)
 
 
+def pooled_shape(shape: tuple[int, int], size: int, stride: int) -> tuple[int, int]:
+    """The shape max or average pooling (window `size`, step `stride`) gives `shape`."""
+    return (shape[0] - size) // stride + 1, (shape[1] - size) // stride + 1
+
+
 def _aps(x: np.ndarray) -> np.ndarray:
     return aps_with_tie(x)[0]
 
@@ -181,27 +186,51 @@ def aps_with_tie(x: np.ndarray) -> tuple[np.ndarray, bool]:
     return phases[best], norms.count(norms[best]) > 1
 
 
-def _window_reduce(x: np.ndarray, size: int, stride: int, op: np.ufunc) -> np.ndarray:
+def _window_reduce(x: np.ndarray, size: int, stride: int, op: np.ufunc,
+                   out: np.ndarray | None = None) -> np.ndarray:
     """Reduce every size x size window (step `stride`) with `op`, rows first, then columns.
 
     Each pass combines strided slices with a ufunc: the row pass reads whole rows, which
     streams through memory, and leaves the column pass a smaller array. A reshape-based
-    reduction is an order of magnitude slower for large images. Always returns a new array.
+    reduction is an order of magnitude slower for large images. Returns `out` when given
+    (it must have the result's shape), else a new array.
     """
     oh = (x.shape[0] - size) // stride + 1
     ow = (x.shape[1] - size) // stride + 1
     span_r, span_c = (oh - 1) * stride + 1, (ow - 1) * stride + 1
     rows = _reduce_phases([x[i:i + span_r:stride] for i in range(size)], op)
-    return _reduce_phases([rows[:, j:j + span_c:stride] for j in range(size)], op)
+    return _reduce_phases([rows[:, j:j + span_c:stride] for j in range(size)], op, out)
 
 
-def _reduce_phases(phases: list[np.ndarray], op: np.ufunc) -> np.ndarray:
-    """Combine equally shaped slices with `op` into a new C-contiguous float32 array."""
+def _reduce_phases(phases: list[np.ndarray], op: np.ufunc,
+                   out: np.ndarray | None = None) -> np.ndarray:
+    """Combine equally shaped slices with `op` into `out`, or a new C-contiguous float32
+    array."""
     if len(phases) == 1:
-        return np.array(phases[0], dtype=np.float32, order="C")
-    out = op(phases[0], phases[1], dtype=np.float32, order="C")  # new: one pass, not two
+        if out is None:
+            return np.array(phases[0], dtype=np.float32, order="C")
+        out[...] = phases[0]
+        return out
+    if out is None:
+        out = op(phases[0], phases[1], dtype=np.float32, order="C")  # new: one pass, not two
+    else:
+        op(phases[0], phases[1], out=out)
     for phase in phases[2:]:
         op(out, phase, out=out)
+    return out
+
+
+def window_pool_into(x: np.ndarray, size: int, mode: str, out: np.ndarray) -> np.ndarray:
+    """Max or average pooling of `x` with window and stride `size` written into `out`,
+    with the arithmetic of :func:`pool2d` (the same values bit for bit); returns `out`.
+
+    Pooling a band of rows that starts at a multiple of `size` gives exactly the rows of
+    the whole map's pooling that the band covers, which lets a caller pool in tiles.
+    """
+    if mode == "max":
+        return _window_reduce(x, size, size, np.maximum, out)
+    _window_reduce(x, size, size, np.add, out)
+    out *= np.float32(1.0 / (size * size))
     return out
 
 

@@ -1,0 +1,163 @@
+"""Convolution, activation and the first pooling levels in one pass over bands of rows.
+
+A 12-megapixel map is 48 MB, far more than the caches hold; run stage by stage, every
+stage reads its whole input back from memory. Here each band of rows is convolved,
+activated and pooled as deep as the band allows while it is still in the cache, so main
+memory sees the input read once and each stage written once.
+
+The values are those of the stage-by-stage run bit for bit: the convolution is the same
+``cv2.filter2D`` call on the same padded width (OpenCV's arithmetic for a cell depends on
+its column, never on how many rows the call gets), and a pooling band starts at a
+multiple of its window, so it pools exactly the windows the whole map would.
+"""
+
+from __future__ import annotations
+
+import functools
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .conv import BORDER_TYPES, activate_owned, padding_amounts
+from .maxima import maxima_unchecked
+from .pool import pooled_shape, window_pool_into
+
+#: Bytes of one band of the convolution map; a few of these fit the per-core cache.
+BAND_BYTES = 1 << 20
+#: Maps with fewer cells run on one thread.
+PARALLEL_CELLS = 1 << 20
+#: Pooling levels run inside the bands at most; deeper maps are small enough to pool whole.
+BAND_LEVELS = 2
+
+
+def banded(stride: int, pool_mode: str, pool_size: int, pool_stride: int) -> bool:
+    """Whether :func:`conv_pool_bands` computes a convolution of `stride` followed by
+    `pool_mode` pooling: a stride-1 convolution, then max or average pooling whose windows
+    neither overlap nor leave gaps."""
+    return stride == 1 and pool_mode in ("max", "avg") and pool_size == pool_stride
+
+
+@functools.cache
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine-bands")
+
+
+def band_rows(width: int, size: int, levels: int) -> tuple[int, int]:
+    """Return ``(rows, levels)``: the rows of a band of a map `width` floats wide, a
+    multiple of ``size ** levels``, and how many pooling levels run inside the bands."""
+    budget = max(1, BAND_BYTES // (4 * width))
+    unit, inside = 1, 0
+    while inside < min(levels, BAND_LEVELS) and unit * size <= max(budget, size):
+        unit *= size
+        inside += 1
+    return unit * max(1, budget // unit), inside
+
+
+def conv_pool_bands(x: np.ndarray, k: np.ndarray, padding: str, activation: str, mode: str,
+                    size: int, levels: int, *, copy_input: bool) -> BandedRun:
+    """Convolve validated `x` with `k` (stride 1), activate, and pool `levels` times with
+    window and stride `size` ("max" or "avg"); the caller has checked that every level fits.
+
+    Returns
+    -------
+    BandedRun
+        With `input_copy` a copy of `x` made band by band on the way when `copy_input`
+        (valid padding only; None otherwise), and the row maxima of the input and of the
+        convolution taken while their bands were in the cache.
+    """
+    kh, kw = k.shape
+    top, bottom, left, right = padding_amounts(k.shape, padding)
+    # The filter reads `x` itself, not the copy: a band reads rows of the next half.
+    copy = np.empty_like(x) if copy_input and padding == "valid" else None
+    src = x
+    if padding != "valid":
+        src = cv2.copyMakeBorder(x, top, bottom, left, right, BORDER_TYPES[padding], value=0.0)
+    hp, wp = src.shape
+    oh, ow = hp - kh + 1, wp - kw + 1
+    full = np.empty((hp, wp), np.float32)
+    conv = full[:oh, :ow]
+    shapes = [(oh, ow)]
+    for _ in range(levels):
+        shapes.append(pooled_shape(shapes[-1], size, size))
+    pools = [np.empty(shape, np.float32) for shape in shapes[1:]]
+    input_max = np.empty(x.shape[0], np.float32)
+    conv_max = np.empty(oh, np.float32)
+    rows, inside = band_rows(wp, size, levels)
+
+    def run_bands(start: int, stop: int) -> None:
+        """Bands of conv rows [start, stop). With valid padding, also copy and measure the
+        input rows from `start` up to the next half's first (the last half: to the end)."""
+        if copy is not None:  # one large copy streams past the cache; bands would not
+            copy[start:stop if stop < oh else hp] = x[start:stop if stop < oh else hp]
+        for r0 in range(start, stop, rows):
+            r1 = min(r0 + rows, stop)
+            end = r1 + kh - 1  # the padded input rows this band reads
+            if padding == "valid":
+                mine = slice(r0, end if r1 == oh else r1)
+                np.max(x[mine], axis=1, out=input_max[mine])
+            # Anchor (0, 0): out[i, j] = sum k[a, b] * src[i + a, j + b]. The last kh - 1
+            # rows of the band read OpenCV's border; the next band writes them again, or,
+            # at the end of a half, the junk goes to a scratch band so that it cannot land
+            # on rows the other half has written.
+            if end > stop < oh:
+                scratch = cv2.filter2D(src[r0:end], cv2.CV_32F, k, anchor=(0, 0),
+                                       borderType=cv2.BORDER_CONSTANT)
+                full[r0:r1] = scratch[:r1 - r0]
+            else:
+                cv2.filter2D(src[r0:end], cv2.CV_32F, k, dst=full[r0:end], anchor=(0, 0),
+                             borderType=cv2.BORDER_CONSTANT)
+            activate_owned(full[r0:r1], activation)
+            current = conv[r0:r1]
+            np.max(current, axis=1, out=conv_max[r0:r1])
+            step = 1
+            for level in range(inside):
+                step *= size
+                first, last = r0 // step, r1 // step
+                if last <= first:
+                    break
+                current = window_pool_into(current, size, mode, pools[level][first:last])
+
+    # Two halves on two threads (OpenCV and numpy release the GIL); the second starts
+    # at a band boundary, and neither reads what the other writes.
+    half = rows * (oh // (2 * rows))
+    if half == 0 or oh * wp < PARALLEL_CELLS:
+        run_bands(0, oh)
+    else:
+        second = _pool().submit(run_bands, half, oh)
+        run_bands(0, half)
+        second.result()
+    if padding != "valid":
+        np.max(x, axis=1, out=input_max)
+    for level in range(inside, levels):
+        window_pool_into(pools[level - 1] if level else conv, size, mode, pools[level])
+    return BandedRun(copy, conv, pools, input_max, conv_max)
+
+
+@dataclass(frozen=True)
+class BandedRun:
+    """What :func:`conv_pool_bands` computed."""
+
+    input_copy: np.ndarray | None
+    conv: np.ndarray
+    pools: list[np.ndarray]
+    input_row_max: np.ndarray
+    conv_row_max: np.ndarray
+
+
+def top_cells(x: np.ndarray, count: int, row_max: np.ndarray) -> list[tuple[int, int, float]]:
+    """``maxima_unchecked(x, count)`` for a map whose row maxima `row_max` are known.
+
+    Every cell of the `count` largest is at least the `count`-th largest row maximum, so
+    only the rows reaching it are searched (in order, so ties still fall in row-major
+    order); when too many rows tie there, the whole map is.
+    """
+    rows = x.shape[0]
+    if count >= rows:
+        return maxima_unchecked(x, count)
+    bound = np.partition(row_max, rows - count)[rows - count]
+    keep = np.flatnonzero(row_max >= bound)
+    if len(keep) > 4 * count:
+        return maxima_unchecked(x, count)
+    return [(int(keep[i]), j, v) for i, j, v in maxima_unchecked(x[keep], count)]
