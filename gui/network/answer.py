@@ -127,7 +127,7 @@ class ShiftMapView(pg.GraphicsLayoutWidget):
     def _title(self) -> str:
         m = self.shift_map
         n = len(m.shifts)
-        return f"shift map: {m.changed} of {n * n} shifts change the answer"
+        return f"shift map · {m.changed} of {n * n} shifts<br>change the top-1 class"
 
     def show_map(self, smap: ShiftMap | None) -> None:
         """Draw `smap` (None: no map for this network)."""

@@ -51,6 +51,7 @@ from gui.network.requests import (
     OpenModelRequest,
     ShiftMapRequest,
 )
+from gui.network.sweep import NetworkSweepPanel, NetworkSweepRequest
 from gui.window.examples_menu import fill_digit_examples
 from gui.worker import JobDone, JobFailed, JobSettled, error_message
 from resources import NETWORK_NAMES
@@ -173,6 +174,10 @@ class NetworkMode(QObject):
         self.grid = ChannelGrid()
         self.channels_dock = window.add_dock(self.grid, "Channels")
         self.channels_dock.hide()
+        self.sweep = NetworkSweepPanel()
+        self.sweep_dock = window.add_dock(self.sweep, "Network sweep",
+                                          Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.sweep_dock.hide()
         self._build_menu()
         self._connect()
         self._show_controls()
@@ -205,6 +210,9 @@ class NetworkMode(QObject):
         self.recent_menu = self.menu.addMenu("&Recent models")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         self.labels_action = self.menu.addAction("&Labels file…", self.choose_labels)
+        self.sweep_action = self.menu.addAction("Shift s&weep of the network", self.run_sweep)
+        self.sweep_action.setStatusTip("Slide the input and plot each layer's distance and the "
+                                       "class's probability against the shift")
         digits = w.compare.examples_menu.addMenu("&Held-out digits")
         self.digit_actions = fill_digit_examples(digits, self._digit_labels(),
                                                  self.show_digit)
@@ -233,6 +241,10 @@ class NetworkMode(QObject):
         c.layers.clicked.connect(self._choose_layers)
         c.settings_changed.connect(self._on_settings)
         self.grid.channel_chosen.connect(self._on_channel)
+        self.sweep.run_requested.connect(self.run_sweep)
+        w.runner.subscribe(NetworkSweepRequest, done=self._on_sweep_done,
+                           failed=self._on_sweep_failed, progress=self._on_sweep_progress,
+                           owner=self)
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt override
         if watched is self.window and event.type() == QEvent.Type.Close:
@@ -356,7 +368,8 @@ class NetworkMode(QObject):
         layout = self.window.rows_layout
         layout.setStretchFactor(self.panel, 3 if n else 0)
         # the pipeline row (the canvas and the kernel's stages) gives the networks room
-        self.window.row.setMaximumHeight(PIPELINE_ROW_HEIGHT if n else QWIDGETSIZE_MAX)
+        self.window.row.setMaximumHeight(
+            QWIDGETSIZE_MAX if n == 0 else PIPELINE_ROW_HEIGHT if n == 1 else 230)
         if n == 0:
             self.channels_dock.hide()
 
@@ -568,6 +581,9 @@ class NetworkMode(QObject):
                 row.layers.link_to(self.rows[0].layers)
             row.shift_map.pending()
         self._drawn_id = event.request_id
+        first = runs[0].view
+        if first.probabilities is not None:
+            self.sweep.set_classes([b.label for b in first.bars(len(first.probabilities))][:100])
         self.controls.note.setText("; ".join(
             f"{d.view.network}: {d.view.prepared.note}" for d in runs[:1]))
         if self.channels_dock.isVisible() and self._grid_layer is not None:
@@ -617,6 +633,40 @@ class NetworkMode(QObject):
         self.grid.show_panel(row.drawn.view.panel(layer))
         self.channels_dock.setWindowTitle(f"Channels: {short_name(layer)}")
         self.channels_dock.show()
+
+    # -- sweep ----------------------------------------------------------------------------------
+    def run_sweep(self) -> int:
+        """Slide the canvas through the network (the first one side by side) as the Network
+        sweep dock says; return the request id (0 without a network)."""
+        if self.choice is None:
+            self.window.statusBar().showMessage("Choose a network first (Pipeline > Network)",
+                                                8000)
+            return 0
+        self.sweep_dock.show()
+        self.sweep_dock.raise_()
+        panel = self.sweep
+        choice = self.choices()[0]
+        self.sweep.status.setText(f"Sweeping {choice.label}…")
+        return self.window.runner.submit(NetworkSweepRequest(
+            self.window.model.snapshot(), choice, panel.shifts(),
+            panel.axis.currentText(), panel.wrap.isChecked(), panel.class_index()))
+
+    def _on_sweep_progress(self, event) -> None:
+        self.sweep.status.setText(f"Sweeping: {event.fraction:.0%}")
+
+    def _on_sweep_done(self, event: JobDone) -> None:
+        sweep = event.result
+        choice = event.request.choice
+        label = None
+        if sweep.class_index is not None:
+            view = self.rows[0].drawn.view if self.rows and self.rows[0].drawn else None
+            labels = view.labels if view is not None else None
+            label = labels[sweep.class_index] if labels and sweep.class_index < len(labels) \
+                else str(sweep.class_index)
+        self.sweep.show_sweep(sweep, choice.label, label)
+
+    def _on_sweep_failed(self, event: JobFailed) -> None:
+        self.sweep.status.setText(f"The sweep failed: {error_message(event.error)}")
 
     def _on_channel(self, layer: str, channel: object) -> None:
         for row in self.rows:

@@ -1,0 +1,98 @@
+"""Network mode with the window's other tools: export, comparison, the network sweep."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from engine import mirror
+from engine.networks import NETWORKS, network_sweep, prepare_input, shift_map, short_name
+from figures import FigureSetOptions
+
+
+def wait_network(qtbot, window, timeout: int = 30_000) -> None:
+    qtbot.waitUntil(window.network.up_to_date, timeout=timeout)
+
+
+def choose(window, key: str) -> None:
+    box = window.network.controls.network
+    box.setCurrentIndex(box.findData(key))
+
+
+def test_export_from_the_window_writes_the_network(qtbot, window, driver, tmp_path):
+    choose(window, "digits-aps")
+    wait_network(qtbot, window)
+    image = window.model.image.copy()
+    target = tmp_path / "set"
+    with qtbot.waitSignal(window.exporter.exported, timeout=60_000):
+        assert window.exporter.export_to(target, FigureSetOptions(formats=("png", "csv", "json"),
+                                                                  width=300))
+    manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    assert "--network" in manifest["command"]["argv"]
+    assert manifest["command"]["argv"][manifest["command"]["argv"].index("--network") + 1] \
+        == "digits-aps"
+    net = NETWORKS["digits-aps"]
+    p = net.run(image[None]).probabilities
+    with open(target / "probabilities.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    got = {int(r["class"]): float(r["probability"]) for r in rows}
+    np.testing.assert_allclose([got[k] for k in range(10)], p, atol=1e-6)
+    reference = shift_map(net, prepare_input(image, net))
+    with open(target / "shift_map.csv", encoding="utf-8") as f:
+        cells = list(csv.DictReader(f))
+    assert len(cells) == 81
+    for cell in cells:
+        dy, dx = int(cell["dy"]), int(cell["dx"])
+        assert int(cell["top1"]) == reference.at(dy, dx)[0]
+        assert float(cell["probability"]) == pytest.approx(reference.at(dy, dx)[1], abs=1e-6)
+
+
+def test_network_sweep_dock_plots_the_engine_sweep(qtbot, window, driver):
+    choose(window, "digits-max")
+    wait_network(qtbot, window)
+    mode = window.network
+    panel = mode.sweep
+    panel.max_shift.setValue(5)
+    panel.wrap.setChecked(False)
+    panel.follow.setCurrentIndex(panel.follow.findText("3"))
+    image = window.model.image.copy()
+    panel.run.click()
+    qtbot.waitUntil(lambda: panel.sweep is not None, timeout=30_000)
+    assert mode.sweep_dock.isVisible()
+    sweep = panel.sweep
+    reference = network_sweep(NETWORKS["digits-max"], image, range(6), axis="x", wrap=False,
+                              class_index=3)
+    assert sweep.layers == reference.layers
+    np.testing.assert_allclose(sweep.distances, reference.distances, atol=1e-9)
+    # the probability plotted is class 3's, straight from the network at each shift
+    for s in range(6):
+        moved = np.zeros_like(image)
+        moved[:, s:] = image[:, :28 - s]
+        p = NETWORKS["digits-max"].run(moved[None]).probabilities
+        assert sweep.probability[s] == pytest.approx(p[3], abs=1e-6)
+    curve = panel.probability.listDataItems()[0]
+    np.testing.assert_allclose(curve.yData, sweep.probability)
+    assert "class 3" in panel.status.text()
+
+
+def test_comparing_shows_b_through_the_network(qtbot, window, driver):
+    choose(window, "digits-blurmax")
+    wait_network(qtbot, window)
+    qtbot.keyClick(window, Qt.Key.Key_B, Qt.KeyboardModifier.ControlModifier)
+    driver.wait()
+    assert window.compare.active
+    wait_network(qtbot, window)
+    image = window.model.image.copy()
+    row = window.network.rows[0]
+    run = row.drawn.run
+    net = NETWORKS["digits-blurmax"]
+    b = net.run(mirror(image)[None])  # the default B: A mirrored left-right
+    assert run.b.top1 == b.top1
+    np.testing.assert_allclose(run.b.probabilities, b.probabilities, atol=1e-6)
+    assert f"B: <b>{b.top1}</b>" in row.header.text()
+    for stage in run.comparison.stages:
+        assert short_name(stage.name) in row.header.text()
