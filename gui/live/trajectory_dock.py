@@ -4,7 +4,7 @@
 the worker for every processed frame: the maximum's column (left) and row (right) over
 time, one stepped curve per stage, either in input pixels (the input's smooth path and
 each pooled stage's staircase on one scale) or in the stage's own cells. Near-ties (a
-rival peak almost as large elsewhere, so the position may jump) are marked with a cross.
+rival peak almost as large elsewhere, so the position may jump) are underlined in red.
 Export CSV… writes :meth:`engine.trajectory.Trajectory.write_csv` on its own lane.
 """
 
@@ -140,18 +140,15 @@ class TrajectoryPanel(QWidget):
         self.plots = {"col": pg.PlotWidget(), "row": pg.PlotWidget()}
         plots = QHBoxLayout()
         self.curves: dict[str, dict[str, pg.PlotDataItem]] = {"col": {}, "row": {}}
-        self.ties: dict[str, pg.ScatterPlotItem] = {}
+        # per stage, a wide red line under the curve where its maximum is a near-tie (a
+        # line, not a mark per point: thousands of marks cost tens of ms per redraw)
+        self.ties: dict[str, dict[str, pg.PlotDataItem]] = {"col": {}, "row": {}}
         for axis, plot in self.plots.items():
             plot.setLabel("bottom", "time (s)")
             # no grid: its translucent lines cost more to paint than the curves
             plot.setMinimumSize(220, 110)
             plain_axes(plot)
             plot.getViewBox().invertY(axis == "row")  # rows grow downwards, as in the image
-            ties = pg.ScatterPlotItem(symbol="x", size=6,
-                                      pen=pg.mkPen((*NEAR_TIE_COLOR, 170), width=1), brush=None)
-            ties.setZValue(10)
-            plot.addItem(ties)
-            self.ties[axis] = ties
             plots.addWidget(plot, 1)
         # the key is a line of text under the plots: a legend inside a plot is cut off or
         # covers curves in a low dock
@@ -290,29 +287,30 @@ class TrajectoryPanel(QWidget):
         newest = [p.stage for p in self._points[max(self._points)]] if self._points else []
         self._stages = newest + [s for s in self._stages if s not in newest]
         for axis in ("col", "row"):
-            curves = self.curves[axis]
+            curves, ties = self.curves[axis], self.ties[axis]
             for name in list(curves):
                 if name not in self._stages:
                     self.plots[axis].removeItem(curves.pop(name))
-            tie_x: list[np.ndarray] = []
-            tie_y: list[np.ndarray] = []
+                    self.plots[axis].removeItem(ties.pop(name))
             for j, stage in enumerate(self._stages):
                 t, v, tie = self.series(stage, axis)
-                tie &= np.isfinite(v)
-                curve = curves.get(stage)
-                if curve is None:
-                    curve = self.plots[axis].plot([], [], stepMode="left")
-                    curves[stage] = curve
-                color = stage_color(j)
-                curve.setPen(pg.mkPen(color, width=2 if j == 0 else 1.5))
+                if stage not in curves:
+                    curves[stage] = self._curve(axis, 0)
+                    ties[stage] = self._curve(axis, -1)
+                    ties[stage].setPen(pg.mkPen((*NEAR_TIE_COLOR, 200), width=5))
+                curves[stage].setPen(pg.mkPen(stage_color(j), width=2 if j == 0 else 1.5))
                 # a step holds a frame's value until the next frame
-                curve.setData(t, v, stepMode="left" if len(t) > 1 else None, connect="finite")
-                tie_x.append(t[tie])
-                tie_y.append(v[tie])
-            xs = np.concatenate(tie_x) if tie_x else np.zeros(0)
-            ys = np.concatenate(tie_y) if tie_y else np.zeros(0)
-            self.ties[axis].setData(xs, ys)
+                step = "left" if len(t) > 1 else None
+                curves[stage].setData(t, v, stepMode=step, connect="finite")
+                ties[stage].setData(t, np.where(tie, v, np.nan), stepMode=step, connect="finite")
         self.legend.setText(self._key())
+
+    def _curve(self, axis: str, z: int) -> pg.PlotDataItem:
+        curve = self.plots[axis].plot([], [])
+        curve.setZValue(z)
+        curve.setClipToView(True)  # long recordings: draw only what is in view, thinned
+        curve.setDownsampling(auto=True, method="peak")
+        return curve
 
     def _key(self) -> str:
         """The curves' colours and the near-tie mark, as one line of rich text."""
@@ -323,7 +321,7 @@ class TrajectoryPanel(QWidget):
             r, g, b = stage_color(j)
             items.append(f"<span style='color:rgb({r},{g},{b})'>&#9632;</span>&nbsp;{stage}")
         r, g, b = NEAR_TIE_COLOR
-        items.append(f"<span style='color:rgb({r},{g},{b})'>&#10005;</span>&nbsp;near-tie "
+        items.append(f"<span style='color:rgb({r},{g},{b})'>&#9644;</span>&nbsp;near-tie "
                      "(a rival peak within 1%)")
         return "&nbsp;&nbsp; ".join(items)
 
