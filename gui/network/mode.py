@@ -226,6 +226,9 @@ class NetworkMode(QObject):
         w.runner.subscribe(OpenModelRequest, done=self._on_model_opened,
                            failed=self._on_model_failed, owner=self)
         w.model.changed.connect(lambda _rect: self.schedule())
+        # the demo is the article's first example: the pipeline alone (undo brings the
+        # network back with the state it replaced)
+        w.actions_by_name["demo"].triggered.connect(lambda _c=False: self.set_choice(None))
         w.canvas_item.stroke_finished.connect(self._on_stroke_finished)
         w.compare.controls.changed.connect(self.schedule)
         w.compare.controls.rows_changed.connect(self.schedule)

@@ -96,3 +96,60 @@ def test_comparing_shows_b_through_the_network(qtbot, window, driver):
     assert f"B: <b>{b.top1}</b>" in row.header.text()
     for stage in run.comparison.stages:
         assert short_name(stage.name) in row.header.text()
+
+
+def test_choosing_a_digit_network_is_one_undo_step(qtbot, window, driver):
+    demo = window.model.image.copy()
+    assert window.network.choice is None
+    choose(window, "digits-aps")
+    wait_network(qtbot, window)
+    assert window.model.shape == (28, 28) and window.canvas_item.pen
+    window.actions_by_name["undo"].trigger()
+    driver.wait()
+    np.testing.assert_array_equal(window.model.image, demo)
+    assert window.network.choice is None and not window.network.panel.isVisible()
+    assert not window.canvas_item.pen
+    window.actions_by_name["redo"].trigger()
+    wait_network(qtbot, window)
+    assert window.network.choice.name == "digits-aps" and window.model.shape == (28, 28)
+    # the demo turns the network off
+    window.actions_by_name["demo"].trigger()
+    assert window.network.choice is None
+
+
+def test_a_dropped_model_file_opens(qtbot, window, driver, tmp_path, warnings):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.ReLU(),
+                                torch.nn.MaxPool2d(2), torch.nn.Flatten(),
+                                torch.nn.Linear(4 * 5 * 5, 3)).eval()
+    path = tmp_path / "dropped.onnx"
+    torch.onnx.export(model, (torch.zeros(1, 1, 10, 10),), str(path), dynamo=False,
+                      opset_version=17)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    event = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    wait_network(qtbot, window)
+    assert not warnings
+    assert window.network.choice.path == str(path)
+    image = window.model.image.copy()  # the 10x10 demo, as the model takes it
+    with torch.no_grad():
+        logits = model(torch.from_numpy(image[None, None]))[0].numpy()
+    p = np.exp(logits - logits.max())
+    np.testing.assert_allclose([b.probability for b in window.network.rows[0].chart.bars],
+                               p / p.sum(), atol=1e-5)
+    # choose other layers: one more panel, kept in the choice
+    mode = window.network
+    shown = mode.rows[0].drawn.view.layer_names
+    from engine.networks import panel_layers
+
+    extra = next(n for n in panel_layers(mode.rows[0].drawn.view.result) if n not in shown)
+    mode.toggle_layer(extra)
+    wait_network(qtbot, window)
+    assert extra in mode.rows[0].drawn.view.layer_names
+    assert mode.choice.layers == mode.rows[0].drawn.view.layer_names
