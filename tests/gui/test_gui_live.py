@@ -458,3 +458,17 @@ def test_the_dock_keeps_the_frames_shown_last(window, qtbot, monkeypatch, video)
     assert "older ones are dropped" in dock.count_label.text()
     _, cols, _ = dock.series("input", "col")
     assert cols.tolist() == [centres[f][1] for f in dock.frames]
+
+
+def test_b_as_a_transform_follows_the_live_frame(window, qtbot, monkeypatch, video):
+    path, centres = video
+    open_from_menu(window, qtbot, monkeypatch, path)
+    qtbot.keyClick(window, Qt.Key.Key_B, Qt.KeyboardModifier.ControlModifier)
+    assert window.compare.active and window.compare.controls.kind_name() == "mirror"
+    for i in (1, 2):
+        qtbot.keyClick(window, Qt.Key.Key_Period)
+        wait_processed(window, qtbot, i)
+        r, c = centres[i]
+        b = window.compare.rows.b.result
+        assert b.stages[0].maxima[0][:2] == (r, 96 - 1 - c)  # B is this frame, mirrored
+        assert drawn_peak(window) == (r, c)
