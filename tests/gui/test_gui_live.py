@@ -472,3 +472,20 @@ def test_b_as_a_transform_follows_the_live_frame(window, qtbot, monkeypatch, vid
         b = window.compare.rows.b.result
         assert b.stages[0].maxima[0][:2] == (r, 96 - 1 - c)  # B is this frame, mirrored
         assert drawn_peak(window) == (r, c)
+
+
+def test_close_video_keeps_the_frame_and_frees_the_keys(window, qtbot, monkeypatch, video):
+    path, centres = video
+    open_from_menu(window, qtbot, monkeypatch, path)
+    qtbot.keyClick(window, Qt.Key.Key_Period)
+    wait_processed(window, qtbot, 1)
+    frame = window.model.image.copy()
+    feed = window.live.feed
+    window.actions_by_name["live-close"].trigger()
+    assert window.live.feed is None and feed.closed
+    assert not window.live.toolbar.isVisible()
+    qtbot.keyClick(window, Qt.Key.Key_Space)  # nothing to play: the key does nothing
+    qtbot.keyClick(window, Qt.Key.Key_Period)
+    assert not window.live.playing
+    np.testing.assert_array_equal(window.model.image, frame)
+    assert drawn_peak(window) == centres[1]
