@@ -489,3 +489,24 @@ def test_close_video_keeps_the_frame_and_frees_the_keys(window, qtbot, monkeypat
     assert not window.live.playing
     np.testing.assert_array_equal(window.model.image, frame)
     assert drawn_peak(window) == centres[1]
+
+
+def test_with_two_cameras_the_chosen_one_opens(window, qtbot, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    FakeCapture.made = []
+    window.live.capture_factory = lambda d, api: FakeCapture(d, api, present=2)
+    offered: list[list[str]] = []
+
+    def choose(parent, title, label, items, *args, **kwargs):
+        offered.append(list(items))
+        return "camera 1", True
+
+    monkeypatch.setattr(QInputDialog, "getItem", staticmethod(choose))
+    window.actions_by_name["camera"].trigger()
+    assert offered == [["camera 0", "camera 1"]]
+    assert window.live.info.source == "camera 1"
+    qtbot.waitUntil(lambda: window.live.shown is not None, timeout=10_000)
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: idle(window), timeout=10_000)
+    assert any(c.device == 1 and c.reads > 1 for c in FakeCapture.made)
