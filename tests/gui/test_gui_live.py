@@ -183,12 +183,12 @@ def test_frames_are_dropped_not_queued(window, qtbot, monkeypatch, video):
     real = views.state_view
     computed = []
 
-    def slow_state_view(state):
+    def slow_state_view(state, *args, **kwargs):
         import time
 
         time.sleep(0.12)
         computed.append(state)
-        return real(state)
+        return real(state, *args, **kwargs)
 
     monkeypatch.setattr(views, "state_view", slow_state_view)
     open_from_menu(window, qtbot, monkeypatch, path)
