@@ -13,8 +13,11 @@ import numpy as np
 
 from .pipeline import PipelineResult
 
-#: Stages with more pixels than this are drawn from a reduced copy (area average).
+#: Stages with more pixels than this are drawn from a reduced copy (area average) when
+#: the screen size is not known.
 MAX_DRAWN_PIXELS = 4_000_000
+#: The ways of reducing a map for display (see :func:`reduce_to`).
+REDUCTIONS = ("area", "max", "largest magnitude")
 
 
 def to_uint8(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
@@ -32,6 +35,115 @@ def drawable(x: np.ndarray, max_pixels: int = MAX_DRAWN_PIXELS) -> np.ndarray:
     f = int(np.ceil(np.sqrt(x.size / max_pixels)))
     h, w = max(1, x.shape[0] // f), max(1, x.shape[1] // f)
     return cv2.resize(x, (w, h), interpolation=cv2.INTER_AREA)
+
+
+def _block_extreme(arr: np.ndarray, rows: int, cols: int, ufunc: np.ufunc) -> np.ndarray:
+    """`ufunc` (np.maximum or np.minimum) over the blocks of a ``rows x cols`` split of a
+    float32 array: first whole steps of each side (one strided pass per step, cheap), then
+    the uneven blocks of what is left."""
+    for axis, n in ((0, rows), (1, cols)):
+        step = arr.shape[axis] // n
+        if step > 1:
+            whole = arr.shape[axis] // step
+            head = (slice(None),) * axis
+            out = np.array(arr[(*head, slice(0, whole * step, step))])
+            for i in range(1, step):
+                ufunc(out, arr[(*head, slice(i, whole * step, step))], out=out)
+            rest = arr[(*head, slice(whole * step, None))]
+            if rest.shape[axis]:  # the few cells left over join the last block
+                last = (*head, slice(whole - 1, whole))
+                out[last] = ufunc(out[last], ufunc.reduce(rest, axis=axis, keepdims=True))
+            arr = out
+        edges = (np.arange(n + 1) * arr.shape[axis]) // n
+        if arr.shape[axis] != n:
+            arr = ufunc.reduceat(arr, edges[:-1], axis=axis)
+    return arr
+
+
+def reduce_to(arr: np.ndarray, width: int, height: int, how: str) -> np.ndarray:
+    """Reduce `arr` to at most ``height x width`` cells, each output cell summarising the
+    block of input cells it covers: ``"area"`` their mean, ``"max"`` their maximum,
+    ``"largest magnitude"`` the one farthest from 0 (keeping its sign). Sides already
+    within the size are kept. A maximum keeps a one-cell-wide edge visible, which an
+    average would fade.
+
+    Returns
+    -------
+    np.ndarray
+        float32, at most ``(height, width)``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown `how`.
+
+    >>> edge = np.zeros((8, 8), np.float32); edge[:, 3] = 1.0  # a one-cell-wide line
+    >>> reduce_to(edge, 2, 2, "max").tolist()
+    [[1.0, 0.0], [1.0, 0.0]]
+    >>> reduce_to(edge, 2, 2, "area").tolist()
+    [[0.25, 0.0], [0.25, 0.0]]
+    >>> signed = edge.copy(); signed[:, 3] = -2.0  # a negative edge beside positive cells
+    >>> reduce_to(signed, 2, 2, "largest magnitude").tolist()
+    [[-2.0, 0.0], [-2.0, 0.0]]
+    """
+    if how not in REDUCTIONS:
+        raise ValueError(f"unknown reduction {how!r}; use area, max or largest magnitude.")
+    arr = np.asarray(arr, dtype=np.float32)
+    rows, cols = max(1, min(height, arr.shape[0])), max(1, min(width, arr.shape[1]))
+    if (rows, cols) == arr.shape:
+        return arr
+    if how == "area":
+        return cv2.resize(arr, (cols, rows), interpolation=cv2.INTER_AREA)
+    high = _block_extreme(arr, rows, cols, np.maximum)
+    if how == "max":
+        return high
+    low = _block_extreme(arr, rows, cols, np.minimum)
+    return np.where(np.abs(high) >= np.abs(low), high, low)
+
+
+def reduction_for(name: str, levels: tuple[float, float]) -> str:
+    """How a stage is reduced for display: the input by its mean (a photo stays a photo),
+    a map drawn over a range that reaches below 0 by the value of largest magnitude, any
+    other map by its maximum (thin edges stay visible).
+
+    >>> reduction_for("input", (0.0, 1.0)), reduction_for("pool1", (0.0, 3.0))
+    ('area', 'max')
+    """
+    if name == "input":
+        return "area"
+    return "largest magnitude" if levels[0] < 0 else "max"
+
+
+def fit_cells(shape: tuple[int, int], screen: tuple[int, int]) -> tuple[int, int]:
+    """The ``(rows, cols)`` a map of `shape` is drawn with in a view of `screen` (rows,
+    cols) device pixels: its own shape when it fits, else reduced by one factor on both
+    sides (the aspect kept) until it fits.
+
+    >>> fit_cells((3000, 4000), (300, 380)), fit_cells((60, 80), (300, 380))
+    ((285, 380), (60, 80))
+    """
+    rows, cols = shape
+    factor = max(rows / max(1, screen[0]), cols / max(1, screen[1]))
+    if factor <= 1.0:
+        return rows, cols
+    return max(1, int(np.ceil(rows / factor))), max(1, int(np.ceil(cols / factor)))
+
+
+def display_image(x: np.ndarray, levels: tuple[float, float], how: str,
+                  screen: tuple[int, int] | None = None) -> np.ndarray:
+    """The uint8 image drawing map `x` over `levels`: reduced (:func:`reduce_to` with `how`)
+    to the `screen` pixels (rows, cols) it is shown on, or without `screen` to at most
+    :data:`MAX_DRAWN_PIXELS` by area. A map of at most four times the screen's pixels (half
+    its sides) is drawn whole: drawing it costs less than asking again for the part a zoom
+    shows."""
+    if screen is None:
+        small = drawable(x)
+    elif x.size <= 4 * screen[0] * screen[1]:
+        small = x
+    else:
+        rows, cols = fit_cells(x.shape, screen)
+        small = reduce_to(x, cols, rows, how)
+    return to_uint8(small, *levels)
 
 
 def value_range(x: np.ndarray) -> tuple[float, float]:

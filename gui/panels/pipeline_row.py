@@ -9,6 +9,9 @@ panels share input-pixel coordinates and linked views, so zooming one zooms all;
 
 from __future__ import annotations
 
+import math
+import sys
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, QTimer, Signal
@@ -26,7 +29,12 @@ from gui.panels.stage_panel import (
     TitleLabel,
     colormap_lut,
 )
-from gui.panels.views import PipelineView
+from gui.panels.views import MIN_SCREEN, PipelineView, detail_request_class
+from gui.worker import JobDone, JobFailed, error_message
+
+#: A zoomed-in panel asks for its visible part at full resolution once its reduced image
+#: has fewer than this share of the screen pixels it covers.
+DETAIL_BELOW = 0.9
 
 LEGEND = (
     f"<span style='color:{MAX_COLOR}'>&#9633;</span> largest cell &nbsp;&nbsp; "
@@ -107,6 +115,14 @@ class PipelineRow(QWidget):
         self.bars = bars
         self._add_panel(input_item or pg.ImageItem())
         self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        # the visible part at full resolution, asked for once a zoom or draw has settled
+        self._detail_kind = detail_request_class(f"row{id(self):x}")
+        self._detail_runner = None
+        self._detail_timer = QTimer(self)
+        self._detail_timer.setSingleShot(True)
+        self._detail_timer.setInterval(0)
+        self._detail_timer.timeout.connect(self.request_detail)
+        self.panels[0].view.sigRangeChanged.connect(lambda *_: self._detail_timer.start())
 
     # -- structure ------------------------------------------------------------------------------
     @property
@@ -221,6 +237,75 @@ class PipelineRow(QWidget):
         super().resizeEvent(event)
         self._arrange()
         self._reapply_area()
+        self._detail_timer.start()
+
+    def panel_pixels(self) -> tuple[int, int]:
+        """The device pixels (rows, cols) of the largest panel view (at least
+        :data:`~gui.panels.views.MIN_SCREEN` a side): stages with many more cells are
+        drawn from a copy reduced to it."""
+        ratio = self.graphics.devicePixelRatioF()
+        rows = max((p.view.height() for p in self.panels), default=0) * ratio
+        cols = max((p.view.width() for p in self.panels), default=0) * ratio
+        return max(MIN_SCREEN, math.ceil(rows)), max(MIN_SCREEN, math.ceil(cols))
+
+    # -- full resolution where zoomed in ------------------------------------------------------
+    def detail_cells(self, index: int) -> tuple[int, int, int, int] | None:
+        """The cells ``(r0, c0, r1, c1)`` of stage `index` that its zoomed-in panel shows
+        when its reduced image has fewer pixels there than the screen, else None."""
+        panel = self.panels[index]
+        if not panel.reduced or panel.view.width() <= 0:
+            return None
+        area = panel.view.viewRect()
+        seen = area.intersected(panel.rect)
+        if seen.isEmpty():
+            return None
+        drawn_cols = panel.image_item.image.shape[1] * seen.width() / panel.rect.width()
+        screen_cols = seen.width() * panel.view.width() / area.width() \
+            * self.graphics.devicePixelRatioF()
+        if drawn_cols >= DETAIL_BELOW * screen_cols:
+            return None
+        rows, cols = panel.stage.shape
+        sx, sy = panel.cell_size()
+        c0 = max(0, math.floor((seen.left() - panel.rect.x()) / sx) - 1)
+        r0 = max(0, math.floor((seen.top() - panel.rect.y()) / sy) - 1)
+        c1 = min(cols, math.ceil((seen.right() - panel.rect.x()) / sx) + 1)
+        r1 = min(rows, math.ceil((seen.bottom() - panel.rect.y()) / sy) + 1)
+        return (r0, c0, r1, c1) if r0 < r1 and c0 < c1 else None
+
+    def request_detail(self) -> int:
+        """Ask the worker for the visible part of every zoomed-in panel whose reduced image
+        is coarser than the screen; hide the parts no longer needed. Returns the request
+        id (0 when nothing is asked)."""
+        view = self.view
+        runner = self._detail_runner or getattr(self.window(), "runner", None)
+        if view is None or runner is None or not self.isVisible():
+            return 0
+        if self._detail_runner is None:
+            self._detail_runner = runner
+            runner.subscribe(self._detail_kind, done=self._on_detail, failed=self._on_detail_failed,
+                             owner=self)
+        count = len(view.result.stages)
+        cells = tuple(self.detail_cells(i) for i in range(count))
+        for panel, wanted in zip(self.panels, cells, strict=False):
+            if wanted is None:
+                panel.clear_detail()
+        if all(c is None or c == p.detail_cells for c, p in zip(cells, self.panels, strict=False)):
+            return 0
+        return runner.submit(self._detail_kind(view.result, cells, tuple(view.levels),
+                                               tuple(view.reductions), self.panel_pixels()))
+
+    def _on_detail(self, event: JobDone) -> None:
+        request = event.request
+        if self.view is None or request.result is not self.view.result:
+            return  # made for a result no longer shown
+        for i, (panel, image, cells) in enumerate(zip(self.panels, event.result, request.cells,
+                                                      strict=False)):
+            if image is not None and cells == self.detail_cells(i):
+                panel.show_detail(image, cells, self.input_lut if i == 0 else self.stage_lut)
+
+    def _on_detail_failed(self, event: JobFailed) -> None:
+        print(f"shiftlab: cannot draw the zoomed-in part: {error_message(event.error)}",
+              file=sys.stderr)
 
     def set_wrap(self, on: bool) -> None:
         """Spread the panels over several lines (True) or keep them on one line (False)."""
@@ -300,6 +385,7 @@ class PipelineRow(QWidget):
             self._arrange(force=True, refit=True)
         if self._hover[0] >= 0:
             self._emit_hover(*self._hover, force=True)
+        self._detail_timer.start()
         self.drawn.emit(request_id)
 
     def _show_note(self) -> None:

@@ -71,6 +71,8 @@ class TitleLabel(pg.LabelItem):
     ----------
     shown : (str, str)
         The title and subtitle as drawn (possibly elided).
+    layout_requests : int
+        How often it asked its layout for a new geometry: only when its size hint changed.
     title_size, subtitle_size : float
         Their point sizes as drawn.
     """
@@ -81,19 +83,41 @@ class TitleLabel(pg.LabelItem):
         self.title_size, self.subtitle_size = TITLE_PT, SUBTITLE_PT
         self._fitted_width = -1.0
         self._full_height = 0.0
+        self._quiet = False
+        #: How often the title asked its layout for a new geometry (its size hint changed).
+        self.layout_requests = 0
         super().__init__(text)
-        self._render(text, "", TITLE_PT, SUBTITLE_PT)
+        # the height of a title and a subtitle at full size: every title keeps it, so new
+        # texts never change the layout
+        self._render("Xg", "Xg", TITLE_PT, SUBTITLE_PT)
         self._full_height = self.item.boundingRect().height()
         self._render(text, "", TITLE_PT, SUBTITLE_PT)
 
     def updateMin(self) -> None:  # noqa: N802 - pyqtgraph override
-        super().updateMin()
-        height = max(self.minimumHeight(), self._full_height)
+        # pyqtgraph asks its layout for a new geometry on every text; a title whose size
+        # hint is unchanged (new text, same lines) asks for none, so a drag that rewrites
+        # titles lays nothing out again.
+        height = max(self.itemRect().height(), self._full_height)
+        hint = {Qt.SizeHint.MinimumSize: (0, height), Qt.SizeHint.PreferredSize: (0, height),
+                Qt.SizeHint.MaximumSize: (-1, -1), Qt.SizeHint.MinimumDescent: (0, 0)}
+        if hint == getattr(self, "_sizeHint", None) and self.minimumHeight() == height:
+            return
         self.setMinimumHeight(height)
         self.setMinimumWidth(0)
-        self._sizeHint[Qt.SizeHint.MinimumSize] = (0, height)
-        self._sizeHint[Qt.SizeHint.PreferredSize] = (0, height)
-        self.updateGeometry()
+        self._sizeHint = hint
+        self.layout_requests += 1
+        super().updateGeometry()
+
+    def setText(self, text: str, **args) -> None:  # noqa: N802 - pyqtgraph override
+        self._quiet = True  # the size hint decides (updateMin), not every new text
+        try:
+            super().setText(text, **args)
+        finally:
+            self._quiet = False
+
+    def updateGeometry(self) -> None:  # noqa: N802 - Qt override
+        if not self._quiet:
+            super().updateGeometry()
 
     def set_lines(self, title: str, subtitle: str) -> None:
         """Show `title` and, smaller and grey, `subtitle`, fitted to the current width."""
@@ -301,6 +325,7 @@ class StagePanel:
         self.stage: Stage | None = None
         self.rect = QRectF(0, 0, 1, 1)
         self._drawn: np.ndarray | None = None
+        self._bar_lut: np.ndarray | None = None
         self._title = ""
         self._subtitle = ""
         self.levels: tuple[float, float] = (0.0, 1.0)
@@ -311,6 +336,13 @@ class StagePanel:
         self.view.setDefaultPadding(0.02)
         image_item.setZValue(0)
         view.addItem(image_item)
+        # The visible part at full resolution, over a reduced image when zoomed in.
+        self.detail_item = pg.ImageItem()
+        self.detail_item.setZValue(1)
+        self.detail_item.setVisible(False)
+        view.addItem(self.detail_item)
+        #: The half-open cell range (r0, c0, r1, c1) the detail shows, or None.
+        self.detail_cells: tuple[int, int, int, int] | None = None
         self.top_k = Markers(view, TOPK_COLOR, radius=4.5, z=11)
         # The global maximum: a box around its cell, and a marker of fixed screen size so
         # that it stays visible when cells are smaller than a screen pixel.
@@ -367,10 +399,35 @@ class StagePanel:
             self.rect = rect
             self.image_item.setRect(rect)
         self.set_title(stage.title, self.range_text())
-        self.bar.set_range(levels, lut)
+        if (levels, lut is self._bar_lut) != (self.bar.levels, True):
+            self._bar_lut = lut
+            self.bar.set_range(levels, lut)
         if image is not None:
             self.set_image(image, lut)
+            self.clear_detail()  # drawn from the stage shown before
         self.show_maxima()
+
+    @property
+    def reduced(self) -> bool:
+        """True when the image drawn has fewer cells than the stage (a reduced copy)."""
+        drawn = self.image_item.image
+        return self.stage is not None and drawn is not None \
+            and tuple(drawn.shape[:2]) != tuple(self.stage.shape)
+
+    def show_detail(self, image: np.ndarray, cells: tuple[int, int, int, int],
+                    lut: np.ndarray) -> None:
+        """Draw uint8 `image` (the stage's cells ``[r0, r1) x [c0, c1)``, at full or
+        nearly full resolution) over the reduced image."""
+        self.detail_cells = cells
+        self.detail_item.setImage(image, levels=(0, 255), lut=lut, autoLevels=False)
+        self.detail_item.setRect(self.cell_rect(*cells))
+        self.detail_item.setVisible(True)
+
+    def clear_detail(self) -> None:
+        """Hide the full-resolution part."""
+        if self.detail_cells is not None:
+            self.detail_cells = None
+            self.detail_item.setVisible(False)
 
     def range_text(self) -> str:
         """The colour scale in words: the values drawn darkest and brightest, and whether

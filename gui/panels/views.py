@@ -11,8 +11,9 @@ A − B is centred on 0 for a diverging colormap.
 
 from __future__ import annotations
 
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
@@ -27,7 +28,7 @@ from engine import (
     ViewState,
     run_state,
 )
-from engine.display import difference_range, drawable, to_uint8
+from engine.display import difference_range, display_image, reduction_for
 from engine.notes import drift_note
 from gui.worker import JobContext, Request
 
@@ -38,21 +39,87 @@ PIPELINE = "pipeline"
 @dataclass(frozen=True)
 class PipelineView:
     """A pipeline result plus, per stage, the uint8 image to draw and its value range, and
-    why its pooled panels drift (:func:`engine.notes.drift_note`, or None)."""
+    why its pooled panels drift (:func:`engine.notes.drift_note`, or None).
+
+    An image may be a reduced copy of its stage (fewer cells, see
+    :func:`engine.display.display_image`): the panel stretches it over the stage's place,
+    while hover readouts, maxima and exports read the stage itself. `reductions` says per
+    stage how it was reduced, so a zoomed-in part is reduced alike; `screen` is the panel
+    size in device pixels the images were made for (None: no screen size was given).
+    """
 
     result: PipelineResult
     images: list[np.ndarray]
     levels: list[tuple[float, float]]
     shared_levels: bool
     drift_note: str | None = None
+    reductions: list[str] = field(default_factory=list)
+    screen: tuple[int, int] | None = None
 
 
 def pipeline_view(result: PipelineResult, levels: list[tuple[float, float]],
-                  shared_levels: bool = False) -> PipelineView:
+                  shared_levels: bool = False,
+                  screen: tuple[int, int] | None = None) -> PipelineView:
     """Prepare every stage of `result` for drawing over its range in `levels` (on the
-    worker), with its drift note."""
-    images = [to_uint8(drawable(s.array), *r) for s, r in zip(result.stages, levels, strict=True)]
-    return PipelineView(result, images, levels, shared_levels, drift_note(result))
+    worker), reduced to the `screen` pixels (rows, cols) of a panel, with its drift note."""
+    how = [reduction_for(s.name, r) for s, r in zip(result.stages, levels, strict=True)]
+    images = [display_image(s.array, r, h, screen)
+              for s, r, h in zip(result.stages, levels, how, strict=True)]
+    return PipelineView(result, images, levels, shared_levels, drift_note(result), how, screen)
+
+
+class RunCache:
+    """The last runs of A and B on the pipeline lane, so that a request where only B (or
+    only A) changed computes the other row no more: the result and its prepared view are
+    reused as they are (the same objects).
+
+    A run is reused when its input pixels, pipeline and top-k are those asked for; the
+    pixels are compared with a private copy (the request's snapshot buffer is recycled).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._runs: dict[str, tuple[np.ndarray, object, int, PipelineResult]] = {}
+        self._views: dict[str, PipelineView] = {}
+
+    def clear(self) -> None:
+        """Forget every run."""
+        with self._lock:
+            self._runs.clear()
+            self._views.clear()
+
+    def lookup(self, row: str, pixels: np.ndarray, spec: object,
+               top_k: int) -> PipelineResult | None:
+        """The kept run of `row` ("A" or "B") if it was made of these pixels and spec."""
+        with self._lock:
+            kept = self._runs.get(row)
+        if kept is None or kept[1] != spec or kept[2] != top_k \
+                or kept[0].shape != pixels.shape or not np.array_equal(kept[0], pixels):
+            return None
+        return kept[3]
+
+    def keep(self, row: str, pixels: np.ndarray, spec: object, top_k: int,
+             result: PipelineResult, view: PipelineView) -> None:
+        """Remember `row`'s run (copying `pixels` unless it is the one kept) and its view."""
+        with self._lock:
+            kept = self._runs.get(row)
+            copy = kept[0] if kept is not None and kept[3] is result else np.array(pixels)
+            self._runs[row] = (copy, spec, top_k, result)
+            self._views[row] = view
+
+    def view(self, row: str, result: PipelineResult, levels: list[tuple[float, float]],
+             shared: bool, screen: tuple[int, int] | None) -> PipelineView | None:
+        """The kept view of `row` if it draws `result` with these levels on this screen."""
+        with self._lock:
+            view = self._views.get(row)
+        if view is None or view.result is not result or view.levels != levels \
+                or view.shared_levels != shared or view.screen != screen:
+            return None
+        return view
+
+
+#: The pipeline lane's runs of A and B (only that lane's thread uses it).
+RUNS = RunCache()
 
 
 @dataclass(frozen=True)
@@ -84,26 +151,46 @@ class StateView:
         return self.run.state.compare
 
 
-def state_view(state: ViewState) -> StateView:
-    """Run `state` (:func:`engine.run_state`) and prepare every row it shows.
+def state_view(state: ViewState, screen: tuple[int, int] | None = None,
+               cache: RunCache | None = None) -> StateView:
+    """Run `state` (:func:`engine.run_state`) and prepare every row it shows, reduced to
+    the `screen` pixels (rows, cols) of a panel.
+
+    With a `cache` while comparing, a row whose input and pipeline are unchanged since
+    the cache's last run is not computed again: its result and, when its colour ranges
+    are unchanged, its prepared view are the same objects as before.
 
     Raises
     ------
     ValueError
         From :func:`engine.run_state` (a spec that cannot run on an input).
     """
-    run = run_state(state)
+    inputs: dict[str, tuple[np.ndarray, object]] = {}
+    given: dict[str, PipelineResult] = {}
+    if cache is not None and state.compare is not None:
+        inputs = {"A": (state.a.pixels, state.spec), "B": (state.image_b(), state.spec_b)}
+        for name, (pixels, spec) in inputs.items():
+            kept = cache.lookup(name, pixels, spec, state.top_k)
+            if kept is not None:
+                given[name] = kept
+    run = run_state(state, results=given)
 
-    def row(result: PipelineResult) -> PipelineView:
-        return pipeline_view(result, [run.ranges[s.name] for s in result.stages],
-                             state.shared_levels)
+    def row(name: str, result: PipelineResult) -> PipelineView:
+        levels = [run.ranges[s.name] for s in result.stages]
+        view = None if cache is None else cache.view(name, result, levels,
+                                                     state.shared_levels, screen)
+        view = view or pipeline_view(result, levels, state.shared_levels, screen)
+        if name in inputs:
+            cache.keep(name, *inputs[name], state.top_k, result, view)
+        return view
 
     def differences(result: PipelineResult | None, signed: bool) -> PipelineView | None:
         if result is None:
             return None
-        return pipeline_view(result, [difference_range(s.array, signed) for s in result])
+        return pipeline_view(result, [difference_range(s.array, signed) for s in result],
+                             screen=screen)
 
-    return StateView(run, row(run.a), None if run.b is None else row(run.b),
+    return StateView(run, row("A", run.a), None if run.b is None else row("B", run.b),
                      differences(run.signed, True), differences(run.magnitude, False))
 
 
@@ -122,6 +209,10 @@ class PipelineRequest(Request[tuple[StateView, float]]):
     shared_levels : bool
     setup : CompareSetup or None
         What B is while comparing.
+    screen : (int, int) or None
+        The device pixels (rows, cols) of the largest panel: stages with more cells are
+        drawn from a copy reduced to it (None: at most
+        :data:`engine.display.MAX_DRAWN_PIXELS`).
     """
 
     lane: ClassVar[str] = PIPELINE
@@ -130,6 +221,7 @@ class PipelineRequest(Request[tuple[StateView, float]]):
     top_k: int
     shared_levels: bool
     setup: CompareSetup | None = None
+    screen: tuple[int, int] | None = None
 
     def run(self, context: JobContext) -> tuple[StateView, float]:
         """Compute the view.
@@ -147,4 +239,62 @@ class PipelineRequest(Request[tuple[StateView, float]]):
         t0 = time.perf_counter()
         state = ViewState(InputImage(self.image), self.spec, self.setup, top_k=self.top_k,
                           shared_levels=self.shared_levels)
-        return state_view(state), (time.perf_counter() - t0) * 1000.0
+        return state_view(state, self.screen, RUNS), (time.perf_counter() - t0) * 1000.0
+
+
+#: The fewest device pixels a panel is taken to have (before the first layout it has none).
+MIN_SCREEN = 256
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class DetailRequest(Request[list[np.ndarray | None]]):
+    """The part of each stage a zoomed-in panel shows, at the resolution its screen pixels
+    can show (full resolution once a cell covers a screen pixel), made on the worker.
+
+    Each row has its own lane (:func:`detail_request_class`), so the rows of a comparison
+    do not replace one another's requests.
+
+    Attributes
+    ----------
+    result : PipelineResult
+        The result drawn (the panels check it is still the one shown).
+    cells : tuple
+        Per stage, the half-open cell range ``(r0, c0, r1, c1)`` to draw, or None.
+    levels : tuple
+        Per stage, its colour range.
+    reductions : tuple
+        Per stage, how it is reduced (:func:`engine.display.reduction_for`).
+    screen : (int, int)
+        The device pixels (rows, cols) of a panel.
+    """
+
+    lane: ClassVar[str] = "detail"
+    result: PipelineResult
+    cells: tuple[tuple[int, int, int, int] | None, ...]
+    levels: tuple[tuple[float, float], ...]
+    reductions: tuple[str, ...]
+    screen: tuple[int, int]
+
+    def run(self, context: JobContext) -> list[np.ndarray | None]:
+        """Return per stage the uint8 image of its cell range (None where none is asked)."""
+        out: list[np.ndarray | None] = []
+        for stage, cells, levels, how in zip(self.result.stages, self.cells, self.levels,
+                                             self.reductions, strict=True):
+            context.check()
+            if cells is None:
+                out.append(None)
+                continue
+            r0, c0, r1, c1 = cells
+            out.append(display_image(stage.array[r0:r1, c0:c1], levels, how, self.screen))
+        return out
+
+
+_DETAIL_CLASSES: dict[str, type[DetailRequest]] = {}
+
+
+def detail_request_class(name: str) -> type[DetailRequest]:
+    """The :class:`DetailRequest` class of the lane ``detail-<name>`` (one per row)."""
+    if name not in _DETAIL_CLASSES:
+        _DETAIL_CLASSES[name] = type(f"DetailRequest_{name}", (DetailRequest,),
+                                     {"__slots__": (), "lane": f"detail-{name}"})
+    return _DETAIL_CLASSES[name]
