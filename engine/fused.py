@@ -14,8 +14,10 @@ multiple of its window, so it pools exactly the windows the whole map would.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -23,6 +25,9 @@ import numpy as np
 from .conv import BORDER_TYPES, activate_owned, padding_amounts
 from .maxima import maxima_unchecked
 from .pool import pooled_shape, window_pool_into
+
+A = TypeVar("A")
+B = TypeVar("B")
 
 #: Bytes of one band of the convolution map; a few of these fit the per-core cache.
 BAND_BYTES = 1 << 20
@@ -42,6 +47,25 @@ def banded(stride: int, pool_mode: str, pool_size: int, pool_stride: int) -> boo
 @functools.cache
 def _pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine-bands")
+
+
+def side_by_side(here: Callable[[], A], there: Callable[[], B]) -> tuple[A, B]:
+    """Run `there` on the engine's helper thread while `here` runs on this one; return
+    both results (an exception of either is raised here, after both ended).
+
+    Worth it for calls that release the GIL (OpenCV, numpy on large arrays).
+
+    Examples
+    --------
+    >>> side_by_side(lambda: 1, lambda: 2)
+    (1, 2)
+    """
+    future = _pool().submit(there)
+    try:
+        first = here()
+    finally:
+        second = future.result()
+    return first, second
 
 
 def band_rows(width: int, size: int, levels: int) -> tuple[int, int]:
@@ -125,9 +149,7 @@ def conv_pool_bands(x: np.ndarray, k: np.ndarray, padding: str, activation: str,
     if half == 0 or oh * wp < PARALLEL_CELLS:
         run_bands(0, oh)
     else:
-        second = _pool().submit(run_bands, half, oh)
-        run_bands(0, half)
-        second.result()
+        side_by_side(lambda: run_bands(0, half), lambda: run_bands(half, oh))
     if padding != "valid":
         np.max(x, axis=1, out=input_max)
     for level in range(inside, levels):

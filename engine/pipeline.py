@@ -276,10 +276,26 @@ def run_pipeline(image: np.ndarray, spec: PipelineSpec | None = None, *,
     >>> r["pool 2"].maxima[0][:2], r["pool 2"].shape
     ((0, 0), (2, 2))
     """
+    x = as_image(image, "image")
+    # as_image returns the caller's memory itself (or a view of it, e.g. for a memmap)
+    # when no conversion was needed; the stage must own its pixels.
+    return run_owned(x, spec, top_k=top_k, borrowed=x is image or x.base is not None)
+
+
+def run_owned(x: np.ndarray, spec: PipelineSpec | None = None, *, top_k: int = 5,
+              borrowed: bool = False) -> PipelineResult:
+    """:func:`run_pipeline` for a validated (as ``as_image`` returns it) float32 image that
+    the caller hands over: unless `borrowed`, the input stage is `x` itself, marked
+    read-only (the caller may mark it writable again once done with the result).
+
+    Raises
+    ------
+    ValueError
+        For a bad spec or top_k, or a kernel larger than the padded image.
+    """
     spec = PipelineSpec() if spec is None else spec
     if not isinstance(spec, PipelineSpec):
         raise ValueError(f"spec must be a PipelineSpec (or None); got {type(spec).__name__}.")
-    x = as_image(image, "image")
     top_k = positive_int(top_k, "top_k", MAX_TOP_K)
     shape = x.shape
     stages: list[Stage] = []
@@ -291,9 +307,6 @@ def run_pipeline(image: np.ndarray, spec: PipelineSpec | None = None, *,
                                                                             row_max)
         stages.append(Stage(name, arr, top, geometry, shape))
 
-    # as_image returns the caller's memory itself (or a view of it, e.g. for a memmap)
-    # when no conversion was needed; the stage must own its pixels.
-    borrowed = x is image or x.base is not None
     stride = spec.effective_pool_stride
     fits, stop = _levels_that_fit(x.shape, spec)  # raises if the convolution does not fit
     k = spec.kernel_array

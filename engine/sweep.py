@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import cv2
 import numpy as np
 
 from ._checks import as_image, choice
-from .compare import relative_difference
-from .pipeline import PipelineSpec, run_pipeline
-from .transforms import check_flag, check_integer, translate_unchecked
+from .compare import l2_norm, relative_difference
+from .pipeline import PipelineSpec, run_owned, run_pipeline
+from .transforms import check_flag, check_integer
 
 #: Sweep direction -> (rows, cols) moved per unit of shift.
 SWEEP_AXES: dict[str, tuple[int, int]] = {
@@ -32,23 +33,33 @@ class SweepCancelled(Exception):
 def shift_sweep(image: np.ndarray, spec: PipelineSpec | None, shifts: Sequence[int], *,
                 axis: str = "x", wrap: bool = True, align: bool = False,
                 progress: Callable[[int, int], object] | None = None,
-                cancel: object = None) -> np.ndarray:
+                cancel: object = None,
+                on_shift: Callable[[list[str], int, np.ndarray], object] | None = None
+                ) -> np.ndarray:
     """The distances of :func:`sweep_stages` alone (see there for everything else)."""
     return sweep_stages(image, spec, shifts, axis=axis, wrap=wrap, align=align,
-                        progress=progress, cancel=cancel)[1]
+                        progress=progress, cancel=cancel, on_shift=on_shift)[1]
 
 
 def sweep_stages(image: np.ndarray, spec: PipelineSpec | None, shifts: Sequence[int], *,
                  axis: str = "x", wrap: bool = True, align: bool = False,
                  progress: Callable[[int, int], object] | None = None,
-                 cancel: object = None) -> tuple[list[str], np.ndarray]:
+                 cancel: object = None,
+                 on_shift: Callable[[list[str], int, np.ndarray], object] | None = None
+                 ) -> tuple[list[str], np.ndarray]:
     """Slide the input through `shifts` and measure, per shift and stage, how much the
     stage changed.
 
     For each shift s the input is moved by s pixels along `axis` and run through the
     pipeline; each stage's map is compared with the unshifted run's map using the
     distance of :func:`engine.compare.normalized_distance`
-    (``||a - b|| / max(||a||, ||b||)``).
+    (``||a - b|| / max(||a||, ||b||)``). The result is that of running
+    :func:`engine.run_pipeline` on every moved input and comparing whole maps; the sweep
+    gets it with less work: one buffer per stage is reused from shift to shift, the
+    unshifted maps' norms are taken once, the reference moved by whole cells is never
+    built (its distance is summed over the blocks the move cuts it into), and with
+    ``align=True`` the input stage is not compared at all: the moved input is the
+    unshifted one moved by whole pixels, so its distance is 0 (NaN when both are zero).
 
     With ``align=True`` the unshifted map is first moved by the shift
     expressed in that stage's cells, rounded to the nearest whole cell (halves round
@@ -77,8 +88,12 @@ def sweep_stages(image: np.ndarray, spec: PipelineSpec | None, shifts: Sequence[
     progress : callable, optional
         Called as ``progress(done, total)`` after each shift, done = 1 ... total.
     cancel : callable or threading.Event, optional
-        Checked before each shift; when it returns True (or the event is set) the
-        sweep stops and raises SweepCancelled.
+        Checked before each shift and between its stages; when it returns True (or the
+        event is set) the sweep stops and raises SweepCancelled.
+    on_shift : callable, optional
+        Called as ``on_shift(names, i, row)`` as soon as shift ``shifts[i]`` is measured
+        (before `progress`), with the stage names and that shift's distances (a new
+        array), so that curves can grow while the sweep runs.
 
     Returns
     -------
@@ -104,24 +119,139 @@ def sweep_stages(image: np.ndarray, spec: PipelineSpec | None, shifts: Sequence[
     wrap = check_flag(wrap, "wrap")
     align = check_flag(align, "align")
 
+    if on_shift is not None and not callable(on_shift):
+        raise ValueError(f"on_shift must be callable as on_shift(names, i, row); "
+                         f"got {on_shift!r}.")
+
     base = run_pipeline(x, spec, top_k=1)
+    names = base.names
+    base_norms = [l2_norm(stage.array) for stage in base.stages]
     out = np.zeros((len(steps), len(base.stages)), dtype=np.float64)
+    moved = np.empty_like(x)
     for i, step in enumerate(steps):
         if cancelled():
             raise SweepCancelled(i, len(steps))
         dy, dx = step * unit_y, step * unit_x
-        result = run_pipeline(translate_unchecked(x, dy, dx, wrap), spec, top_k=1)
+        moved.setflags(write=True)  # the last run marked its input stage read-only
+        translate_into(x, dy, dx, wrap, moved)
+        result = run_owned(moved, spec, top_k=1)
+        if cancelled():
+            raise SweepCancelled(i, len(steps))
         for j, (ref, stage) in enumerate(zip(base.stages, result.stages, strict=True)):
-            expected = ref.array
+            if align and j == 0:
+                # the moved input is the unshifted one moved by whole pixels: distance 0,
+                # undefined when both are zero
+                empty = base_norms[0] == 0.0 if wrap else cv2.countNonZero(moved) == 0
+                out[i, j] = np.nan if empty else 0.0
+                continue
+            cy = cx = 0
             if align:
                 sy, sx = stage.stride
                 cy, cx = _nearest_cells(dy, sy), _nearest_cells(dx, sx)
-                if cy or cx:
-                    expected = translate_unchecked(expected, cy, cx, wrap)
-            out[i, j] = relative_difference(stage.array, expected)
+            out[i, j] = moved_distance(stage.array, ref.array, cy, cx, wrap, base_norms[j])
+        if on_shift is not None:
+            on_shift(names, i, out[i].copy())
         if progress is not None:
             progress(i + 1, len(steps))
-    return base.names, out
+    return names, out
+
+
+def translate_into(x: np.ndarray, dy: int, dx: int, wrap: bool, out: np.ndarray) -> np.ndarray:
+    """``translate_unchecked(x, dy, dx, wrap)`` written into `out` (C-contiguous, same shape
+    and dtype as `x`, not `x`); returns `out`.
+
+    The flat buffer is moved by ``dy * W + dx`` in one or two long copies (a copy row by
+    row runs at half the speed); that moves each row's first `dx` cells in from the
+    neighbouring row, and those columns are then rewritten (or zeroed).
+
+    Examples
+    --------
+    >>> x = np.arange(6.0).reshape(2, 3)
+    >>> translate_into(x, 1, 1, True, np.empty_like(x)).tolist()
+    [[5.0, 3.0, 4.0], [2.0, 0.0, 1.0]]
+    """
+    h, w = x.shape
+    src, dst = x.reshape(-1), out.reshape(-1)
+    n = src.size
+    if wrap:
+        dy, dx = dy % h, dx % w
+        d = dy * w + dx
+        dst[d:] = src[:n - d]
+        dst[:d] = src[n - d:]
+        if dx:  # column c < dx holds x[(r - dy) % h, c - dx + w]
+            out[dy:, :dx] = x[:h - dy, w - dx:]
+            out[:dy, :dx] = x[h - dy:, w - dx:]
+        return out
+    if abs(dy) >= h or abs(dx) >= w:
+        out.fill(0)
+        return out
+    d = dy * w + dx
+    if d >= 0:
+        dst[d:] = src[:n - d]
+        dst[:d] = 0
+    else:
+        dst[:n + d] = src[-d:]
+        dst[n + d:] = 0
+    if dx > 0:
+        out[:, :dx] = 0
+    elif dx < 0:
+        out[:, w + dx:] = 0
+    if dy > 0:
+        out[:dy] = 0
+    elif dy < 0:
+        out[h + dy:] = 0
+    return out
+
+
+def moved_distance(a: np.ndarray, b: np.ndarray, cy: int, cx: int, wrap: bool,
+                   norm_b: float) -> float:
+    """``relative_difference(a, translate_unchecked(b, cy, cx, wrap))`` without building
+    the moved `b`: its squared distance to `a` is summed over the blocks the move cuts
+    it into. `norm_b` is ``||b||`` (a circular move keeps it; a zero-filling one keeps
+    the norm of the block that stays).
+    """
+    norm_a = l2_norm(a)
+    if not (cy or cx):
+        return relative_difference(a, b, max(norm_a, norm_b))
+    h, w = b.shape
+    blocks = _blocks(h, w, cy, cx, wrap)
+    square = sum(cv2.norm(a[dr, dc], b[sr, sc], cv2.NORM_L2SQR) for (dr, sr), (dc, sc)
+                 in blocks)
+    if not wrap:  # cells the move uncovers are 0 in the moved map: all of a's there counts
+        norm_b = float(np.sqrt(sum(cv2.norm(b[sr, sc], cv2.NORM_L2SQR)
+                                   for (_, sr), (_, sc) in blocks)))
+        square += sum(cv2.norm(part, cv2.NORM_L2SQR) for part in _uncovered(a, cy, cx))
+    reference = max(norm_a, norm_b)
+    if reference == 0.0:
+        return float("nan")
+    return float(np.sqrt(square)) / reference
+
+
+def _uncovered(a: np.ndarray, dy: int, dx: int) -> list[np.ndarray]:
+    """The parts of `a` that a zero-filling move by (dy, dx) leaves uncovered: whole rows
+    above or below, then the rest of the rows left or right."""
+    h, w = a.shape
+    if abs(dy) >= h or abs(dx) >= w:
+        return [a]
+    rows = slice(dy, h) if dy >= 0 else slice(0, h + dy)
+    return [a[:dy] if dy >= 0 else a[h + dy:], a[rows, :dx] if dx >= 0 else a[rows, w + dx:]]
+
+
+def _blocks(h: int, w: int, dy: int, dx: int, wrap: bool
+            ) -> list[tuple[tuple[slice, slice], tuple[slice, slice]]]:
+    """The rectangles of a move by (dy, dx) of an (h, w) map: pairs of (destination,
+    source) row slices times (destination, source) column slices; with `wrap` they tile
+    the map, without it only the part that stays is listed."""
+    def axis(n: int, d: int) -> list[tuple[slice, slice]]:
+        if wrap:
+            d %= n
+            return [(slice(d, n), slice(0, n - d))] + ([(slice(0, d), slice(n - d, n))]
+                                                       if d else [])
+        if abs(d) >= n:
+            return []
+        return [(slice(d, n), slice(0, n - d))] if d >= 0 else [(slice(0, n + d),
+                                                                 slice(-d, n))]
+    return [(r, c) for r in axis(h, dy) for c in axis(w, dx)]
 
 
 def _as_sequence(shifts: object) -> list:

@@ -20,7 +20,7 @@ from typing import ClassVar
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
@@ -72,9 +72,13 @@ class SweepResult:
 
 
 def run_sweep(image: np.ndarray, spec: PipelineSpec, shifts: list[int] | tuple[int, ...],
-              axis: str, wrap: bool, align: bool, context: JobContext) -> SweepResult:
+              axis: str, wrap: bool, align: bool, context: JobContext,
+              on_shift: Callable[[int, list[str], int, np.ndarray], object] | None = None
+              ) -> SweepResult:
     """The sweep job: :func:`engine.sweep_stages` with the context's progress, stopping once
-    the context is cancelled (Cancel, a newer sweep, shutdown).
+    the context is cancelled (Cancel, a newer sweep, shutdown). Each shift's distances go
+    to ``on_shift(request_id, names, i, row)`` as soon as they are measured (not once the
+    request is cancelled).
 
     Returns
     -------
@@ -87,16 +91,22 @@ def run_sweep(image: np.ndarray, spec: PipelineSpec, shifts: list[int] | tuple[i
     ValueError
         From :func:`engine.sweep_stages` for an impossible spec or image.
     """
+    def deliver(names: list[str], i: int, row: np.ndarray) -> None:
+        if on_shift is not None and not context.cancelled:
+            on_shift(context.request_id, names, i, row)
+
     names, distances = sweep_stages(image, spec, shifts, axis=axis, wrap=wrap, align=align,
                                     progress=lambda done, total: context.progress(done / total),
-                                    cancel=lambda: context.cancelled)
+                                    cancel=lambda: context.cancelled, on_shift=deliver)
     return SweepResult(np.asarray(shifts), names, distances, axis, wrap, align)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class SweepRequest(Request[SweepResult]):
     """A shift sweep of a frozen input snapshot; :func:`run_sweep` with these arguments.
-    Stopping by :class:`engine.SweepCancelled` counts as cancelled."""
+    Stopping by :class:`engine.SweepCancelled` counts as cancelled. `on_shift` receives
+    every shift's distances from the worker thread as they are measured (a Qt signal's
+    ``emit`` queues them to the GUI thread)."""
 
     lane: ClassVar[str] = SWEEP
     cancellations: ClassVar[tuple[type[BaseException], ...]] = (SweepCancelled,)
@@ -106,11 +116,18 @@ class SweepRequest(Request[SweepResult]):
     axis: str
     wrap: bool
     align: bool
+    on_shift: Callable[[int, list[str], int, np.ndarray], object] | None = None
 
     def run(self, context: JobContext) -> SweepResult:
         """Sweep; see :func:`run_sweep` for what is returned and raised."""
         return run_sweep(self.image, self.spec, self.shifts, self.axis, self.wrap, self.align,
-                         context)
+                         context, self.on_shift)
+
+
+class _ShiftRows(QObject):
+    """Carries one shift's distances from the worker thread to the panel."""
+
+    measured = Signal(int, object, int, object)  # request id, stage names, index, row
 
 
 class SweepPanel(QWidget):
@@ -124,16 +141,23 @@ class SweepPanel(QWidget):
         Returns ``(image snapshot, spec)`` for a new sweep; raises ValueError when the
         controls hold no valid spec.
 
+    The curves grow as the shifts are measured; a cancelled sweep keeps the curves it
+    measured so far (the previous curves stay only when it measured none).
+
     Signals
     -------
     message(str)
         Text for the status bar (errors, cancellation, completion).
     finished(object)
         A sweep completed; the argument is its :class:`SweepResult`.
+    grown(object)
+        The curves grew by one shift; the argument is the partial :class:`SweepResult`
+        (the shifts measured so far).
     """
 
     message = Signal(str)
     finished = Signal(object)
+    grown = Signal(object)
 
     def __init__(self, runner: JobRunner, source: Callable[[], tuple[np.ndarray, PipelineSpec]],
                  parent: QWidget | None = None) -> None:
@@ -177,6 +201,13 @@ class SweepPanel(QWidget):
         self.stale = False
         self._measured: tuple[np.ndarray, PipelineSpec] | None = None  # the curves' input
         self._pending: tuple[np.ndarray, PipelineSpec] | None = None
+        # the running sweep's distances so far: (shifts, names, rows, how many measured)
+        self._growing: tuple[np.ndarray, list[str], np.ndarray, int] | None = None
+        self._settings_of_run: tuple[str, bool, bool] = ("x", True, False)
+        self._run_shifts: tuple[int, ...] = ()
+        self._frozen = False  # Cancel was asked: shifts still arriving are not drawn
+        self._rows = _ShiftRows(self)
+        self._rows.measured.connect(self._on_shift)
         self.settings = AppSettings()
         self._restore_settings()
 
@@ -228,8 +259,13 @@ class SweepPanel(QWidget):
         wrap = self.border.currentIndex() == 0
         align = REFERENCES[self.reference.currentText()]
         # a running sweep is cancelled by the newer request on its lane
-        self._request = self.runner.submit(SweepRequest(image, spec, shifts, axis, wrap, align))
+        self._request = self.runner.submit(SweepRequest(image, spec, shifts, axis, wrap, align,
+                                                        self._rows.measured.emit))
         self._pending = (image, spec)
+        self._growing = None
+        self._frozen = False
+        self._settings_of_run = (axis, wrap, align)
+        self._run_shifts = shifts
         self.progress.setValue(0)
         self.progress.setVisible(True)
         self.cancel_button.setEnabled(True)
@@ -237,12 +273,15 @@ class SweepPanel(QWidget):
         return self._request
 
     def cancel(self) -> None:
-        """Stop the running sweep; the previous curves stay."""
+        """Stop the running sweep. The curves stop growing at once and keep the shifts
+        drawn so far (the previous curves stay when none was drawn)."""
         if self._request:
+            self._frozen = True
             self.runner.cancel(self._request)
 
     def _end(self) -> None:
         self._request = 0
+        self._growing = None
         self.progress.setValue(0)
         self.progress.setVisible(False)
         self.cancel_button.setEnabled(False)
@@ -259,8 +298,43 @@ class SweepPanel(QWidget):
 
     def _on_settled(self, event: JobSettled) -> None:
         if event.request_id == self._request and event.cancelled:
+            growing = self._growing
             self._end()
-            self.message.emit("Shift sweep cancelled; the previous curves are kept.")
+            if growing is None:
+                self.message.emit("Shift sweep cancelled; the previous curves are kept.")
+                return
+            shifts, _, _, done = growing
+            self.finished_partially(self._partial_result(growing))
+            self.message.emit(f"Shift sweep cancelled after {done} of {len(shifts)} shifts; "
+                              "the curves measured so far are kept.")
+
+    def _on_shift(self, request_id: int, names: list[str], index: int, row: np.ndarray
+                  ) -> None:
+        if request_id != self._request or self._frozen:
+            return
+        if self._growing is None or self._growing[1] != names:
+            shifts = np.asarray(self._run_shifts, dtype=int)
+            self._growing = (shifts, names, np.full((len(shifts), len(names)), np.nan), 0)
+            self._measured = self._pending
+        shifts, names, rows, done = self._growing
+        rows[index] = row
+        self._growing = (shifts, names, rows, max(done, index + 1))
+        partial = self._partial_result(self._growing)
+        self.show_result(partial)
+        self.plot.setTitle(f"{self._title(partial)} … {len(partial.shifts)} of {len(shifts)} "
+                           "shifts", size="9pt")
+        self.grown.emit(partial)
+
+    def _partial_result(self, growing: tuple[np.ndarray, list[str], np.ndarray, int]
+                        ) -> SweepResult:
+        shifts, names, rows, done = growing
+        axis, wrap, align = self._settings_of_run
+        return SweepResult(shifts[:done], list(names), rows[:done].copy(), axis, wrap, align)
+
+    def finished_partially(self, result: SweepResult) -> None:
+        """Keep `result`, the shifts a cancelled sweep measured, as the panel's result."""
+        self._measured = self._pending
+        self.show_result(result)
 
     def _on_finished(self, event: JobDone[SweepResult]) -> None:
         if event.request_id != self._request:

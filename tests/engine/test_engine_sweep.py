@@ -149,3 +149,107 @@ def test_sweep_stages_names_the_stages_that_ran():
     names, distances = sweep_stages(img, spec, range(3))
     assert names == run_pipeline(img, spec).names == ["input", "pool 1", "pool 2", "pool 3"]
     np.testing.assert_array_equal(distances, shift_sweep(img, spec, range(3)))
+
+
+# -- the sweep's shortcuts against the plain definition ---------------------------------------
+
+def plain_sweep(x, spec, shifts, axis, wrap, align):
+    """The definition: run every moved input, move the unshifted maps by whole cells,
+    compare whole maps with numpy in float64."""
+    uy, ux = {"x": (0, 1), "y": (1, 0), "diagonal": (1, 1)}[axis]
+    base = run_pipeline(x, spec)
+    rows = []
+    for s in shifts:
+        moved = run_pipeline(translate(x, s * uy, s * ux, wrap=wrap), spec)
+        row = []
+        for ref, stage in zip(base.stages, moved.stages, strict=True):
+            expected = ref.array
+            if align:
+                cy, cx = (int(np.floor(s * u / st + 0.5))
+                          for u, st in zip((uy, ux), stage.stride, strict=True))
+                expected = translate(expected, cy, cx, wrap=wrap)
+            a, b = stage.array.astype(np.float64), expected.astype(np.float64)
+            scale = max(np.linalg.norm(a), np.linalg.norm(b))
+            row.append(np.linalg.norm(a - b) / scale if scale else np.nan)
+        rows.append(row)
+    return np.array(rows)
+
+
+@pytest.mark.parametrize("padding", ["valid", "same", "circular", "reflect", "replicate"])
+def test_every_padding_border_and_reference_equals_the_plain_definition(padding):
+    rng = np.random.default_rng(sum(map(ord, padding)))
+    for trial in range(4):
+        shape = (int(rng.integers(12, 30)), int(rng.integers(12, 30)))
+        x = rng.random(shape).astype(np.float32)
+        if trial == 3:
+            x[:, : shape[1] // 2] = 0  # maps that vanish under some shifts (NaN distances)
+        mode = ("max", "avg", "blurmax", "aps")[trial]
+        spec = PipelineSpec(kernel=rng.normal(size=(3, 2)), padding=padding, pool_mode=mode,
+                            levels=3)
+        shifts = [0, 1, -2, 5, 13, -shape[1] - 1]
+        for axis in ("x", "y", "diagonal"):
+            for wrap in (True, False):
+                for align in (True, False):
+                    got = shift_sweep(x, spec, shifts, axis=axis, wrap=wrap, align=align)
+                    want = plain_sweep(x, spec, shifts, axis, wrap, align)
+                    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12,
+                                               err_msg=f"{axis} wrap={wrap} align={align}")
+
+
+def test_translate_into_writes_what_translate_returns():
+    from engine.sweep import translate_into
+
+    rng = np.random.default_rng(12)
+    for _ in range(400):
+        x = rng.random((int(rng.integers(1, 9)), int(rng.integers(1, 9)))).astype(np.float32)
+        dy, dx = (int(v) for v in rng.integers(-11, 12, 2))
+        for wrap in (True, False):
+            out = np.full_like(x, 7.0)  # stale values must all be overwritten
+            assert translate_into(x, dy, dx, wrap, out) is out
+            np.testing.assert_array_equal(out, translate(x, dy, dx, wrap=wrap))
+
+
+def test_the_distance_to_a_moved_map_needs_no_moved_copy():
+    from engine.compare import l2_norm
+    from engine.sweep import moved_distance
+
+    rng = np.random.default_rng(13)
+    for trial in range(300):
+        shape = (int(rng.integers(1, 8)), int(rng.integers(1, 8)))
+        a = rng.random(shape).astype(np.float32)
+        b = rng.random(shape).astype(np.float32)
+        if trial % 5 == 0:
+            b[:] = 0
+        if trial % 10 == 0:
+            a[:] = 0  # both zero: undefined
+        cy, cx = (int(v) for v in rng.integers(-9, 10, 2))
+        for wrap in (True, False):
+            want = normalized_distance(a, translate(b, cy, cx, wrap=wrap)) \
+                if (a.any() or b.any()) else np.nan
+            got = moved_distance(a, b, cy, cx, wrap, l2_norm(b))
+            np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+
+
+def test_each_shift_is_delivered_as_soon_as_it_is_measured(small):
+    calls = []
+    out = shift_sweep(small, CIRCULAR, [3, 0, -2, 7],
+                      on_shift=lambda names, i, row: calls.append((names, i, row)),
+                      progress=lambda done, total: calls.append(done))
+    names = run_pipeline(small, CIRCULAR).names
+    assert [c if isinstance(c, int) else c[1] for c in calls] == [0, 1, 1, 2, 2, 3, 3, 4]
+    for names_got, i, row in calls[::2]:
+        assert names_got == names
+        np.testing.assert_array_equal(row, out[i])
+        row[:] = -1  # a copy: the result is not affected
+    assert (out >= 0).all()
+    with pytest.raises(ValueError, match="on_shift"):
+        shift_sweep(small, CIRCULAR, [0], on_shift=5)
+
+
+def test_an_aligned_input_is_zero_and_undefined_once_nothing_is_left():
+    x = np.zeros((16, 16), np.float32)
+    x[2, 3] = 1.0
+    spec = PipelineSpec(convolve=False, levels=1)
+    out = shift_sweep(x, spec, [0, 5, 14, 20], align=True, wrap=False)
+    np.testing.assert_array_equal(out[:, 0], [0.0, 0.0, np.nan, np.nan])  # 3 + 14 > 15
+    assert np.isnan(shift_sweep(np.zeros((8, 8)), spec, [1], align=True)[0, 0])

@@ -26,6 +26,15 @@ def panel(qtbot):
     runner.shutdown()
 
 
+def sweep_a_small_image(panel, qtbot) -> None:
+    """Draw the curves of a quick sweep (4 shifts of 32x32) to start from."""
+    small = np.random.default_rng(0).random((32, 32)).astype(np.float32)
+    panel.state.update(image=small, spec=PipelineSpec(levels=2))
+    panel.max_shift.setValue(4)
+    with qtbot.waitSignal(panel.finished, timeout=20_000):
+        panel.run()
+
+
 def curves(panel) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return {name: curve.getData() for name, curve in panel.curves.items()}
 
@@ -56,35 +65,91 @@ def test_a_small_sweep_plots_what_the_engine_measures(panel, qtbot, direction, a
     assert panel.progress.value() == 0 and not panel.cancel_button.isEnabled()
 
 
-def test_cancel_stops_a_long_sweep_and_keeps_the_old_curves(panel, qtbot):
-    small = np.random.default_rng(0).random((32, 32)).astype(np.float32)
-    panel.state.update(image=small, spec=PipelineSpec(levels=2))
-    panel.max_shift.setValue(4)
-    with qtbot.waitSignal(panel.finished, timeout=20_000):
-        panel.run()
-    before = curves(panel)
+def test_cancel_stops_a_long_sweep_and_keeps_the_curves_measured_so_far(panel, qtbot):
+    sweep_a_small_image(panel, qtbot)
 
-    # about 2 s of sweeping here: still running when Cancel is clicked
-    panel.state.update(image=np.random.default_rng(1).random((2048, 2048)).astype(np.float32),
-                       spec=PipelineSpec(levels=6))
+    # a long sweep (64 shifts of 2048x2048): Cancel is clicked when the third shift's
+    # distances have been drawn; the curves stop there
+    image = np.random.default_rng(1).random((2048, 2048)).astype(np.float32)
+    spec = PipelineSpec(levels=6)
+    panel.state.update(image=image, spec=spec)
     panel.max_shift.setValue(64)
     seen: list[int] = []
     panel.progress.valueChanged.connect(seen.append)
+    grown: list[int] = []
+
+    def on_grown(partial):
+        grown.append(len(partial.shifts))
+        if len(grown) == 3:
+            qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
+
+    panel.grown.connect(on_grown)
     qtbot.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
     assert panel.running and panel.cancel_button.isEnabled()
-    qtbot.waitUntil(lambda: panel.progress.value() >= 2 * 1000 // 65, timeout=30_000)
-    qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: not panel.running, timeout=20_000)
-    assert "cancelled" in panel.messages[-1]
+    qtbot.waitUntil(lambda: not panel.running, timeout=30_000)
+    assert grown == [1, 2, 3]  # shifts measured after the click are not drawn
+    done = 3
+    assert panel.messages[-1] == (f"Shift sweep cancelled after {done} of 65 shifts; the "
+                                  "curves measured so far are kept.")
     assert panel.progress.value() == 0 and not panel.cancel_button.isEnabled()
-    increasing = [v for v in seen if v > 0]
-    assert len(increasing) >= 2 and increasing == sorted(increasing) and max(seen) < 1000
+    assert max(seen) < 1000
+    after = curves(panel)
+    assert list(after) == ["input", "conv"] + [f"pool {k}" for k in range(1, 7)]
+    expected = shift_sweep(image, spec, range(done))
+    for j, (x, y) in enumerate(after.values()):
+        np.testing.assert_array_equal(x, np.arange(done))
+        np.testing.assert_allclose(y, expected[:, j], rtol=0, atol=1e-12)
+    assert len(panel.result.shifts) == done and not panel.stale
+    assert "…" not in panel.plot.plotItem.titleLabel.text
+    assert panel.runner.shutdown(10_000)
+
+
+def test_the_curves_grow_while_the_sweep_runs(panel, qtbot):
+    image = np.random.default_rng(5).random((2048, 2048)).astype(np.float32)
+    spec = PipelineSpec(levels=6)
+    panel.state.update(image=image, spec=spec)
+    panel.max_shift.setValue(24)
+    snapshots: list[tuple[bool, bool, dict]] = []
+    finished: list[object] = []
+    panel.finished.connect(finished.append)
+    # what the plot holds each time it grew, and whether the sweep was still running
+    panel.grown.connect(lambda partial: snapshots.append(
+        (panel.running, bool(finished), curves(panel), panel.plot.plotItem.titleLabel.text)))
+    with qtbot.waitSignal(panel.finished, timeout=60_000):
+        qtbot.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
+    assert len(snapshots) == 25
+    expected = shift_sweep(image, spec, range(25))
+    for k, (running, ended, plotted, title) in enumerate(snapshots, start=1):
+        assert running and not ended
+        assert f"… {k} of 25 shifts" in title
+        assert list(plotted) == ["input", "conv"] + [f"pool {n}" for n in range(1, 7)]
+        for j, (x, y) in enumerate(plotted.values()):
+            np.testing.assert_array_equal(x, np.arange(k))
+            np.testing.assert_allclose(y, expected[:k, j], rtol=0, atol=1e-12)
+    final = curves(panel)
+    for j, (_x, y) in enumerate(final.values()):
+        np.testing.assert_allclose(y, expected[:, j], rtol=0, atol=1e-12)
+    assert "…" not in panel.plot.plotItem.titleLabel.text
+
+
+def test_a_cancel_before_any_shift_keeps_the_previous_curves(panel, qtbot):
+    sweep_a_small_image(panel, qtbot)
+    before = curves(panel)
+    panel.state.update(image=np.random.default_rng(1).random((2048, 2048)).astype(np.float32),
+                       spec=PipelineSpec(levels=6))
+    panel.max_shift.setValue(64)
+    grown: list[object] = []
+    panel.grown.connect(grown.append)
+    panel.run()
+    panel.cancel()  # in the same event-loop turn: no shift has been drawn
+    qtbot.waitUntil(lambda: not panel.running, timeout=30_000)
+    assert not grown
+    assert panel.messages[-1] == "Shift sweep cancelled; the previous curves are kept."
     after = curves(panel)
     assert list(after) == list(before)
     for name in before:
         for got, want in zip(after[name], before[name], strict=True):
             np.testing.assert_array_equal(got, want)
-    assert panel.runner.shutdown(10_000)
 
 
 def test_a_newer_sweep_replaces_a_running_one(panel, qtbot):
@@ -167,3 +232,32 @@ def test_closing_the_window_during_a_sweep_stops_it(qtbot):
     threads = list(win.runner._threads.values())
     win.close()
     assert threads and not any(t.isRunning() for t in threads)
+
+
+def test_the_window_draws_the_sweep_as_it_runs_and_cancel_keeps_it(window, qtbot):
+    """In the window: a long sweep of the canvas grows its curves shift by shift; Cancel,
+    clicked once two shifts are drawn, stops it and the status bar says what is kept."""
+    image = np.random.default_rng(10).random((2048, 2048)).astype(np.float32)
+    spec = PipelineSpec(levels=4)
+    window.model.set_image(image)
+    window.pipeline_controls.set_spec(spec)
+    sweep = window.compare.sweep
+    sweep.max_shift.setValue(64)
+    drawn: list[dict] = []
+
+    def on_grown(partial):
+        drawn.append(curves(sweep))
+        if len(drawn) == 2:
+            assert sweep.running
+            qtbot.mouseClick(sweep.cancel_button, Qt.MouseButton.LeftButton)
+
+    sweep.grown.connect(on_grown)
+    qtbot.mouseClick(sweep.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not sweep.running, timeout=30_000)
+    assert [len(next(iter(d.values()))[0]) for d in drawn] == [1, 2]
+    expected = shift_sweep(image, spec, range(2))
+    for j, (x, y) in enumerate(curves(sweep).values()):
+        np.testing.assert_array_equal(x, [0, 1])
+        np.testing.assert_allclose(y, expected[:, j], rtol=0, atol=1e-12)
+    assert window.statusBar().currentMessage() == (
+        "Shift sweep cancelled after 2 of 65 shifts; the curves measured so far are kept.")
