@@ -42,6 +42,10 @@ def is_video_path(path: str | Path) -> bool:
 class FrameFeed:
     """A reader shared by the GUI thread (open, close) and the read lane (read, seek).
 
+    Reads are one at a time. :meth:`close` never waits for a read: a camera that was
+    unplugged can block a read for seconds, and closing the window must not hang on it.
+    While a read is in progress, the reader is closed as soon as that read returns.
+
     Parameters
     ----------
     reader : VideoReader
@@ -50,15 +54,19 @@ class FrameFeed:
 
     def __init__(self, reader: VideoReader) -> None:
         self._reader = reader
-        self._lock = threading.Lock()
-        self._next = 0  # the index the next read() returns, as far as the feed knows
+        self._reading = threading.Lock()  # one read at a time
+        self._state = threading.Lock()  # guards the flags below, held only briefly
+        self._busy = False
+        self._closing = False
         self._closed = False
+        self._next = 0  # the index the next read() returns, as far as the feed knows
         self.info: VideoInfo = reader.info
 
     @property
     def closed(self) -> bool:
-        """True once :meth:`close` ran."""
-        return self._closed
+        """True once :meth:`close` was called (the reader itself may close a moment later,
+        when a read in progress returns)."""
+        return self._closing
 
     @property
     def is_camera(self) -> bool:
@@ -80,33 +88,51 @@ class FrameFeed:
             If the feed was closed, or the reader fails (a damaged file, a camera that
             stopped); the message names the source.
         """
-        with self._lock:
-            if self._closed:
-                raise VideoError(f"{self.info.source}: the video was closed; open it again.")
-            read = 0
-            if target is not None and target != self._next:
-                ahead = target - self._next
-                if 0 < ahead <= READ_ON_LIMIT and not self.is_camera:
-                    for _ in range(ahead):  # decoding on is cheaper than a seek here
-                        if self._reader.read() is None:
-                            self._next = target
-                            return None, read
-                        read += 1
-                elif not self.is_camera:
-                    self._reader.seek(target)
-                self._next = target
-            frame = self._reader.read()
-            if frame is None:
-                return None, read
-            self._next = frame.index + 1
-            return frame, read + 1
+        with self._reading:
+            with self._state:
+                if self._closing:
+                    raise VideoError(f"{self.info.source}: the video was closed; open it "
+                                     "again.")
+                self._busy = True
+            try:
+                return self._read(target)
+            finally:
+                with self._state:
+                    self._busy = False
+                    if self._closing:
+                        self._close_reader()
+
+    def _read(self, target: int | None) -> tuple[Frame | None, int]:
+        read = 0
+        if target is not None and target != self._next:
+            ahead = target - self._next
+            if 0 < ahead <= READ_ON_LIMIT and not self.is_camera:
+                for _ in range(ahead):  # decoding on is cheaper than a seek here
+                    if self._reader.read() is None:
+                        self._next = target
+                        return None, read
+                    read += 1
+            elif not self.is_camera:
+                self._reader.seek(target)
+            self._next = target
+        frame = self._reader.read()
+        if frame is None:
+            return None, read
+        self._next = frame.index + 1
+        return frame, read + 1
 
     def close(self) -> None:
-        """Close the reader (waits for a read in progress); safe to call twice."""
-        with self._lock:
-            if not self._closed:
-                self._closed = True
-                self._reader.close()
+        """Close the reader now, or when the read in progress returns; safe to call twice."""
+        with self._state:
+            self._closing = True
+            if not self._busy:
+                self._close_reader()
+
+    def _close_reader(self) -> None:
+        """Release the file or camera once; the state lock is held."""
+        if not self._closed:
+            self._closed = True
+            self._reader.close()
 
 
 @dataclass(frozen=True)

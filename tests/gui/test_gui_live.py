@@ -510,3 +510,28 @@ def test_with_two_cameras_the_chosen_one_opens(window, qtbot, monkeypatch):
     qtbot.keyClick(window, Qt.Key.Key_Space)
     qtbot.waitUntil(lambda: idle(window), timeout=10_000)
     assert any(c.device == 1 and c.reads > 1 for c in FakeCapture.made)
+
+
+def test_closing_the_window_does_not_wait_for_a_blocked_camera(window, qtbot):
+    """An unplugged camera can block a read; the window still closes, and the camera is
+    released once that read returns."""
+    import threading
+
+    blocked, gate = threading.Event(), threading.Event()
+
+    class Stuck(FakeCapture):
+        def read(self):
+            if self.reads >= 3:
+                blocked.set()
+                gate.wait(30)
+            return super().read()
+
+    cameras: list[Stuck] = []
+    window.live.capture_factory = lambda d, api: cameras.append(Stuck(d, api)) or cameras[-1]
+    window.actions_by_name["camera"].trigger()
+    qtbot.waitUntil(blocked.is_set, timeout=10_000)
+    feed = window.live.feed
+    window.close()  # returns although a read is stuck in the camera
+    assert feed.closed and cameras[-1].opened  # not released under the running read
+    gate.set()
+    qtbot.waitUntil(lambda: not cameras[-1].opened, timeout=10_000)
