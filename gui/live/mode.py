@@ -38,6 +38,7 @@ from typing import ClassVar
 import cv2
 from PySide6.QtCore import QElapsedTimer, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QApplication,
     QFileDialog,
     QInputDialog,
     QLabel,
@@ -330,7 +331,11 @@ class LiveMode(QObject):
         """Find the cameras (on the GUI thread: macOS asks for permission there) and open
         one; with several, ask which."""
         self.window.statusBar().showMessage("Looking for cameras…")
-        devices = probe_cameras(CAMERA_PROBE, capture_factory=self.capture_factory)
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # each try can take a moment
+        try:
+            devices = probe_cameras(CAMERA_PROBE, capture_factory=self.capture_factory)
+        finally:
+            QApplication.restoreOverrideCursor()
         if not devices:
             self._report("No camera", f"No camera answered (tried cameras 0 to "
                          f"{CAMERA_PROBE - 1}); plug one in, or close the program using it.",
