@@ -80,9 +80,15 @@ def band_rows(width: int, size: int, levels: int) -> tuple[int, int]:
 
 
 def conv_pool_bands(x: np.ndarray, k: np.ndarray, padding: str, activation: str, mode: str,
-                    size: int, levels: int, *, copy_input: bool) -> BandedRun:
+                    size: int, levels: int, *, copy_input: bool,
+                    scratch: dict | None = None) -> BandedRun:
     """Convolve validated `x` with `k` (stride 1), activate, and pool `levels` times with
     window and stride `size` ("max" or "avg"); the caller has checked that every level fits.
+
+    With a `scratch` dict, the maps are written into the arrays it holds from an earlier
+    call with the same shapes (new ones are stored there): a caller that runs many inputs
+    one after the other and is done with each result before the next saves the time the
+    system takes to hand out fresh memory.
 
     Returns
     -------
@@ -100,14 +106,24 @@ def conv_pool_bands(x: np.ndarray, k: np.ndarray, padding: str, activation: str,
         src = cv2.copyMakeBorder(x, top, bottom, left, right, BORDER_TYPES[padding], value=0.0)
     hp, wp = src.shape
     oh, ow = hp - kh + 1, wp - kw + 1
-    full = np.empty((hp, wp), np.float32)
+
+    def buffer(key: str, shape: tuple[int, ...]) -> np.ndarray:
+        if scratch is None:
+            return np.empty(shape, np.float32)
+        arr = scratch.get(key)
+        if arr is None or arr.shape != shape:
+            arr = scratch[key] = np.empty(shape, np.float32)
+        arr.setflags(write=True)  # the last result marked it read-only
+        return arr
+
+    full = buffer("conv", (hp, wp))
     conv = full[:oh, :ow]
     shapes = [(oh, ow)]
     for _ in range(levels):
         shapes.append(pooled_shape(shapes[-1], size, size))
-    pools = [np.empty(shape, np.float32) for shape in shapes[1:]]
-    input_max = np.empty(x.shape[0], np.float32)
-    conv_max = np.empty(oh, np.float32)
+    pools = [buffer(f"pool {level}", shape) for level, shape in enumerate(shapes[1:], 1)]
+    input_max = buffer("input row max", (x.shape[0],))
+    conv_max = buffer("conv row max", (oh,))
     rows, inside = band_rows(wp, size, levels)
 
     def run_bands(start: int, stop: int) -> None:

@@ -283,10 +283,14 @@ def run_pipeline(image: np.ndarray, spec: PipelineSpec | None = None, *,
 
 
 def run_owned(x: np.ndarray, spec: PipelineSpec | None = None, *, top_k: int = 5,
-              borrowed: bool = False) -> PipelineResult:
+              borrowed: bool = False, scratch: dict | None = None) -> PipelineResult:
     """:func:`run_pipeline` for a validated (as ``as_image`` returns it) float32 image that
     the caller hands over: unless `borrowed`, the input stage is `x` itself, marked
     read-only (the caller may mark it writable again once done with the result).
+
+    A `scratch` dict lets runs one after the other reuse the memory of their convolution
+    and pooled maps (see :func:`engine.fused.conv_pool_bands`): each run then overwrites
+    the stages of the one before, so pass it only when done with each result first.
 
     Raises
     ------
@@ -314,7 +318,8 @@ def run_owned(x: np.ndarray, spec: PipelineSpec | None = None, *, top_k: int = 5
     if spec.convolve and banded(spec.stride, spec.pool_mode, spec.pool_size, stride):
         bands = conv_pool_bands(x, k, spec.padding, spec.activation, spec.pool_mode,
                                 spec.pool_size, fits,
-                                copy_input=borrowed and spec.padding == "valid")
+                                copy_input=borrowed and spec.padding == "valid",
+                                scratch=scratch)
         if bands.input_copy is not None:
             x, borrowed = bands.input_copy, False
     add("input", x.copy() if borrowed else x, None if bands is None else bands.input_row_max)

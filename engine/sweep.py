@@ -55,7 +55,8 @@ def sweep_stages(image: np.ndarray, spec: PipelineSpec | None, shifts: Sequence[
     distance of :func:`engine.compare.normalized_distance`
     (``||a - b|| / max(||a||, ||b||)``). The result is that of running
     :func:`engine.run_pipeline` on every moved input and comparing whole maps; the sweep
-    gets it with less work: one buffer per stage is reused from shift to shift, the
+    gets it with less work: one buffer per stage is reused from shift to shift (for a
+    convolution of stride 1 followed by max or average pooling), the
     unshifted maps' norms are taken once, the reference moved by whole cells is never
     built (its distance is summed over the blocks the move cuts it into), and with
     ``align=True`` the input stage is not compared at all: the moved input is the
@@ -128,13 +129,14 @@ def sweep_stages(image: np.ndarray, spec: PipelineSpec | None, shifts: Sequence[
     base_norms = [l2_norm(stage.array) for stage in base.stages]
     out = np.zeros((len(steps), len(base.stages)), dtype=np.float64)
     moved = np.empty_like(x)
+    scratch: dict = {}  # the maps of each shift's run overwrite the last shift's
     for i, step in enumerate(steps):
         if cancelled():
             raise SweepCancelled(i, len(steps))
         dy, dx = step * unit_y, step * unit_x
         moved.setflags(write=True)  # the last run marked its input stage read-only
         translate_into(x, dy, dx, wrap, moved)
-        result = run_owned(moved, spec, top_k=1)
+        result = run_owned(moved, spec, top_k=1, scratch=scratch)
         if cancelled():
             raise SweepCancelled(i, len(steps))
         for j, (ref, stage) in enumerate(zip(base.stages, result.stages, strict=True)):

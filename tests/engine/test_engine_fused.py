@@ -97,3 +97,22 @@ def test_top_cells_from_row_maxima_equal_the_maxima(fill):
         x = {"random": rng.random((50, 30)), "zeros": np.zeros((50, 30)),
              "ties": np.round(rng.random((50, 30)) * 3)}[fill].astype(np.float32)
         assert fused.top_cells(x, count, x.max(axis=1)) == maxima_unchecked(x, count)
+
+
+def test_runs_with_a_scratch_dict_reuse_its_memory_and_give_the_same_values(tiny_bands):
+    from engine.pipeline import run_owned
+
+    rng = np.random.default_rng(9)
+    scratch: dict = {}
+    first = rng.random((40, 36)).astype(np.float32)
+    second = rng.random((40, 36)).astype(np.float32)
+    want_second = [s.array.copy() for s in run_pipeline(second)]
+    one = run_owned(first.copy(), top_k=5, scratch=scratch)
+    kept = [s.array for s in one.stages[1:]]
+    two = run_owned(second.copy(), top_k=5, scratch=scratch)
+    for stage, want in zip(two.stages, want_second, strict=True):
+        np.testing.assert_array_equal(bits(stage.array), bits(want), err_msg=stage.name)
+        assert not stage.array.flags.writeable
+    assert all(np.shares_memory(a, s.array) for a, s in zip(kept, two.stages[1:], strict=True))
+    other = run_owned(rng.random((20, 30)).astype(np.float32), scratch=scratch)  # new shapes
+    assert other["pool 1"].shape == (9, 14) and scratch["pool 1"].shape == (9, 14)
