@@ -81,10 +81,11 @@ def band_rows(width: int, size: int, levels: int) -> tuple[int, int]:
 
 def conv_pool_bands(x: np.ndarray, k: np.ndarray, padding: str, activation: str, mode: str,
                     size: int, levels: int, *, copy_input: bool,
-                    scratch: dict | None = None) -> BandedRun:
+                    scratch: dict | None = None, row_maxima: bool = True) -> BandedRun:
     """Convolve validated `x` with `k` (stride 1), activate, and pool `levels` times with
     window and stride `size` ("max" or "avg"); the caller has checked that every level fits.
 
+    Without `row_maxima` the row maxima are not taken (their arrays hold garbage).
     With a `scratch` dict, the maps are written into the arrays it holds from an earlier
     call with the same shapes (new ones are stored there): a caller that runs many inputs
     one after the other and is done with each result before the next saves the time the
@@ -134,7 +135,7 @@ def conv_pool_bands(x: np.ndarray, k: np.ndarray, padding: str, activation: str,
         for r0 in range(start, stop, rows):
             r1 = min(r0 + rows, stop)
             end = r1 + kh - 1  # the padded input rows this band reads
-            if padding == "valid":
+            if padding == "valid" and row_maxima:
                 mine = slice(r0, end if r1 == oh else r1)
                 np.max(x[mine], axis=1, out=input_max[mine])
             # Anchor (0, 0): out[i, j] = sum k[a, b] * src[i + a, j + b]. The last kh - 1
@@ -150,7 +151,8 @@ def conv_pool_bands(x: np.ndarray, k: np.ndarray, padding: str, activation: str,
                              borderType=cv2.BORDER_CONSTANT)
             activate_owned(full[r0:r1], activation)
             current = conv[r0:r1]
-            np.max(current, axis=1, out=conv_max[r0:r1])
+            if row_maxima:
+                np.max(current, axis=1, out=conv_max[r0:r1])
             step = 1
             for level in range(inside):
                 step *= size
@@ -166,7 +168,7 @@ def conv_pool_bands(x: np.ndarray, k: np.ndarray, padding: str, activation: str,
         run_bands(0, oh)
     else:
         side_by_side(lambda: run_bands(0, half), lambda: run_bands(half, oh))
-    if padding != "valid":
+    if padding != "valid" and row_maxima:
         np.max(x, axis=1, out=input_max)
     for level in range(inside, levels):
         window_pool_into(pools[level - 1] if level else conv, size, mode, pools[level])

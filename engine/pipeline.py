@@ -283,7 +283,8 @@ def run_pipeline(image: np.ndarray, spec: PipelineSpec | None = None, *,
 
 
 def run_owned(x: np.ndarray, spec: PipelineSpec | None = None, *, top_k: int = 5,
-              borrowed: bool = False, scratch: dict | None = None) -> PipelineResult:
+              borrowed: bool = False, scratch: dict | None = None,
+              maxima: bool = True) -> PipelineResult:
     """:func:`run_pipeline` for a validated (as ``as_image`` returns it) float32 image that
     the caller hands over: unless `borrowed`, the input stage is `x` itself, marked
     read-only (the caller may mark it writable again once done with the result).
@@ -291,6 +292,7 @@ def run_owned(x: np.ndarray, spec: PipelineSpec | None = None, *, top_k: int = 5
     A `scratch` dict lets runs one after the other reuse the memory of their convolution
     and pooled maps (see :func:`engine.fused.conv_pool_bands`): each run then overwrites
     the stages of the one before, so pass it only when done with each result first.
+    Without `maxima` the stages' maxima are left empty, for callers that read only maps.
 
     Raises
     ------
@@ -307,8 +309,12 @@ def run_owned(x: np.ndarray, spec: PipelineSpec | None = None, *, top_k: int = 5
 
     def add(name: str, arr: np.ndarray, row_max: np.ndarray | None = None) -> None:
         arr.setflags(write=False)
-        top = maxima_unchecked(arr, top_k) if row_max is None else top_cells(arr, top_k,
-                                                                            row_max)
+        if not maxima:
+            top = []
+        elif row_max is None:
+            top = maxima_unchecked(arr, top_k)
+        else:
+            top = top_cells(arr, top_k, row_max)
         stages.append(Stage(name, arr, top, geometry, shape))
 
     stride = spec.effective_pool_stride
@@ -319,7 +325,7 @@ def run_owned(x: np.ndarray, spec: PipelineSpec | None = None, *, top_k: int = 5
         bands = conv_pool_bands(x, k, spec.padding, spec.activation, spec.pool_mode,
                                 spec.pool_size, fits,
                                 copy_input=borrowed and spec.padding == "valid",
-                                scratch=scratch)
+                                scratch=scratch, row_maxima=maxima)
         if bands.input_copy is not None:
             x, borrowed = bands.input_copy, False
     add("input", x.copy() if borrowed else x, None if bands is None else bands.input_row_max)

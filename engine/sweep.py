@@ -136,7 +136,7 @@ def sweep_stages(image: np.ndarray, spec: PipelineSpec | None, shifts: Sequence[
         dy, dx = step * unit_y, step * unit_x
         moved.setflags(write=True)  # the last run marked its input stage read-only
         translate_into(x, dy, dx, wrap, moved)
-        result = run_owned(moved, spec, top_k=1, scratch=scratch)
+        result = run_owned(moved, spec, scratch=scratch, maxima=False)
         if cancelled():
             raise SweepCancelled(i, len(steps))
         for j, (ref, stage) in enumerate(zip(base.stages, result.stages, strict=True)):

@@ -116,3 +116,15 @@ def test_runs_with_a_scratch_dict_reuse_its_memory_and_give_the_same_values(tiny
     assert all(np.shares_memory(a, s.array) for a, s in zip(kept, two.stages[1:], strict=True))
     other = run_owned(rng.random((20, 30)).astype(np.float32), scratch=scratch)  # new shapes
     assert other["pool 1"].shape == (9, 14) and scratch["pool 1"].shape == (9, 14)
+
+
+def test_a_run_without_maxima_gives_the_same_maps(tiny_bands):
+    from engine.pipeline import run_owned
+
+    x = np.random.default_rng(10).random((30, 44)).astype(np.float32)
+    for spec in (PipelineSpec(), PipelineSpec(pool_mode="blurmax", padding="same")):
+        bare = run_owned(x.copy(), spec, maxima=False)
+        full = run_pipeline(x, spec)
+        assert all(stage.maxima == [] for stage in bare.stages)
+        for a, b in zip(bare.stages, full.stages, strict=True):
+            np.testing.assert_array_equal(bits(a.array), bits(b.array), err_msg=a.name)
