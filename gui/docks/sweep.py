@@ -316,6 +316,8 @@ class SweepPanel(QWidget):
             shifts = np.asarray(self._run_shifts, dtype=int)
             self._growing = (shifts, names, np.full((len(shifts), len(names)), np.nan), 0)
             self._measured = self._pending
+            # the curves grow left to right in the frame of the whole sweep
+            self.plot.setXRange(float(shifts.min()), float(shifts.max()))
         shifts, names, rows, done = self._growing
         rows[index] = row
         self._growing = (shifts, names, rows, max(done, index + 1))
@@ -342,6 +344,7 @@ class SweepPanel(QWidget):
         result = event.result
         self._end()
         self._measured = self._pending
+        self.plot.enableAutoRange(axis="x")
         self.show_result(result)
         self.message.emit(f"Shift sweep done: {len(result.shifts)} shifts, "
                           f"{len(result.names)} stages.")

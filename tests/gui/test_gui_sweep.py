@@ -100,6 +100,8 @@ def test_cancel_stops_a_long_sweep_and_keeps_the_curves_measured_so_far(panel, q
         np.testing.assert_array_equal(x, np.arange(done))
         np.testing.assert_allclose(y, expected[:, j], rtol=0, atol=1e-12)
     assert len(panel.result.shifts) == done and not panel.stale
+    low, high = panel.plot.viewRange()[0]  # the frame of the whole sweep: where it stopped
+    assert low <= 0 and 64 <= high < 70
     assert "…" not in panel.plot.plotItem.titleLabel.text
     assert panel.runner.shutdown(10_000)
 
