@@ -53,7 +53,9 @@ def side_by_side(here: Callable[[], A], there: Callable[[], B]) -> tuple[A, B]:
     """Run `there` on the engine's helper thread while `here` runs on this one; return
     both results (an exception of either is raised here, after both ended).
 
-    Worth it for calls that release the GIL (OpenCV, numpy on large arrays).
+    Worth it for calls that release the GIL (OpenCV, numpy on large arrays). There is one
+    helper thread: `there` must not call this function itself (it would wait for its own
+    thread); callers on several threads take turns on the helper.
 
     Examples
     --------
