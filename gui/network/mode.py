@@ -15,10 +15,11 @@
 The request cycle: every canvas edit schedules one :class:`NetworkRequest` (a frozen
 snapshot; while one runs, later edits coalesce into the next), so the answer follows a
 drag at the network's pace. Each answer then schedules a :class:`ShiftMapRequest` on its
-own lane (latest wins; during a mouse drag only once it ends), so the map may lag the
-drag but never holds the answer back. A digit network turns the canvas into 28x28 and
-the brush into a pen; the window's state holds the chosen network
-(:attr:`NetworkMode.choice`), so undo, sessions and export carry it.
+own lane (latest wins; during a mouse drag at most one per DRAG_MAP_INTERVAL_MS, and for
+a large model only once the drag ends), so the map may lag the drag but never holds the
+answer back. A digit network turns the canvas into 28x28 and the brush into a pen; the
+window's state holds the chosen network (:attr:`NetworkMode.choice`), so undo, sessions
+and export carry it.
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ QWIDGETSIZE_MAX = (1 << 24) - 1
 #: drag to pause (SHIFT_MAP_DELAY_MS) instead of competing with every answer for the cores.
 LARGE_INPUT = 3 * 64 * 64
 SHIFT_MAP_DELAY_MS = 300
+#: During a drag, a small network's shift map is remade at most this often.
+DRAG_MAP_INTERVAL_MS = 250
 
 
 def is_model_path(path: str | Path) -> bool:
@@ -153,6 +156,7 @@ class NetworkMode(QObject):
         self._map_id = 0
         self._grid_layer: str | None = None
         self._large = False  # the last answer came from a large model
+        self._map_running = 0  # the shift-map request not settled yet
         self._digits: tuple[np.ndarray, np.ndarray] | None = None
         self._shift_timer = QTimer(self)
         self._shift_timer.setSingleShot(True)
@@ -222,7 +226,7 @@ class NetworkMode(QObject):
         w.runner.subscribe(NetworkRequest, done=self._on_done, failed=self._on_failed,
                            settled=self._on_settled, owner=self)
         w.runner.subscribe(ShiftMapRequest, done=self._on_map_done, failed=self._on_map_failed,
-                           owner=self)
+                           settled=self._on_map_settled, owner=self)
         w.runner.subscribe(OpenModelRequest, done=self._on_model_opened,
                            failed=self._on_model_failed, owner=self)
         w.model.changed.connect(lambda _rect: self.schedule())
@@ -592,10 +596,14 @@ class NetworkMode(QObject):
         if self.channels_dock.isVisible() and self._grid_layer is not None:
             self._show_channels(self._grid_layer)
         self._large = sum(d.view.prepared.x.size for d in runs) > LARGE_INPUT
-        # During a drag the map waits for its end (_on_stroke_finished): its (2r + 1)^2
-        # runs per network would otherwise take the cores from every answer.
+        # During a drag a small network's map is made now and then for the newest answer
+        # (one at a time, DRAG_MAP_INTERVAL_MS apart, so the answers keep the cores); a
+        # large model's waits for the drag's end (_on_stroke_finished): its (2r + 1)^2
+        # runs would take the cores from every answer.
         if not self.window.model.editing:
             self._shift_timer.start(SHIFT_MAP_DELAY_MS if self._large else 0)
+        elif not self._large and not self._map_running and not self._shift_timer.isActive():
+            self._shift_timer.start(DRAG_MAP_INTERVAL_MS)
 
     def _on_stroke_finished(self) -> None:
         if self.choice is not None and self._drawn_id:
@@ -605,7 +613,17 @@ class NetworkMode(QObject):
         if self.choice is None or not self.rows or self.rows[0].drawn is None:
             return
         views = tuple(r.drawn.view for r in self.rows)
-        self.window.runner.submit(ShiftMapRequest(self.choices(), views))
+        self._map_running = self.window.runner.submit(ShiftMapRequest(self.choices(), views))
+
+    def _on_map_settled(self, event: JobSettled) -> None:
+        if event.request_id != self._map_running:
+            return
+        self._map_running = 0
+        newer = self.rows and self.rows[0].drawn is not None \
+            and event.request.views[0] is not self.rows[0].drawn.view
+        if newer and self.window.model.editing and not self._large \
+                and not self._shift_timer.isActive():
+            self._shift_timer.start(DRAG_MAP_INTERVAL_MS)
 
     def _on_failed(self, event: JobFailed) -> None:
         self._drawn_id = event.request_id

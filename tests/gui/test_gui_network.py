@@ -263,3 +263,30 @@ def test_session_round_trip_with_a_network(qtbot, window, driver, tmp_path):
     choose(window, "digits-blurmax")
     wait_network(qtbot, window)
     assert window.current_state().network == NetworkChoice.bundled("digits-blurmax")
+
+
+def test_shift_map_follows_a_drag_before_its_end(qtbot, digit_window, driver):
+    window = digit_window
+    draw_seven(driver)
+    wait_network(qtbot, window)
+    window.canvas_controls.tool.setCurrentText("slide")
+    left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+    net = NETWORKS["digits-max"]
+    row = window.network.rows[0]
+    before = row.shift_map.shift_map
+    driver.send(QEvent.Type.MouseButtonPress, 14.5, 14.5, left, left)
+    driver.send(QEvent.Type.MouseMove, 14.5, 17.5, none, left)
+    assert window.model.editing
+    moved = shift_map(net, prepare_input(window.model.image, net))
+    assert not np.allclose(before.confidence, moved.confidence, atol=1e-9)  # a new map is due
+
+    def map_of_the_moved_digit() -> bool:
+        smap = row.shift_map.shift_map
+        reference = shift_map(net, prepare_input(window.model.image, net))
+        return smap is not None and np.array_equal(smap.top1, reference.top1) \
+            and np.allclose(smap.confidence, reference.confidence, atol=1e-9)
+
+    qtbot.waitUntil(map_of_the_moved_digit, timeout=30_000)
+    assert window.model.editing  # still dragging
+    driver.send(QEvent.Type.MouseButtonRelease, 14.5, 17.5, left, none)
+    wait_network(qtbot, window)
