@@ -153,3 +153,31 @@ def test_a_dropped_model_file_opens(qtbot, window, driver, tmp_path, warnings):
     wait_network(qtbot, window)
     assert extra in mode.rows[0].drawn.view.layer_names
     assert mode.choice.layers == mode.rows[0].drawn.view.layer_names
+
+
+def test_a_labels_file_names_the_classes(qtbot, window, driver, tmp_path, warnings):
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(2)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU(),
+                                torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
+                                torch.nn.Linear(4, 3)).eval()
+    path = tmp_path / "three.onnx"
+    torch.onnx.export(model, (torch.zeros(1, 3, 16, 16),), str(path), dynamo=False,
+                      opset_version=17)
+    window.network.open_model(path)
+    wait_network(qtbot, window)
+    chart = window.network.rows[0].chart
+    assert [b.label for b in chart.bars] == ["class 0", "class 1", "class 2"]
+    names = tmp_path / "names.txt"
+    names.write_text("cat\ndog\nboat\n", encoding="utf-8")
+    window.network.set_labels(str(names))
+    wait_network(qtbot, window)
+    assert [b.label for b in chart.bars] == ["cat", "dog", "boat"]
+    assert window.current_state().network.labels_path == str(names)
+    # a labels file that does not fit is reported, and the last answer stays drawn
+    wrong = tmp_path / "two.txt"
+    wrong.write_text("cat\ndog\n", encoding="utf-8")
+    window.network.set_labels(str(wrong))
+    qtbot.waitUntil(lambda: window.network.error.isVisible(), timeout=30_000)
+    assert "2 labels for 3 classes" in window.network.error.text()
+    assert [b.label for b in chart.bars] == ["cat", "dog", "boat"]
