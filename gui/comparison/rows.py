@@ -16,7 +16,7 @@ from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from engine import InputTransform
 from gui.docks.metrics import stage_summary
 from gui.panels.pipeline_row import PipelineRow
-from gui.panels.views import StateView
+from gui.panels.views import DISPOSER, StateView
 
 DIVERGING = "CET-D1"  # blue < 0 (white) < red
 ROW_STYLE = "color: #e8eaed; background: #2b2c30; padding: 2px 8px; font-weight: bold;"
@@ -197,6 +197,7 @@ class CompareRows(QObject):
 
     def show_view(self, view: StateView, request_id: int = 0) -> None:
         """Draw B with its per-stage metrics in the titles, and the shown difference rows."""
+        DISPOSER.release(self.view)  # freed off the GUI thread once nothing else holds it
         self.view = view
         self.request_id = request_id
         comparison = view.comparison

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine import Comparison, PipelineResult, StageComparison, stride_text
+from gui.panels.views import DISPOSER
 
 ERROR_HEADER = "equivariance error\n‖f(Tx) − T′f(x)‖/‖f(x)‖"
 COLUMNS = ("stage", "shape A / B", "distance\n‖A − B‖/max", "peak moved\ndy (rows)",
@@ -170,6 +171,7 @@ class MetricsPanel(QWidget):
                         drift_note: str | None = None) -> None:
         """Fill the table from `comparison`; `description` says what B is, `drift_note` why
         row A's pooled panels drift (:attr:`gui.panels.views.PipelineView.drift_note`)."""
+        DISPOSER.release(self.comparison)  # its runs are freed off the GUI thread
         self.comparison = comparison
         heading = f"B = {description}"
         for row, result in (("A", comparison.a), ("B", comparison.b)):

@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from engine import Comparison
+from gui.panels.views import DISPOSER
 
 DY_COLOR, DX_COLOR = "#ff2d55", "#ffb000"
 DISTANCE_COLOR, ERROR_COLOR = "#38a1ff", "#4dff88"
@@ -88,26 +89,36 @@ class ComparePlot(QWidget):
         layout.addWidget(self.displacement_plot)
         layout.addWidget(self.distance_plot)
         self.comparison: Comparison | None = None
+        self._names: list[str] = []
 
     def show_comparison(self, comparison: Comparison) -> None:
         """Plot every compared stage of `comparison`."""
+        DISPOSER.release(self.comparison)  # its runs are freed off the GUI thread
         self.comparison = comparison
         stages = comparison.stages
         names = [c.name for c in stages]
         x = np.arange(len(names), dtype=float)
         # no peak in either map where both are zero: a gap, not a displacement of 0
         moved = [(None, None) if c.both_zero else c.displacement for c in stages]
-        self.dy.setData(x, finite_or_nan([m[0] for m in moved]))
-        self.dx.setData(x, finite_or_nan([m[1] for m in moved]))
-        self.distance.setData(x, finite_or_nan([c.distance for c in stages]))
-        self.error.setData(x, finite_or_nan([c.equivariance_error for c in stages]))
+        values = {self.dy: finite_or_nan([m[0] for m in moved]),
+                  self.dx: finite_or_nan([m[1] for m in moved]),
+                  self.distance: finite_or_nan([c.distance for c in stages]),
+                  self.error: finite_or_nan([c.equivariance_error for c in stages])}
+        for curve, y in values.items():  # during a drag most curves stay the same
+            old_x, old_y = curve.getData()
+            if old_y is None or not np.array_equal(old_x, x) \
+                    or not np.array_equal(old_y, y, equal_nan=True):
+                curve.setData(x, y)
         for plot in (self.displacement_plot, self.distance_plot):
-            plot.getAxis("bottom").setTicks(stage_axis_ticks(names))
             plot.enableAutoRange(axis="y")
-            plot.setXRange(-0.3, len(names) - 0.7, padding=0)  # end markers fully visible
+            if names != self._names:  # ticks and the x range change with the stages only
+                plot.getAxis("bottom").setTicks(stage_axis_ticks(names))
+                plot.setXRange(-0.3, len(names) - 0.7, padding=0)  # end markers fully visible
+        self._names = names
 
     def clear(self) -> None:
         """Remove the curves' data."""
         self.comparison = None
+        self._names = []
         for curve in (self.dy, self.dx, self.distance, self.error):
             curve.setData([], [])

@@ -29,7 +29,7 @@ from gui.panels.stage_panel import (
     TitleLabel,
     colormap_lut,
 )
-from gui.panels.views import MIN_SCREEN, PipelineView, detail_request_class
+from gui.panels.views import DISPOSER, MIN_SCREEN, PipelineView, detail_request_class
 from gui.worker import JobDone, JobFailed, error_message
 
 #: A zoomed-in panel asks for its visible part at full resolution once its reduced image
@@ -343,6 +343,7 @@ class PipelineRow(QWidget):
 
         Emits :attr:`drawn` with `request_id` when done.
         """
+        DISPOSER.release(self.view)  # the view drawn before is freed off this thread
         self.view = view
         self.request_id = request_id
         stages = view.result.stages

@@ -11,6 +11,8 @@ A − B is centred on 0 for a diverging colormap.
 
 from __future__ import annotations
 
+import queue
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -298,3 +300,49 @@ def detail_request_class(name: str) -> type[DetailRequest]:
         _DETAIL_CLASSES[name] = type(f"DetailRequest_{name}", (DetailRequest,),
                                      {"__slots__": (), "lane": f"detail-{name}"})
     return _DETAIL_CLASSES[name]
+
+
+class Disposer:
+    """Frees what was drawn before off the GUI thread.
+
+    A 12 MP result holds a few hundred megabytes; the GUI thread that drops the last
+    reference to it would spend milliseconds handing the memory back to the system in the
+    middle of a redraw. :meth:`release` gives the object to a background thread, which
+    holds it until nobody else does and then drops it there. Only plain values (results,
+    views: arrays, no Qt objects) are released this way.
+    """
+
+    #: How often the background thread looks for objects only it still holds, in seconds.
+    POLL_S = 0.05
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def release(self, value: object) -> None:
+        """Let the background thread drop `value` (None is ignored); the caller must drop
+        its own references next."""
+        if value is None:
+            return
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="shiftlab-disposer",
+                                                daemon=True)
+                self._thread.start()
+        self._queue.put(value)
+
+    def _run(self) -> None:
+        held: list[object] = []
+        while True:
+            try:
+                held.append(self._queue.get(timeout=self.POLL_S if held else None))
+                continue  # take what is queued first
+            except queue.Empty:
+                pass
+            # references: the list, the loop variable and getrefcount's argument
+            held = [value for value in held if sys.getrefcount(value) > 3]
+
+
+#: The one background thread that frees drawn results (:class:`Disposer`).
+DISPOSER = Disposer()

@@ -5,6 +5,9 @@ nothing out again, and a comparison where only B changed reuses A's run."""
 
 from __future__ import annotations
 
+import threading
+import weakref
+
 import cv2
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QRectF
@@ -193,3 +196,51 @@ def test_only_b_changed_reuses_a_s_run(window, driver, qtbot):
     driver.drag([(10.5, 10.5), (14.5, 12.5)])
     wait_compared(qtbot, window)
     assert window.row.result is not a_before
+
+
+def test_a_recompute_with_the_same_metrics_leaves_the_plot_alone(window, driver, qtbot):
+    lit_pixel_window(window, driver)
+    mode = window.compare
+    mode.controls.set_transform(InputTransform("shift", dy=3, dx=5))
+    mode.set_active(True)
+    mode.plot_dock.show()
+    wait_compared(qtbot, window)
+    qtbot.waitUntil(lambda: mode.plot.comparison is mode.rows.view.comparison)
+    plot = mode.plot
+    calls: list[str] = []
+    for name in ("dy", "dx", "distance", "error"):
+        curve = getattr(plot, name)
+        curve.setData = lambda *a, _set=curve.setData, _n=name, **k: (calls.append(_n),
+                                                                      _set(*a, **k))
+    axis = plot.displacement_plot.getAxis("bottom")
+    axis.setTicks = lambda *a, _set=axis.setTicks, **k: (calls.append("ticks"), _set(*a, **k))
+    before = plot.comparison
+    # shared colour levels: a new comparison of the same runs, with the same numbers
+    window.pipeline_controls.shared.setChecked(True)
+    qtbot.waitUntil(lambda: plot.comparison is not before, timeout=10_000)
+    assert calls == []
+    distances = plot.distance.getData()[1]
+    assert list(distances) == [c.distance for c in plot.comparison.stages]
+    # another shift moves the peaks by other amounts: only then the curves are redrawn
+    mode.controls.set_transform(InputTransform("shift", dy=1, dx=0))
+    qtbot.waitUntil(lambda: mode.rows.view.comparison.transform.dx == 0, timeout=10_000)
+    wait_compared(qtbot, window)
+    qtbot.waitUntil(lambda: plot.comparison is mode.rows.view.comparison)
+    assert {"dy", "dx"} & set(calls) and "ticks" not in calls
+    moved = [c.displacement for c in plot.comparison.stages]
+    assert list(plot.dy.getData()[1]) == [float(m[0]) for m in moved]
+    assert list(plot.dx.getData()[1]) == [float(m[1]) for m in moved]
+
+
+def test_views_drawn_before_are_freed_off_the_gui_thread(window, driver, qtbot):
+    lit_pixel_window(window, driver)
+    freed: list[str] = []
+    old = window.row.view
+    weakref.finalize(old, lambda: freed.append(threading.current_thread().name))
+    del old
+    for end in ((12.5, 14.5), (20.5, 30.5), (5.5, 7.5)):
+        start = tuple(float(v) + 0.5 for v in np.argwhere(window.model.image)[0])
+        driver.drag([start, end])
+    qtbot.waitUntil(lambda: bool(freed), timeout=20_000)
+    assert freed == ["shiftlab-disposer"]
+    assert window.row.result.stages[1].array.shape == (46, 46)
