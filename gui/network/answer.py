@@ -57,7 +57,8 @@ class ProbabilityChart(pg.PlotWidget):
         brushes = [pg.mkBrush(TOP1_COLOUR if b.top1 else BAR_COLOUR) for b in self.bars]
         self._item.setOpts(x=np.arange(n), height=[b.probability for b in self.bars],
                            width=0.8, brushes=brushes, pens=[pg.mkPen(None)] * n)
-        ticks = [[(i, b.label[:12]) for i, b in enumerate(self.bars)]]
+        width = 12 if n <= 5 else 6
+        ticks = [[(i, b.label[:width]) for i, b in enumerate(self.bars)]]
         if ticks != self._ticks:  # a new axis layout only when the classes shown change
             self._ticks = ticks
             self.getAxis("bottom").setTicks(ticks)
@@ -127,7 +128,7 @@ class ShiftMapView(pg.GraphicsLayoutWidget):
     def _title(self) -> str:
         m = self.shift_map
         n = len(m.shifts)
-        return f"shift map · {m.changed} of {n * n} shifts<br>change the top-1 class"
+        return f"shift map: top-1 changes<br>at {m.changed} of {n * n} shifts"
 
     def show_map(self, smap: ShiftMap | None) -> None:
         """Draw `smap` (None: no map for this network)."""
@@ -156,7 +157,7 @@ class ShiftMapView(pg.GraphicsLayoutWidget):
                 t.setVisible(False)
                 continue
             i, j = divmod(k, n)
-            t.setText(smap.label(int(smap.top1[i, j]))[:3])
+            t.setText(smap.label(int(smap.top1[i, j]))[:4])
             t.setPos(smap.shifts[j], smap.shifts[i])
             t.setVisible(n <= 11)
         self.plot.setXRange(-r - 0.5, r + 0.5, padding=0.02)

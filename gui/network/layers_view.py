@@ -2,9 +2,10 @@
 
 :class:`LayersView` draws the input as the network got it and one panel per chosen layer
 (:class:`engine.networks.LayerPanel`), each placed over the input in input pixels
-(``panel.rect``), all views linked. Each panel shows the maximum over channels or one
-channel, its largest cell (red box); the input shows the receptive field of the deepest
-panel's largest cell (dashed green). Hovering a cell says its layer, channel, row, col and
+(``panel.rect``), all views linked, titled with its channels x rows x cols. Each panel
+shows the maximum over channels ("max") or one channel ("ch N"), its largest cell (red
+box); the input shows the receptive field of the deepest panel's largest cell (dashed
+green). Hovering a cell says its layer, channel, row, col and
 value, and outlines the related cells of every other panel
 (:meth:`LayerPanel.related_cells`) and its receptive field on the input.
 
@@ -97,7 +98,7 @@ class LayersView(pg.GraphicsLayoutWidget):
         self.clear()
         self.boxes, self.images, self.labels, self.peaks, self.outlines = [], [], [], [], []
         for i in range(count):
-            label = self.addLabel("", row=0, col=i, size="8pt", color="k")
+            label = self.addLabel("", row=0, col=i, size="7pt", color="k")
             box = self.addViewBox(row=1, col=i, lockAspect=True, invertY=True,
                                   enableMenu=False)
             image = pg.ImageItem()
@@ -141,7 +142,7 @@ class LayersView(pg.GraphicsLayoutWidget):
         h, w = view.prepared.shape
         self.images[0].setImage(drawn.input_image, levels=(0, 255), autoLevels=False)
         self.images[0].setRect(QRectF(0, 0, w, h))
-        _set_text(self.labels[0], f"input {h}x{w}")
+        _set_text(self.labels[0], f"input<br>{h}x{w}")
         for i, panel in enumerate(view.panels, start=1):
             self._draw_panel(i, panel, drawn.images[i - 1])
         if view.panels:
@@ -160,9 +161,9 @@ class LayersView(pg.GraphicsLayoutWidget):
         image = maximum if channel is None else panel_image(panel.channel_map(channel))
         self.images[i].setImage(image, levels=(0, 255), autoLevels=False)
         self.images[i].setRect(QRectF(*panel.rect))
-        what = "max over channels" if channel is None else f"channel {channel}"
-        _set_text(self.labels[i], f"{short_name(panel.name)} {panel.shape[1]}x"
-                  f"{panel.shape[2]}<br>{panel.shape[0]} ch · {what}")
+        c, h, w = panel.shape
+        what = "max" if channel is None else f"ch {channel}"
+        _set_text(self.labels[i], f"{short_name(panel.name)}<br>{c}x{h}x{w} · {what}")
         row, col, _ = panel.map_maxima(channel, 1)[0]
         self.peaks[i].setRect(_cells_rect(panel, row, col, row + 1, col + 1))
         self.peaks[i].setVisible(True)
