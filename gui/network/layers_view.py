@@ -142,7 +142,7 @@ class LayersView(pg.GraphicsLayoutWidget):
         h, w = view.prepared.shape
         self.images[0].setImage(drawn.input_image, levels=(0, 255), autoLevels=False)
         self.images[0].setRect(QRectF(0, 0, w, h))
-        _set_text(self.labels[0], f"input<br>{h}x{w}")
+        _set_text(self.labels[0], f"input {h}x{w}")
         for i, panel in enumerate(view.panels, start=1):
             self._draw_panel(i, panel, drawn.images[i - 1])
         if view.panels:
@@ -189,6 +189,13 @@ class LayersView(pg.GraphicsLayoutWidget):
         for r in rects:
             whole = whole.united(r)
         self.boxes[0].setRange(whole, padding=0.02)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        # Linked views with locked aspect keep the range they had while the row was being
+        # laid out (tiny), which shows the maps far too small: fit again at the new size.
+        if getattr(self, "drawn", None) is not None:  # pyqtgraph resizes during __init__
+            self.fit()
 
     # -- pointer ----------------------------------------------------------------------------
     def _box_at(self, pos) -> int | None:

@@ -610,7 +610,7 @@ class NetworkMode(QObject):
             self._shift_timer.start(SHIFT_MAP_DELAY_MS if self._large else 0)
 
     def _request_shift_map(self) -> None:
-        if self.choice is None or not self.rows or self.rows[0].drawn is None:
+        if self.choice is None or not self.rows or any(r.drawn is None for r in self.rows):
             return
         views = tuple(r.drawn.view for r in self.rows)
         self._map_running = self.window.runner.submit(ShiftMapRequest(self.choices(), views))
