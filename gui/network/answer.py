@@ -152,6 +152,9 @@ class ShiftMapView(pg.GraphicsLayoutWidget):
             t.setFont(QFont("", 7))
             self.plot.addItem(t)
             self._texts.append(t)
+        box = self.plot.vb.boundingRect()
+        # the class names only where a cell has room for them
+        legible = box.height() / n >= 12 and box.width() / n >= 18
         for k, t in enumerate(self._texts):
             if k >= n * n:
                 t.setVisible(False)
@@ -159,7 +162,7 @@ class ShiftMapView(pg.GraphicsLayoutWidget):
             i, j = divmod(k, n)
             t.setText(smap.label(int(smap.top1[i, j]))[:4])
             t.setPos(smap.shifts[j], smap.shifts[i])
-            t.setVisible(n <= 11)
+            t.setVisible(legible)
         self.plot.setXRange(-r - 0.5, r + 0.5, padding=0.02)
         self.plot.setYRange(-r - 0.5, r + 0.5, padding=0.02)
         self.plot.setTitle(self._title(), size="9pt")
