@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_gui import (  # noqa: E402
     drag_latency,
+    make_room,
     open_photo,
     redraw_latency,
     row_line,
@@ -57,6 +58,8 @@ def main() -> int:
     try:
         window.resize(1600, 900)
         window.show()
+        wait_drawn(app, window)
+        make_room(app, window)
         mode = window.compare
         mode.controls.set_transform(InputTransform("shift", dy=3, dx=5))
         mode.set_active(True)
