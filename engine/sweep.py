@@ -9,7 +9,9 @@ import numpy as np
 
 from ._checks import as_image, choice
 from .compare import l2_norm, relative_difference
-from .pipeline import PipelineSpec, run_owned, run_pipeline
+from .conv import activate_owned, padding_amounts
+from .pipeline import PipelineResult, PipelineSpec, run_owned, run_pipeline
+from .pool import pool2d_unchecked, window_pool_into
 from .transforms import check_flag, check_integer
 
 #: Sweep direction -> (rows, cols) moved per unit of shift.
@@ -61,6 +63,10 @@ def sweep_stages(image: np.ndarray, spec: PipelineSpec | None, shifts: Sequence[
     built (its distance is summed over the blocks the move cuts it into), and with
     ``align=True`` the input stage is not compared at all: the moved input is the
     unshifted one moved by whole pixels, so its distance is 0 (NaN when both are zero).
+    With ``wrap=True`` and a pipeline that follows circular shifts exactly (see
+    :class:`CircularLevels`: valid or circular padding, stride 1, taps of -1, 0 and 1,
+    max or average pooling), a single convolution serves every shift and each pooled
+    level is computed once per phase.
 
     With ``align=True`` the unshifted map is first moved by the shift
     expressed in that stage's cells, rounded to the nearest whole cell (halves round
@@ -130,32 +136,142 @@ def sweep_stages(image: np.ndarray, spec: PipelineSpec | None, shifts: Sequence[
     out = np.zeros((len(steps), len(base.stages)), dtype=np.float64)
     moved = np.empty_like(x)
     scratch: dict = {}  # the maps of each shift's run overwrite the last shift's
+    circular = CircularLevels(x, base) if wrap and CircularLevels.applies(base) else None
+    def distance(j: int, array: np.ndarray, dy: int, dx: int) -> float:
+        if align and j == 0:
+            # the moved input is the unshifted one moved by whole pixels: distance 0,
+            # undefined when both are zero
+            empty = base_norms[0] == 0.0 if wrap else cv2.countNonZero(moved) == 0
+            return np.nan if empty else 0.0
+        cy = cx = 0
+        if align:
+            sy, sx = base.stages[j].stride
+            cy, cx = _nearest_cells(dy, sy), _nearest_cells(dx, sx)
+        return moved_distance(array, base.stages[j].array, cy, cx, wrap, base_norms[j])
+
+    def later_stages(dy: int, dx: int) -> list[float]:
+        if circular is None:
+            maps = [stage.array for stage in run_owned(moved, spec, scratch=scratch,
+                                                       maxima=False).stages[1:]]
+        else:
+            maps = circular.maps(dy, dx, moved)
+        if cancelled():
+            return []
+        return [distance(j, array, dy, dx) for j, array in enumerate(maps, start=1)]
+
     for i, step in enumerate(steps):
         if cancelled():
             raise SweepCancelled(i, len(steps))
         dy, dx = step * unit_y, step * unit_x
         moved.setflags(write=True)  # the last run marked its input stage read-only
         translate_into(x, dy, dx, wrap, moved)
-        result = run_owned(moved, spec, scratch=scratch, maxima=False)
+        first = distance(0, moved, dy, dx)
+        later = later_stages(dy, dx)
         if cancelled():
             raise SweepCancelled(i, len(steps))
-        for j, (ref, stage) in enumerate(zip(base.stages, result.stages, strict=True)):
-            if align and j == 0:
-                # the moved input is the unshifted one moved by whole pixels: distance 0,
-                # undefined when both are zero
-                empty = base_norms[0] == 0.0 if wrap else cv2.countNonZero(moved) == 0
-                out[i, j] = np.nan if empty else 0.0
-                continue
-            cy = cx = 0
-            if align:
-                sy, sx = stage.stride
-                cy, cx = _nearest_cells(dy, sy), _nearest_cells(dx, sx)
-            out[i, j] = moved_distance(stage.array, ref.array, cy, cx, wrap, base_norms[j])
+        out[i] = [first, *later]
         if on_shift is not None:
             on_shift(names, i, out[i].copy())
         if progress is not None:
             progress(i + 1, len(steps))
     return names, out
+
+
+class CircularLevels:
+    """The maps of every circular shift of one input, from one convolution.
+
+    When the convolution is circularly equivariant in exact float32 arithmetic, the maps of
+    a circularly shifted input are cut from the maps of the unshifted one:
+
+    - the convolution of ``roll(x, d)`` (stride 1, valid or circular padding) is the
+      circular convolution ``C`` of `x` (every cell wrapping around the image, with the
+      padding of the spec before the cell) rolled by `d` and cut to the stage's shape.
+      OpenCV adds the same products in the same order for a cell wherever it lies; only
+      whether it rounds each product (plain) or not (fused multiply-add) depends on the
+      column, and with taps of -1, 0 and 1 every product is exact, so both agree.
+    - a max or average pooling of size = stride p of a map whose sides divide by p is
+      circular: pooling ``roll(M, d)`` gives the pooled map of the phase ``d mod p`` (M
+      rolled by ``d mod p`` and pooled) rolled by ``d // p``; the stage, which drops
+      remainder rows and columns, is its top-left part.
+
+    So level l needs one pooled map per phase ``d mod p**l``, computed once (from the
+    level above's map of the phase ``d mod p**(l-1)``) and rolled for every shift with
+    that phase; levels where a side no longer divides by p are pooled for each shift.
+    """
+
+    def __init__(self, x: np.ndarray, base: PipelineResult) -> None:
+        spec = base.spec
+        h, w = x.shape
+        self.spec = spec
+        self.shapes = [stage.shape for stage in base.stages[1:]]
+        if spec.convolve:
+            k = spec.kernel_array
+            top, _, left, _ = padding_amounts(k.shape, spec.padding)
+            padded = cv2.copyMakeBorder(x, top, k.shape[0] - 1 - top, left,
+                                        k.shape[1] - 1 - left, cv2.BORDER_WRAP)
+            full = cv2.filter2D(padded, cv2.CV_32F, k, anchor=(0, 0),
+                                borderType=cv2.BORDER_CONSTANT)
+            conv = activate_owned(np.ascontiguousarray(full[:h, :w]), spec.activation)
+        else:
+            conv = x
+        p = spec.pool_size
+        pools = len(base.stages) - (2 if spec.convolve else 1)
+        self.circular_levels = 0  # levels whose maps are cut from the phases' maps
+        while self.circular_levels < pools and h % p ** (self.circular_levels + 1) == 0 \
+                and w % p ** (self.circular_levels + 1) == 0:
+            self.circular_levels += 1
+        self.phases: dict[tuple[int, int, int], np.ndarray] = {(0, 0, 0): conv}
+        self.buffers = [np.empty(shape, np.float32) for shape in
+                        [(h, w)] + [(h // p ** lv, w // p ** lv)
+                                    for lv in range(1, self.circular_levels + 1)]]
+
+    @staticmethod
+    def applies(base: PipelineResult) -> bool:
+        """Whether the maps of `base`'s pipeline follow circular shifts exactly (see the
+        class notes); the caller checks that the shifts are circular."""
+        spec = base.spec
+        if spec.pool_mode not in ("max", "avg") or spec.pool_size != spec.effective_pool_stride:
+            return False
+        if not spec.convolve:
+            return True
+        return spec.stride == 1 and spec.padding in ("valid", "circular") \
+            and bool(np.isin(spec.kernel_array, (-1.0, 0.0, 1.0)).all())
+
+    def _phase(self, level: int, ry: int, rx: int) -> np.ndarray:
+        """The circular map of `level` for a shift of (ry, rx), both below p**level."""
+        key = (level, ry, rx)
+        if key not in self.phases:
+            step = self.spec.pool_size ** (level - 1)
+            above = self._phase(level - 1, ry % step, rx % step)
+            rolled = translate_into(above, ry // step, rx // step, True,
+                                    np.empty_like(above))
+            self.phases[key] = window_pool_into(
+                rolled, self.spec.pool_size, self.spec.pool_mode,
+                np.empty((above.shape[0] // self.spec.pool_size,
+                          above.shape[1] // self.spec.pool_size), np.float32))
+        return self.phases[key]
+
+    def maps(self, dy: int, dx: int, moved: np.ndarray) -> list[np.ndarray]:
+        """The maps after the input (the convolution, if any, and the pooled levels) of
+        the input rolled by (dy, dx), which is `moved`, in ``run_pipeline`` order. They are
+        views of buffers that the next call overwrites."""
+        p = self.spec.pool_size
+        out: list[np.ndarray] = []
+        for level in range(self.circular_levels + 1):
+            if level == 0 and not self.spec.convolve:
+                continue  # the input itself
+            step = p ** level
+            phase = self._phase(level, dy % step, dx % step)
+            buffer = translate_into(phase, dy // step, dx // step, True, self.buffers[level])
+            if level or self.spec.convolve:
+                rows, cols = self.shapes[len(out)]
+                out.append(buffer[:rows, :cols])
+        current = out[-1] if out else moved
+        while len(out) < len(self.shapes):
+            current = pool2d_unchecked(current, p, p, self.spec.pool_mode,
+                                       self.spec.blur_size)
+            out.append(current)
+        return out
 
 
 def translate_into(x: np.ndarray, dy: int, dx: int, wrap: bool, out: np.ndarray) -> np.ndarray:

@@ -253,3 +253,72 @@ def test_an_aligned_input_is_zero_and_undefined_once_nothing_is_left():
     out = shift_sweep(x, spec, [0, 5, 14, 20], align=True, wrap=False)
     np.testing.assert_array_equal(out[:, 0], [0.0, 0.0, np.nan, np.nan])  # 3 + 14 > 15
     assert np.isnan(shift_sweep(np.zeros((8, 8)), spec, [1], align=True)[0, 0])
+
+
+# -- maps of circular shifts cut from one convolution -----------------------------------------
+
+@pytest.mark.parametrize("padding", ["valid", "circular"])
+@pytest.mark.parametrize("kernel, mode, size, activation, convolve", [
+    ("prewitt_vertical", "max", 2, "relu", True),
+    ("prewitt_horizontal", "avg", 2, "none", True),
+    ([[1, -1, 0], [0, 1, 1]], "max", 3, "abs", True),
+    ("prewitt_vertical", "avg", 3, "relu", False),
+])
+def test_circular_shifts_are_cut_from_one_convolution_bit_for_bit(padding, kernel, mode, size,
+                                                                 activation, convolve):
+    from engine.sweep import CircularLevels
+
+    rng = np.random.default_rng(len(padding) + size)
+    for shape in [(size ** 3 * 2, size ** 3), (size ** 2 * 3, size ** 3 + size), (30, 26)]:
+        x = (rng.normal(size=shape) * 4).astype(np.float32)
+        spec = PipelineSpec(kernel=kernel, padding=padding, pool_mode=mode, pool_size=size,
+                            activation=activation, convolve=convolve, levels=4)
+        base = run_pipeline(x, spec)
+        assert CircularLevels.applies(base)
+        levels = CircularLevels(x, base)
+        for dy, dx in [(0, 0), (1, 0), (0, 5), (-3, 7), (size ** 3 + 1, -size), (40, 41)]:
+            moved = translate(x, dy, dx)
+            want = run_pipeline(moved, spec).stages[1:]
+            got = levels.maps(dy, dx, moved)
+            assert len(got) == len(want)
+            for a, stage in zip(got, want, strict=True):
+                np.testing.assert_array_equal(bits(a), bits(stage.array),
+                                              err_msg=f"{shape} {(dy, dx)} {stage.name}")
+
+
+def bits(a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(a).view(np.uint32)
+
+
+def test_the_shortcut_is_kept_to_pipelines_that_follow_circular_shifts_exactly():
+    from engine.sweep import CircularLevels
+
+    x = np.zeros((16, 16), np.float32)
+    applies = {spec: CircularLevels.applies(run_pipeline(x, spec)) for spec in [
+        PipelineSpec(),
+        PipelineSpec(kernel="sobel_vertical"),  # a tap of 2: fused and plain sums differ
+        PipelineSpec(padding="same"),
+        PipelineSpec(stride=2),
+        PipelineSpec(pool_mode="blurmax"),
+        PipelineSpec(pool_mode="aps"),
+        PipelineSpec(pool_size=3, pool_stride=2),
+        PipelineSpec(convolve=False, pool_mode="avg"),
+    ]}
+    assert list(applies.values()) == [True, False, False, False, False, False, False, True]
+
+
+@pytest.mark.parametrize("padding", ["valid", "circular"])
+def test_sweeps_through_the_shortcut_equal_the_plain_definition(padding):
+    rng = np.random.default_rng(21)
+    for shape in [(32, 48), (30, 36)]:
+        x = rng.random(shape).astype(np.float32)
+        for spec in (PipelineSpec(padding=padding, levels=4),
+                     PipelineSpec(padding=padding, pool_mode="avg", levels=3,
+                                  kernel="prewitt_horizontal")):
+            shifts = [0, 1, 2, 5, 8, -3, 17, 33]
+            for axis in ("x", "y", "diagonal"):
+                for align in (True, False):
+                    got = shift_sweep(x, spec, shifts, axis=axis, align=align)
+                    want = plain_sweep(x, spec, shifts, axis, True, align)
+                    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12,
+                                               err_msg=f"{shape} {axis} align={align}")
