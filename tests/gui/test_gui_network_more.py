@@ -181,3 +181,17 @@ def test_a_labels_file_names_the_classes(qtbot, window, driver, tmp_path, warnin
     qtbot.waitUntil(lambda: window.network.error.isVisible(), timeout=30_000)
     assert "2 labels for 3 classes" in window.network.error.text()
     assert [b.label for b in chart.bars] == ["cat", "dog", "boat"]
+
+
+def test_ctrl_drag_slides_the_whole_digit(qtbot, window, driver):
+    choose(window, "digits-max")
+    wait_network(qtbot, window)
+    window.canvas_controls.wrap.setChecked(True)
+    assert window.canvas_controls.tool.currentText() == "paint"
+    before = window.model.image.copy()
+    driver.drag([(10.5, 10.5), (12.5, 11.5), (13.5, 9.5)],
+                modifiers=Qt.KeyboardModifier.ControlModifier)
+    wait_network(qtbot, window)
+    np.testing.assert_array_equal(window.model.image, np.roll(before, (3, -1), axis=(0, 1)))
+    p = NETWORKS["digits-max"].run(window.model.image[None]).probabilities
+    assert window.network.rows[0].chart.top1.index == int(np.argmax(p))
