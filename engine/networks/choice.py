@@ -226,7 +226,7 @@ class NetworkChoice:
             if key in _cache:
                 _cache.move_to_end(key)
                 return _cache[key]
-        net = load_network(path, name=self.name, labels=labels)
+        net = load_network(path, name=self.name, labels=labels, labels_from=self.labels_path)
         with _cache_lock:
             _cache[key] = net
             while len(_cache) > _CACHE_SIZE:

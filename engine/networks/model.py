@@ -94,7 +94,7 @@ class Network:
     """
 
     def __init__(self, name: str, path: Path, model: onnx.ModelProto,
-                 labels: Sequence[str] | None) -> None:
+                 labels: Sequence[str] | None, labels_from: str | None = None) -> None:
         graph = model.graph
         self.name = name
         self.path = path
@@ -113,7 +113,7 @@ class Network:
             raise NetworkLoadError(f"{path}: its output {self._output!r} does not depend on the "
                                    f"input {self._input.name!r}; it is no image model.")
         self._final_op = next(n.op_type for n in self._nodes if self._output in n.output)
-        self.labels = _labels(path, model, labels, graph.output[0])
+        self.labels = _labels(path, model, labels, graph.output[0], labels_from)
         self._constants = _Constants(graph)
         known = {o.name for o in graph.output}
         for out in self.layer_names:
@@ -272,7 +272,7 @@ class Network:
 
 
 def load_network(path: str | os.PathLike, *, name: str | None = None,
-                 labels: Sequence[str] | None = None,
+                 labels: Sequence[str] | None = None, labels_from: str | None = None,
                  max_bytes: int = MAX_MODEL_BYTES) -> Network:
     """Read an ONNX image model and prepare it to run.
 
@@ -285,6 +285,9 @@ def load_network(path: str | os.PathLike, *, name: str | None = None,
         The network's name; the file name without its suffix by default.
     labels : sequence of str, optional
         Class names; by default the model's ``labels`` metadata (a JSON list), if any.
+    labels_from : str, optional
+        Where `labels` were read (a labels file's path), named by the error when their
+        count does not match the model's classes.
     max_bytes : int
         Larger files are refused unread.
 
@@ -304,7 +307,7 @@ def load_network(path: str | os.PathLike, *, name: str | None = None,
         raise ValueError(f"max_bytes must be an integer >= 1; got {max_bytes!r}.")
     p = Path(path)
     model = _parse(p, _read(p, max_bytes))
-    return Network(name or p.stem, p, model, labels)
+    return Network(name or p.stem, p, model, labels, labels_from)
 
 
 # ----------------------------------------------------------------------------- reading
@@ -405,7 +408,8 @@ def _dims_text(dims: Sequence[int | None]) -> str:
 
 
 def _labels(p: Path, model: onnx.ModelProto, labels: Sequence[str] | None,
-            output: onnx.ValueInfoProto) -> tuple[str, ...] | None:
+            output: onnx.ValueInfoProto, labels_from: str | None = None
+            ) -> tuple[str, ...] | None:
     if labels is None:
         text = next((m.value for m in model.metadata_props if m.key == "labels"), None)
         if text is None:
@@ -419,8 +423,9 @@ def _labels(p: Path, model: onnx.ModelProto, labels: Sequence[str] | None,
         raise NetworkLoadError(f"{p}: labels must be a list of class names (strings).")
     dims = _dims(output)
     if len(dims) == 2 and dims[1] is not None and dims[1] != len(labels):
-        raise NetworkLoadError(f"{p}: {len(labels)} labels for {dims[1]} classes; give one "
-                               "name per class.")
+        where = f" in {labels_from}" if labels_from else ""
+        raise NetworkLoadError(f"{p}: {len(labels)} labels{where} for {dims[1]} classes; give "
+                               "one name per class.")
     return tuple(labels)
 
 

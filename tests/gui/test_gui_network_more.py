@@ -179,7 +179,7 @@ def test_a_labels_file_names_the_classes(qtbot, window, driver, tmp_path, warnin
     wrong.write_text("cat\ndog\n", encoding="utf-8")
     window.network.set_labels(str(wrong))
     qtbot.waitUntil(lambda: window.network.error.isVisible(), timeout=30_000)
-    assert "2 labels for 3 classes" in window.network.error.text()
+    assert f"2 labels in {wrong} for 3 classes" in window.network.error.text()
     assert [b.label for b in chart.bars] == ["cat", "dog", "boat"]
 
 
