@@ -29,12 +29,13 @@ from .pool import pooled_shape, window_pool_into
 A = TypeVar("A")
 B = TypeVar("B")
 
-#: Bytes of one band of the convolution map; a few of these fit the per-core cache.
-BAND_BYTES = 1 << 20
+#: Bytes of one band of the convolution map: a band, its input rows and its pooled rows stay
+#: in the cache (2 MB measured fastest among 0.5 to 4 MB on a 32 MB shared cache).
+BAND_BYTES = 1 << 21
 #: Maps with fewer cells run on one thread.
 PARALLEL_CELLS = 1 << 20
 #: Pooling levels run inside the bands at most; deeper maps are small enough to pool whole.
-BAND_LEVELS = 2
+BAND_LEVELS = 3
 
 
 def banded(stride: int, pool_mode: str, pool_size: int, pool_stride: int) -> bool:
