@@ -93,6 +93,15 @@ def reduce_to(arr: np.ndarray, width: int, height: int, how: str) -> np.ndarray:
     if (rows, cols) == arr.shape:
         return arr
     if how == "area":
+        step = min(arr.shape[0] // rows, arr.shape[1] // cols)
+        if step > 1:
+            # whole blocks first (OpenCV's fast path for an integer ratio); the fewer than
+            # `step` cells left at the bottom and right edges are dropped, less than one
+            # cell of the result
+            h, w = arr.shape[0] // step, arr.shape[1] // step
+            arr = cv2.resize(arr[:h * step, :w * step], (w, h), interpolation=cv2.INTER_AREA)
+        if (rows, cols) == arr.shape:
+            return arr
         return cv2.resize(arr, (cols, rows), interpolation=cv2.INTER_AREA)
     high = _block_extreme(arr, rows, cols, np.maximum)
     if how == "max":
