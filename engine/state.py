@@ -430,7 +430,10 @@ class StateRun:
     ranges : dict
         Stage name -> the colour range rows A and B share (:func:`engine.display.stage_ranges`).
     network : NetworkRun or None
-        With a network chosen: A (and B) through it, their comparison and A's shift map.
+        With a network chosen: A (and B) through it, their comparison and A's shift map
+        (side by side: the first network's).
+    more_networks : tuple of NetworkRun
+        Side by side, the runs of the other networks, in the choice's order; else empty.
     """
 
     state: ViewState
@@ -440,6 +443,12 @@ class StateRun:
     magnitude: PipelineResult | None
     ranges: dict[str, tuple[float, float]]
     network: NetworkRun | None = None
+    more_networks: tuple[NetworkRun, ...] = ()
+
+    @property
+    def networks(self) -> tuple[NetworkRun, ...]:
+        """Every network's run, the first one first (empty without a network)."""
+        return () if self.network is None else (self.network, *self.more_networks)
 
     @property
     def b(self) -> PipelineResult | None:
@@ -499,7 +508,8 @@ def run_state(state: ViewState, *, results: Mapping[str, PipelineResult] | None 
     -------
     StateRun
         With ``network`` set when the state chooses a network
-        (:func:`engine.networks.runs.run_choice`).
+        (:func:`engine.networks.runs.run_choice`), and ``more_networks`` the others when
+        it chooses the digit networks side by side.
 
     Raises
     ------
@@ -531,13 +541,15 @@ def run_state(state: ViewState, *, results: Mapping[str, PipelineResult] | None 
         if setup.magnitude_row:
             magnitude = difference_result(comparison, signed=False, top_k=top_k)
     runs = [a] if comparison is None else [a, comparison.b]
-    network = None
+    networks = []
     if state.network is not None:
-        network = run_choice(state.network, state.a.pixels, state.image_b(),
-                             None if state.compare is None else state.compare.transform,
-                             top_k=top_k)
+        image_b = state.image_b()
+        transform = None if state.compare is None else state.compare.transform
+        networks = [run_choice(c, state.a.pixels, image_b, transform, top_k=top_k)
+                    for c in state.network.members]
     return StateRun(state, a, comparison, signed, magnitude,
-                    stage_ranges(runs, state.shared_levels), network)
+                    stage_ranges(runs, state.shared_levels),
+                    networks[0] if networks else None, tuple(networks[1:]))
 
 
 def difference_result(comparison: Comparison, *, signed: bool, top_k: int = 3

@@ -11,6 +11,12 @@ kept while their path and contents stay the same.
 ('digits-aps', (1, 28, 28))
 >>> NetworkChoice.from_dict(c.to_dict()) == c
 True
+
+The bundled digit networks can also be chosen side by side: one choice whose
+:attr:`~NetworkChoice.members` are every bundled network, in bundled order.
+
+>>> [m.name for m in NetworkChoice.all_digits().members]
+['digits-max', 'digits-blurmax', 'digits-aps']
 """
 
 from __future__ import annotations
@@ -33,7 +39,11 @@ from .model import Network, load_network
 from .prepare import InputPreparation, read_labels
 from .shift_map import MAX_SHIFT_RANGE
 
-__all__ = ["NetworkChoice", "NetworkChoiceError"]
+__all__ = ["ALL_DIGITS", "NetworkChoice", "NetworkChoiceError"]
+
+#: How the command line and the reproducing command name the bundled digit networks
+#: side by side (``--network digits-all``).
+ALL_DIGITS = "digits-all"
 
 _CACHE_SIZE = 4
 _cache: OrderedDict[tuple, Network] = OrderedDict()
@@ -87,11 +97,16 @@ class NetworkChoice:
         The shift map covers ``-r .. r`` on both axes (4: 9x9); 0: no shift map.
     shift_wrap : bool
         The shift map's shifts wrap around (True) or fill with zeros.
+    side_by_side : bool
+        Every bundled digit network side by side, in bundled order, each with these
+        settings and its own default layers (see :attr:`members`); `name` is then the
+        first bundled network.
 
     Raises
     ------
     NetworkChoiceError
-        For neither or both of name and path, an unknown bundled name, or a bad setting.
+        For neither or both of name and path, an unknown bundled name, a bad setting, or
+        side by side with a model file or chosen layers.
     """
 
     name: str | None = None
@@ -105,6 +120,7 @@ class NetworkChoice:
     order: str = "activation"
     shift_radius: int = 4
     shift_wrap: bool = True
+    side_by_side: bool = False
 
     def __post_init__(self) -> None:
         if (self.name is None) == (self.path is None):
@@ -118,6 +134,7 @@ class NetworkChoice:
             choice(self.order, "channel order", CHANNEL_ORDERS)
             bounded_int(self.shift_radius, "shift_radius", 0, MAX_SHIFT_RANGE)
             check_flag(self.shift_wrap, "shift_wrap")
+            check_flag(self.side_by_side, "side_by_side")
         except ValueError as exc:
             raise NetworkChoiceError(str(exc)) from None
         object.__setattr__(self, "mean", prep.mean)
@@ -131,11 +148,29 @@ class NetworkChoice:
             value = getattr(self, key)
             if value is not None and not isinstance(value, str):
                 raise NetworkChoiceError(f"{key} must be text; got {value!r}.")
+        if self.side_by_side and (self.name != NETWORK_NAMES[0] or self.layers is not None):
+            raise NetworkChoiceError(
+                f"side by side shows every bundled digit network from {NETWORK_NAMES[0]!r} "
+                f"on, each with its own default layers; got name {self.name!r} and layers "
+                f"{self.layers!r}. Use NetworkChoice.all_digits(), or one network alone.")
 
     @classmethod
     def bundled(cls, name: str, **settings: object) -> NetworkChoice:
         """A bundled network by name, with optional settings."""
         return cls(name=name, **settings)
+
+    @classmethod
+    def all_digits(cls, **settings: object) -> NetworkChoice:
+        """Every bundled digit network side by side (the first bundled one first)."""
+        return cls(name=NETWORK_NAMES[0], side_by_side=True, **settings)
+
+    @property
+    def members(self) -> tuple[NetworkChoice, ...]:
+        """The networks this choice runs, each alone: itself, or side by side every bundled
+        network with these settings, in bundled order."""
+        if not self.side_by_side:
+            return (self,)
+        return tuple(replace(self, name=n, side_by_side=False) for n in NETWORK_NAMES)
 
     @classmethod
     def of_file(cls, path: str | os.PathLike, **settings: object) -> NetworkChoice:
@@ -240,7 +275,7 @@ class NetworkChoice:
             else {"path": self.path, "sha256": self.sha256}
         defaults = NetworkChoice(name=NETWORK_NAMES[0])
         for key in ("fit", "mean", "std", "labels_path", "layers", "order", "shift_radius",
-                    "shift_wrap"):
+                    "shift_wrap", "side_by_side"):
             value = getattr(self, key)
             if value != getattr(defaults, key):
                 out[key] = list(value) if isinstance(value, tuple) else value
@@ -259,7 +294,7 @@ class NetworkChoice:
             raise NetworkChoiceError(f"network must be a mapping of fields; got "
                                      f"{type(data).__name__}.")
         known = {"name", "path", "sha256", "fit", "mean", "std", "labels_path", "layers",
-                 "order", "shift_radius", "shift_wrap"}
+                 "order", "shift_radius", "shift_wrap", "side_by_side"}
         unknown = sorted(set(data) - known)
         if unknown:
             raise NetworkChoiceError(f"network has unknown fields {unknown}; known: "

@@ -67,8 +67,12 @@ def run_choice(choice: NetworkChoice, image_a: np.ndarray, image_b: np.ndarray |
     NetworkChoiceError, NetworkLoadError, LabelsError
         When the network cannot be loaded (see :meth:`NetworkChoice.load`).
     ValueError
-        When it cannot run on the inputs, or a chosen layer does not exist.
+        When it cannot run on the inputs, or a chosen layer does not exist; or for a
+        side-by-side choice (run each of its :attr:`~NetworkChoice.members`).
     """
+    if choice.side_by_side:
+        raise ValueError("run_choice runs one network; run each of choice.members for the "
+                         "networks side by side (engine.run_state does).")
     net = choice.load()
     settings = {"preparation": choice.preparation, "layers": choice.layers,
                 "order": choice.order, "top_k": top_k}
