@@ -469,7 +469,7 @@ class NetworkControls(QGroupBox):
         buttons.addWidget(self.open_model)
         buttons.addWidget(self.labels)
         buttons.addWidget(self.layers)
-        form = QFormLayout(self)
+        self._form = form = QFormLayout(self)
         form.addRow(self.network)
         form.addRow(buttons)
         form.addRow("Fit", self.fit)
@@ -477,6 +477,7 @@ class NetworkControls(QGroupBox):
         form.addRow("Std", self.std)
         form.addRow("Channels", self.order)
         form.addRow(self.note)
+        self._show_fields(KERNEL_ONLY)
         self.network.currentIndexChanged.connect(
             lambda _i: self.chosen.emit(self.network.currentData()))
         self.fit.currentTextChanged.connect(self.settings_changed)
@@ -493,11 +494,18 @@ class NetworkControls(QGroupBox):
                 else:
                     self.network.setItemText(index, model_label)
             self.network.setCurrentIndex(self.network.findData(key))
-        user = key == MODEL
-        for w in (self.fit, self.mean, self.std, self.labels):
-            w.setEnabled(user)
-        self.layers.setEnabled(key != KERNEL_ONLY)
-        self.order.setEnabled(key != KERNEL_ONLY)
+        self._show_fields(key)
+
+    def _show_fields(self, key: str) -> None:
+        """Show only the settings that apply to `key`, so the single-kernel pipeline keeps
+        the dock short: fit, mean, std and labels for a user's model; layers and channel
+        order for any network."""
+        user, network = key == MODEL, key != KERNEL_ONLY
+        for w in (self.fit, self.mean, self.std):
+            self._form.setRowVisible(w, user)
+        self.labels.setVisible(user)
+        self.layers.setVisible(network)
+        self._form.setRowVisible(self.order, network)
 
     def show_settings(self, fit: str, mean, std, order: str) -> None:
         """Show a choice's settings without emitting :attr:`settings_changed`."""
