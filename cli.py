@@ -50,6 +50,7 @@ from engine.networks import (
     NetworkChoice,
     short_name,
 )
+from engine.networks.choice import ALL_DIGITS
 from engine.session import SUFFIX as SESSION_SUFFIX
 from figures.command import EXAMPLE_PREFIX, reproducing_command
 from figures.figure_set import (
@@ -105,6 +106,8 @@ examples:
   a drawn digit through the bundled max-pooling network: its layers, the answer and the
   top-1 class for every shift of -4..4 pixels:
     python main.py export digit.png --network digits-max --out out/digit
+  the same digit through the three bundled digit networks side by side:
+    python main.py export digit.png --network digits-all --out out/digits
   your own ONNX model on a photo, centre-cropped, with class names:
     python main.py export photo.jpg --network model.onnx --fit crop --labels classes.txt \
         --out out/model
@@ -171,7 +174,9 @@ def network_choice(args: argparse.Namespace, current: NetworkChoice | None
             raise InputError(f"{flag} applies only with --network NAME_OR_FILE.")
         return None
     choice = current
-    if args.network is not None:
+    if args.network == ALL_DIGITS:
+        choice = NetworkChoice.all_digits()
+    elif args.network is not None:
         choice = (NetworkChoice.bundled(args.network) if args.network in NETWORKS
                   else NetworkChoice.of_file(args.network))
     changes = {"fit": given.get("fit"), "mean": given.get("mean"), "std": given.get("std"),
@@ -184,6 +189,9 @@ def network_choice(args: argparse.Namespace, current: NetworkChoice | None
         changes["shift_wrap"] = False
     choice = choice.replace(**changes)
     if "layers" in given:
+        if choice.side_by_side:
+            raise InputError(f"--layers: the networks side by side ({ALL_DIGITS}) each show "
+                             "their own default layers; choose one network to pick layers.")
         choice = choice.replace(layers=_layer_names(choice, given["layers"]))
     return choice
 
@@ -241,7 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
         "network (the set then shows its layers, answer and shift map instead of the "
         "pipeline)")
     n.add_argument("--network", metavar="NAME_OR_FILE",
-                   help=f"a bundled network ({', '.join(NETWORKS)}) or an ONNX model file")
+                   help=f"a bundled network ({', '.join(NETWORKS)}), {ALL_DIGITS} for all "
+                   "of them side by side (each network's files named after it), or an ONNX "
+                   "model file")
     n.add_argument("--layers", type=_names, metavar="LIST",
                    help="comma-separated layers to show, by full or short name (default: "
                    "the end of each downsampling stage and the last map)")
@@ -357,7 +367,7 @@ def load_state(args: argparse.Namespace) -> ViewState:
 
 def _input_files(args: argparse.Namespace) -> tuple[str, ...]:
     files = [] if args.input.startswith(EXAMPLE_PREFIX) else [args.input]
-    if args.network is not None and args.network not in NETWORKS:
+    if args.network is not None and args.network not in (*NETWORKS, ALL_DIGITS):
         files.append(args.network)  # a model file is an input too: the set must not replace it
     return tuple(files + ([str(args.compare)] if args.compare is not None else []))
 

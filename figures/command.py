@@ -13,6 +13,7 @@ from pathlib import Path
 
 from engine import CompareSetup, PipelineSpec, ViewState
 from engine.networks import NetworkChoice
+from engine.networks.choice import ALL_DIGITS
 from engine.state import EXAMPLE_PREFIX, example_state
 from figures.figure_set import SESSION_FILE, FigureSetOptions
 
@@ -73,10 +74,13 @@ def network_arguments(choice: NetworkChoice | None) -> list[str]:
 
     >>> network_arguments(NetworkChoice.bundled("digits-aps", fit="crop", shift_radius=2))
     ['--network', 'digits-aps', '--fit', 'crop', '--shift-map-radius', '2']
+    >>> network_arguments(NetworkChoice.all_digits())
+    ['--network', 'digits-all']
     """
     if choice is None:
         return []
-    args = ["--network", choice.name if choice.name is not None else choice.path]
+    name = choice.name if choice.name is not None else choice.path
+    args = ["--network", ALL_DIGITS if choice.side_by_side else name]
     if choice.fit != "resize":
         args += ["--fit", choice.fit]
     if choice.mean is not None:

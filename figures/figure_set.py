@@ -27,7 +27,10 @@ place over the input), the sheet of those layers (A over B over A - B),
 every shift in -r..r), ``layers.npz`` (every chosen layer, all channels), metrics of the
 comparison per layer, with ``animate_shifts=N`` the network's sweep (``sweep_plot``, per
 layer distance and the followed class's probability; no animation), and the network in
-manifest.json.
+manifest.json. With the digit networks side by side (``state.network.side_by_side``) each
+network writes all of these with its name in front (``panels/digits-aps_A_<layer>.png``,
+``digits-aps_probabilities.png``, ``digits-aps_shift_map.csv``, ``digits-aps_sheet.png``
+...), and manifest.json lists every network under ``networks``.
 """
 
 from __future__ import annotations
@@ -310,7 +313,10 @@ class FigureData:
     differences : dict
         Stage name -> A - B over the compared (top-left overlap) cells, float32.
     network : NetworkRun or None
-        The state's network run (layers, answers, comparison, shift map), if it has one.
+        The state's network run (layers, answers, comparison, shift map), if it has one
+        (side by side: the first network's).
+    more_networks : tuple of NetworkRun
+        Side by side, the other networks' runs.
     """
 
     job: ExportJob
@@ -319,6 +325,12 @@ class FigureData:
     comparisons: list[StageComparison] | None
     differences: dict[str, np.ndarray]
     network: NetworkRun | None = None
+    more_networks: tuple[NetworkRun, ...] = ()
+
+    @property
+    def networks(self) -> tuple[NetworkRun, ...]:
+        """Every network's run, the first one first (empty without a network)."""
+        return () if self.network is None else (self.network, *self.more_networks)
 
 
 def compute_figure_data(job: ExportJob, top_k: int = 5, *,
@@ -345,7 +357,8 @@ def compute_figure_data(job: ExportJob, top_k: int = 5, *,
     comparison = run.comparison
     return FigureData(job, top_k, run.results,
                       None if comparison is None else comparison.stages,
-                      {} if comparison is None else comparison.differences, run.network)
+                      {} if comparison is None else comparison.differences, run.network,
+                      run.more_networks)
 
 
 def describe_spec(spec: PipelineSpec, result: PipelineResult | None = None) -> str:
@@ -546,23 +559,33 @@ def _plan(job: ExportJob, options: FigureSetOptions,
     its layers, known once it ran.
     """
     net = job.state.network is not None
+    members = job.state.network.members if net else ()
     steps: list[tuple[str, Callable]] = [
         ("running the network" if net else "computing stages", _compute)]
     if {"png", "svg", "pdf"} & set(options.formats):
         for row, names in stage_names.items():
             steps += [(f"writing {row} {short_name(name)}",
                        lambda w, r=row, n=name: _write_panel(w, r, n)) for name in names]
-        steps.append(("writing the composite sheet", _write_sheet))
-        if net:
-            steps += [("writing the probabilities", _write_probabilities),
-                      ("writing the shift map", _write_shift_map)]
+        if not net:
+            steps.append(("writing the composite sheet", _write_sheet))
+        for k, m in enumerate(members):
+            steps += [(f"writing the sheet of {m.label}", lambda w, k=k: _write_sheet(w, k)),
+                      (f"writing the probabilities of {m.label}",
+                       lambda w, k=k: _write_probabilities(w, k)),
+                      (f"writing the shift map of {m.label}",
+                       lambda w, k=k: _write_shift_map(w, k))]
     if "npz" in options.formats:
-        steps.append(("writing layers.npz", _write_layers) if net
-                     else ("writing stages.npz", _write_stages))
+        steps += [(f"writing {_prefix(job.state, k)}layers.npz",
+                   lambda w, k=k: _write_layers(w, k)) for k in range(len(members))] if net \
+            else [("writing stages.npz", _write_stages)]
     if {"csv", "json"} & set(options.formats):
-        steps.append(("writing metrics", _write_network_metrics if net else _write_metrics))
+        steps += [(f"writing the metrics of {m.label}",
+                   lambda w, k=k: _write_network_metrics(w, k))
+                  for k, m in enumerate(members)] if net \
+            else [("writing metrics", _write_metrics)]
     if options.animate_shifts and net:
-        steps.append((f"sweeping shifts 0..{options.animate_shifts}", _network_sweep))
+        steps += [(f"sweeping shifts 0..{options.animate_shifts} through {m.label}",
+                   lambda w, k=k: _network_sweep(w, k)) for k, m in enumerate(members)]
     elif options.animate_shifts:
         steps.append((f"sweeping shifts 0..{options.animate_shifts}", _sweep))
         for s in range(options.animate_shifts + 1):
@@ -572,6 +595,13 @@ def _plan(job: ExportJob, options: FigureSetOptions,
     steps.append((f"writing {SESSION_FILE}", _write_session))
     steps.append(("writing manifest.json", _write_manifest))
     return steps
+
+
+def _prefix(state: ViewState, index: int) -> str:
+    """What the files of network `index` start with: nothing for one network, its name
+    and ``_`` side by side."""
+    members = state.network.members
+    return "" if len(members) == 1 else f"{members[index].label}_"
 
 
 def _expected_names(job: ExportJob) -> dict[str, list[str]]:
@@ -593,11 +623,14 @@ def _actual_names(w: _Writer) -> dict[str, list[str]]:
 def _compute(w: _Writer) -> None:
     w.data = compute_figure_data(w.job, w.options.top_k)
     if w.data.network is not None:
-        rows = network_sheet_rows(w.data.network, w.options.top_k)
-        names = w.data.network.a.layer_names
         labels = {"A": ROW_A, "B": ROW_B, "A\u2212B": ROW_DIFF}
-        w.panels = {labels[r.label]: {n: p for n, p in zip(names, r.panels, strict=True)
-                                      if p is not None} for r in rows}
+        w.panels = {}
+        for k, run in enumerate(w.data.networks):
+            names = run.a.layer_names
+            prefix = _prefix(w.job.state, k)
+            w.panels.update({prefix + labels[r.label]: {
+                n: p for n, p in zip(names, r.panels, strict=True) if p is not None}
+                for r in network_sheet_rows(run, w.options.top_k)})
         return
     w.panels = options_panels(w.data, w.options)
 
@@ -609,62 +642,67 @@ def _write_panel(w: _Writer, row: str, name: str) -> None:
     _write_drawing(w, stem, draw.panel_drawing(panel, w.options.width))
 
 
-def _write_sheet(w: _Writer) -> None:
-    if w.data.network is not None:
+def _write_sheet(w: _Writer, index: int | None = None) -> None:
+    """The composite sheet; with `index`, the sheet of that network."""
+    if index is not None:
         o = w.options
-        drawing = draw.sheet_drawing(network_sheet_rows(w.data.network, o.top_k), o.width,
-                                     o.title or network_caption(w.data.network),
+        run = w.data.networks[index]
+        drawing = draw.sheet_drawing(network_sheet_rows(run, o.top_k), o.width,
+                                     o.title or network_caption(run),
                                      columns=o.columns, font_px=o.font_size,
                                      colorbars=o.colorbars)
-        _write_drawing(w, "sheet", drawing)
+        _write_drawing(w, _prefix(w.job.state, index) + "sheet", drawing)
         return
     _write_drawing(w, "sheet", sheet_drawing_for(w.data, w.options, w.panels))
 
 
-def _write_probabilities(w: _Writer) -> None:
-    run = w.data.network
+def _write_probabilities(w: _Writer, index: int) -> None:
+    run, prefix = w.data.networks[index], _prefix(w.job.state, index)
     if run.a.probabilities is None:
         return
     if w.has("csv"):
-        report.write_csv(w.path("probabilities.csv"), *probability_rows(run.a))
+        report.write_csv(w.path(f"{prefix}probabilities.csv"), *probability_rows(run.a))
     width = min(w.options.width, 900)
-    _write_drawing(w, "probabilities", probability_drawing(run.a, width))
+    _write_drawing(w, f"{prefix}probabilities", probability_drawing(run.a, width))
     if run.b is not None:
         if w.has("csv"):
-            report.write_csv(w.path("probabilities_B.csv"), *probability_rows(run.b))
-        _write_drawing(w, "probabilities_B", probability_drawing(
+            report.write_csv(w.path(f"{prefix}probabilities_B.csv"), *probability_rows(run.b))
+        _write_drawing(w, f"{prefix}probabilities_B", probability_drawing(
             run.b, width, f"B ({w.job.state.compare.description}): {run.b.top1_label} "
                           f"({run.b.top1_probability:.2f})"))
 
 
-def _write_shift_map(w: _Writer) -> None:
-    smap = w.data.network.shift_map
+def _write_shift_map(w: _Writer, index: int) -> None:
+    run, prefix = w.data.networks[index], _prefix(w.job.state, index)
+    smap = run.shift_map
     if smap is None:
         return
     if w.has("csv"):
-        report.write_csv(w.path("shift_map.csv"), *shift_map_rows(smap))
-    _write_drawing(w, "shift_map", shift_map_drawing(smap, min(w.options.width, 1000)))
+        report.write_csv(w.path(f"{prefix}shift_map.csv"), *shift_map_rows(smap))
+    _write_drawing(w, f"{prefix}shift_map", shift_map_drawing(
+        smap, min(w.options.width, 1000), network=run.choice.label if prefix else ""))
 
 
-def _write_layers(w: _Writer) -> None:
-    run = w.data.network
+def _write_layers(w: _Writer, index: int) -> None:
+    run = w.data.networks[index]
     arrays = {f"{row}/{p.name}": p.activations for row, view in (("A", run.a), ("B", run.b))
               if view is not None for p in view.panels}
     arrays["A/input"] = run.a.prepared.x
     if run.b is not None:
         arrays["B/input"] = run.b.prepared.x
-    report.write_npz(w.path("layers.npz"), arrays, compress=w.options.compress)
+    report.write_npz(w.path(f"{_prefix(w.job.state, index)}layers.npz"), arrays,
+                     compress=w.options.compress)
 
 
-def _write_network_metrics(w: _Writer) -> None:
-    run = w.data.network
+def _write_network_metrics(w: _Writer, index: int) -> None:
+    run, prefix = w.data.networks[index], _prefix(w.job.state, index)
     document = {"network": network_record(run)}
     if run.comparison is not None:
         document["comparison"] = report.comparison_metrics(run.comparison.stages)
         for record in document["comparison"]:
             record["distance_all_channels"] = run.comparison.tensor_distances[record["stage"]]
     if w.has("json"):
-        report.write_json(w.path("metrics.json"), document)
+        report.write_json(w.path(f"{prefix}metrics.json"), document)
     if w.has("csv") and run.comparison is not None:
         columns = ["layer", "distance", "distance_all_channels", "peak_moved_cells",
                    "peak_moved_px", "equivariance_error", "error_note"]
@@ -672,12 +710,12 @@ def _write_network_metrics(w: _Writer) -> None:
                  run.comparison.tensor_distances[c.name], list(c.displacement),
                  list(c.displacement_px), c.equivariance_error, c.error_note]
                 for c in run.comparison.stages]
-        report.write_csv(w.path("metrics.csv"), columns, rows)
+        report.write_csv(w.path(f"{prefix}metrics.csv"), columns, rows)
 
 
-def _network_sweep(w: _Writer) -> None:
+def _network_sweep(w: _Writer, index: int) -> None:
     o = w.options
-    run = w.data.network
+    run, prefix = w.data.networks[index], _prefix(w.job.state, index)
     shifts = list(range(o.animate_shifts + 1))
     try:
         sweep = network_sweep(run.choice.load(), w.job.state.a.pixels, shifts,
@@ -697,10 +735,10 @@ def _network_sweep(w: _Writer) -> None:
                           f"shift along {o.sweep_axis} (network input pixels)",
                           "distance to the unshifted layer / probability")
     if {"png", "svg", "pdf"} & set(o.formats):
-        _write_drawing(w, "sweep_plot", draw.plot_drawing(plot, o.width))
+        _write_drawing(w, f"{prefix}sweep_plot", draw.plot_drawing(plot, o.width))
     if w.has("csv"):
-        report.write_csv(w.path("sweep.csv"), *report.sweep_table(shifts, names, values,
-                                                                  o.sweep_axis))
+        report.write_csv(w.path(f"{prefix}sweep.csv"),
+                         *report.sweep_table(shifts, names, values, o.sweep_axis))
 
 
 def options_panels(data: FigureData, options: FigureSetOptions) -> dict[str, dict[str, Panel]]:
@@ -936,8 +974,12 @@ def _write_manifest(w: _Writer) -> None:
         files=[*w.files, "manifest.json"], results={} if network is not None else w.data.results)
     manifest["session"] = SESSION_FILE
     if network is not None:
-        manifest["network"] = network_record(network, [f for f in w.files
-                                                       if f.startswith("panels/")])
+        records = [network_record(run, [f for f in w.files
+                                        if f.startswith(f"panels/{_prefix(job.state, k)}")])
+                   for k, run in enumerate(w.data.networks)]
+        manifest["network"] = records[0]
+        if job.state.network.side_by_side:
+            manifest["networks"] = records
     manifest["rendering"] = dict(draw.COLORMAPS)
     if w.options.animate_shifts and network is None:
         o = w.options

@@ -184,11 +184,12 @@ def shift_map_rows(smap: ShiftMap) -> tuple[list[str], list[list[object]]]:
     return ["dy", "dx", "top1", "label", "probability"], rows
 
 
-def shift_map_drawing(smap: ShiftMap, width: int, title: str = "") -> Drawing:
+def shift_map_drawing(smap: ShiftMap, width: int, title: str = "", network: str = ""
+                      ) -> Drawing:
     """The shift map `width` pixels wide: a grid of every shift (dx to the right, dy
     down), each cell coloured by its top-1 class and shaded by its probability, with the
     class and probability written in it, the unshifted cell outlined, and a legend of the
-    classes with how many shifts give each."""
+    classes with how many shifts give each; the title starts with `network` when given."""
     n = len(smap.shifts)
     font_px = max(10.0, width * 0.022)
     legend_w = width * 0.3
@@ -199,6 +200,8 @@ def shift_map_drawing(smap: ShiftMap, width: int, title: str = "") -> Drawing:
     height = round(top + grid + font_px * 2.6)
     title = title or (f"Top-1 class for every shift ({'circular' if smap.wrap else 'zero fill'}"
                       f"): {smap.changed} of {n * n} differ from the unshifted input")
+    if network:
+        title = f"{network}: {title}"
     colours = shift_map_colours(smap)
     counts = {c: int(np.count_nonzero(smap.top1 == c)) for c in smap.classes}
 

@@ -52,17 +52,21 @@ def bare_probabilities(model: Path, x: np.ndarray) -> np.ndarray:
     return e / e.sum()
 
 
-@pytest.fixture(scope="module")
-def digit_set(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("digit")
+def export_seven(folder: Path, *args: object) -> tuple[Path, Path]:
+    """A drawn 7 as a PNG, exported with B = A moved one pixel right; (png, set)."""
     png = folder / "seven.png"
     cv2.imwrite(str(png), (drawn_digit(7) * 255).astype(np.uint8))
     out = folder / "set"
-    done = run_export(png, "--network", "digits-max", "--shift", "0", "1", "--out", out,
-                      "--width", "400", "--formats", "png,csv,json,npz",
-                      "--animate-shifts", "2")
+    done = run_export(png, *args, "--shift", "0", "1", "--out", out, "--width", "400",
+                      "--formats", "png,csv,json,npz")
     assert done.returncode == 0, done.stderr
     return png, out
+
+
+@pytest.fixture(scope="module")
+def digit_set(tmp_path_factory):
+    return export_seven(tmp_path_factory.mktemp("digit"), "--network", "digits-max",
+                        "--animate-shifts", "2")
 
 
 def test_a_drawn_digit_through_a_bundled_network(digit_set):
@@ -138,15 +142,20 @@ def test_the_sweep_follows_every_layer_and_the_answer(digit_set):
     assert (out / "sweep_plot.png").exists()
 
 
-def test_the_manifest_command_writes_the_same_numbers(digit_set, tmp_path):
-    _, out = digit_set
+def check_command_writes_the_same_numbers(out: Path, again: Path, prefixes: list[str]):
+    """Run the manifest's command into `again`; its tables equal those in `out`."""
     argv = json.loads((out / "manifest.json").read_text())["command"]["argv"]
-    again = tmp_path / "again"
     argv[argv.index("--out") + 1] = str(again)
     done = run_export(*argv[2:])
     assert done.returncode == 0, done.stderr
-    for name in ("probabilities.csv", "shift_map.csv", "metrics.csv"):
-        assert (again / name).read_text() == (out / name).read_text()
+    for prefix in prefixes:
+        for name in ("probabilities.csv", "shift_map.csv", "metrics.csv"):
+            name = prefix + name
+            assert (again / name).read_text() == (out / name).read_text()
+
+
+def test_the_manifest_command_writes_the_same_numbers(digit_set, tmp_path):
+    check_command_writes_the_same_numbers(digit_set[1], tmp_path / "again", [""])
 
 
 def test_a_users_model_on_a_photo(tmp_path):
@@ -187,6 +196,7 @@ def test_a_users_model_on_a_photo(tmp_path):
     (["--fit", "crop"], "--fit applies only with --network"),
     (["--network", "digits-max", "--layers", "nope"], "has no single layer 'nope'"),
     (["--network", "digits-none.onnx"], "digits-none.onnx"),
+    (["--network", "digits-all", "--layers", "features.6/Relu"], "choose one network"),
 ])
 def test_bad_network_options_are_one_line_errors(tmp_path, args, words):
     png = tmp_path / "d.png"
@@ -222,3 +232,62 @@ def test_layers_are_drawn_in_one_frame_that_holds_every_map(tmp_path):
         assert (x + left, y + top) == p.rect[:2]
         f = drawn.field
         assert (f[0] + top, f[1] + left) == p.peak_field[:2]
+
+
+@pytest.fixture(scope="module")
+def three_set(tmp_path_factory):
+    return export_seven(tmp_path_factory.mktemp("three"), "--network", "digits-all")
+
+
+def test_the_three_digit_networks_side_by_side_each_write_their_files(three_set):
+    png, out = three_set
+    img = cv2.imread(str(png), cv2.IMREAD_GRAYSCALE).astype(np.float32) / 255
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [r["name"] for r in manifest["networks"]] == list(NETWORKS)
+    assert manifest["network"] == manifest["networks"][0]
+    assert "--network digits-all" in manifest["command"]["line"]
+    saved = load_session(out / "session.shiftlab").state.network
+    assert saved.side_by_side and [m.name for m in saved.members] == list(NETWORKS)
+    panels = {p.name for p in (out / "panels").iterdir()}
+    for name, record in zip(NETWORKS, manifest["networks"], strict=True):
+        session = ort.InferenceSession(str(network_path(name)),
+                                       providers=["CPUExecutionProvider"])
+
+        def probs(x, session=session):
+            logits = session.run(None, {session.get_inputs()[0].name:
+                                        x[None, None].astype(np.float32)})[0][0]
+            e = np.exp(logits.astype(np.float64) - logits.max())
+            return e / e.sum()
+
+        p = probs(img)
+        np.testing.assert_allclose([float(r["probability"]) for r in
+                                    read_csv(out / f"{name}_probabilities.csv")], p, atol=1e-6)
+        np.testing.assert_allclose([float(r["probability"]) for r in
+                                    read_csv(out / f"{name}_probabilities_B.csv")],
+                                   probs(np.roll(img, 1, axis=1)), atol=1e-6)
+        assert record["A"]["top1"] == int(np.argmax(p))
+        cells = read_csv(out / f"{name}_shift_map.csv")
+        assert len(cells) == 81
+        for cell in cells:
+            q = probs(np.roll(img, (int(cell["dy"]), int(cell["dx"])), axis=(0, 1)))
+            assert int(cell["top1"]) == int(np.argmax(q)), (name, cell["dy"], cell["dx"])
+        run = NETWORKS[name].run(img)
+        with np.load(out / f"{name}_layers.npz") as layers:
+            shown = [k[2:] for k in layers.files if k.startswith("A/") and k != "A/input"]
+            assert shown
+            for layer in shown:
+                np.testing.assert_allclose(layers[f"A/{layer}"], run.activations[layer],
+                                           atol=1e-6)
+        assert read_csv(out / f"{name}_metrics.csv")
+        for stem in ("sheet", "probabilities", "shift_map"):
+            assert cv2.imread(str(out / f"{name}_{stem}.png")) is not None
+        own = set(record["files"])
+        assert own and all(f.startswith(f"panels/{name}_") for f in own)
+        assert {f"panels/{f}" for f in panels if f.startswith(f"{name}_")} == own
+    # nothing is written without a network's name in front
+    assert not (out / "probabilities.csv").exists() and not (out / "sheet.png").exists()
+
+
+def test_the_side_by_side_command_writes_the_same_numbers(three_set, tmp_path):
+    check_command_writes_the_same_numbers(three_set[1], tmp_path / "again",
+                                          [f"{name}_" for name in NETWORKS])
