@@ -134,10 +134,9 @@ class NetworkMode(QObject):
     Attributes
     ----------
     choice : NetworkChoice or None
-        The network the canvas runs through (the first of the three side by side); None:
-        the single-kernel pipeline alone.
-    variants : bool
-        The three digit networks side by side.
+        The network the canvas runs through, or the three digit networks side by side
+        (``choice.side_by_side``): what the window's state holds. None: the single-kernel
+        pipeline alone.
     rows : list of NetworkRow
     controls : NetworkControls
     """
@@ -146,7 +145,6 @@ class NetworkMode(QObject):
         super().__init__(window)
         self.window = window
         self.choice: NetworkChoice | None = None
-        self.variants = False
         self.model_choice: NetworkChoice | None = None  # the user's model last opened
         self.rows: list[NetworkRow] = []
         self._in_flight = 0
@@ -275,13 +273,15 @@ class NetworkMode(QObject):
             return VARIANTS
         return self.choice.name if self.choice.name is not None else MODEL
 
+    @property
+    def variants(self) -> bool:
+        """True while the three digit networks run side by side."""
+        return self.choice is not None and self.choice.side_by_side
+
     def choices(self) -> tuple[NetworkChoice, ...]:
-        """The networks run: the choice, or the three digit networks with its settings."""
-        if self.choice is None:
-            return ()
-        if not self.variants:
-            return (self.choice,)
-        return tuple(self.choice.replace(name=n, layers=None) for n in NETWORK_NAMES)
+        """The networks run, each alone: the choice, or the three digit networks with its
+        settings (:attr:`NetworkChoice.members`)."""
+        return () if self.choice is None else self.choice.members
 
     def choose(self, key: str) -> None:
         """Choose what runs (an entry of the menu or the combo)."""
@@ -289,7 +289,7 @@ class NetworkMode(QObject):
         if key == KERNEL_ONLY:
             self.set_choice(None)
         elif key == VARIANTS:
-            self.set_choice(NetworkChoice.bundled(NETWORK_NAMES[0], order=order), variants=True)
+            self.set_choice(NetworkChoice.all_digits(order=order))
         elif key == MODEL:
             if self.model_choice is None:
                 self._show_controls()
@@ -299,16 +299,15 @@ class NetworkMode(QObject):
         else:
             self.set_choice(NetworkChoice.bundled(key, order=order))
 
-    def set_choice(self, choice: NetworkChoice | None, variants: bool = False,
-                   keep_canvas: bool = False) -> None:
-        """Run the canvas through `choice` (None: the pipeline alone). A digit network
-        makes the canvas 28x28 (a held-out digit, as one undo step with the network
-        before) unless `keep_canvas`; it paints with the pen."""
+    def set_choice(self, choice: NetworkChoice | None, keep_canvas: bool = False) -> None:
+        """Run the canvas through `choice` (None: the pipeline alone; the three digit
+        networks side by side: ``NetworkChoice.all_digits()``). A digit network makes the
+        canvas 28x28 (a held-out digit, as one undo step with the network before) unless
+        `keep_canvas`; it paints with the pen."""
         w = self.window
         before = self._state_before()
         was_digit = self.digit_mode
         self.choice = choice
-        self.variants = bool(variants and choice is not None)
         if choice is not None and choice.path is not None:
             self.model_choice = choice
         digit = self.digit_mode
@@ -333,7 +332,7 @@ class NetworkMode(QObject):
 
     def apply_state(self, choice: NetworkChoice | None) -> None:
         """Show a state's network (its pixels are already in the canvas)."""
-        if choice == self.choice and not self.variants:
+        if choice == self.choice:
             return
         self.set_choice(choice, keep_canvas=True)
 
@@ -500,8 +499,8 @@ class NetworkMode(QObject):
     def toggle_layer(self, name: str) -> None:
         """Show layer `name` as a panel, or stop showing it (at least one stays)."""
         row = self.rows[0] if self.rows else None
-        if self.choice is None or row is None or row.drawn is None:
-            return
+        if self.choice is None or self.variants or row is None or row.drawn is None:
+            return  # side by side, each network shows its own default layers
         result, shown = row.drawn.view.result, set(row.drawn.view.layer_names)
         shown ^= {name}
         if not shown:
@@ -527,8 +526,7 @@ class NetworkMode(QObject):
         images, _ = self._held_out()
         before = self._state_before()
         if not self.digit_mode:
-            self.set_choice(NetworkChoice.bundled(NETWORK_NAMES[0]), variants=True,
-                            keep_canvas=True)
+            self.set_choice(NetworkChoice.all_digits(), keep_canvas=True)
         self.window.model.set_image(images[index], source=ImageSource(), replaced=before)
         self.window.row.fit()
 

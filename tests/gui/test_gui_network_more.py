@@ -12,6 +12,8 @@ from PySide6.QtCore import Qt
 from engine import mirror
 from engine.networks import NETWORKS, network_sweep, prepare_input, shift_map, short_name
 from figures import FigureSetOptions
+from gui.docks.controls import VARIANTS
+from resources import NETWORK_NAMES as VARIANT_NAMES
 
 
 def wait_network(qtbot, window, timeout: int = 30_000) -> None:
@@ -23,15 +25,20 @@ def choose(window, key: str) -> None:
     box.setCurrentIndex(box.findData(key))
 
 
+def export_from_the_window(qtbot, window, target) -> dict:
+    """Export the window's state as a set (PNG, CSV, JSON) into `target`; its manifest."""
+    with qtbot.waitSignal(window.exporter.exported, timeout=60_000):
+        assert window.exporter.export_to(target, FigureSetOptions(formats=("png", "csv", "json"),
+                                                                  width=300))
+    return json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+
+
 def test_export_from_the_window_writes_the_network(qtbot, window, driver, tmp_path):
     choose(window, "digits-aps")
     wait_network(qtbot, window)
     image = window.model.image.copy()
     target = tmp_path / "set"
-    with qtbot.waitSignal(window.exporter.exported, timeout=60_000):
-        assert window.exporter.export_to(target, FigureSetOptions(formats=("png", "csv", "json"),
-                                                                  width=300))
-    manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    manifest = export_from_the_window(qtbot, window, target)
     assert "--network" in manifest["command"]["argv"]
     assert manifest["command"]["argv"][manifest["command"]["argv"].index("--network") + 1] \
         == "digits-aps"
@@ -49,6 +56,27 @@ def test_export_from_the_window_writes_the_network(qtbot, window, driver, tmp_pa
         dy, dx = int(cell["dy"]), int(cell["dx"])
         assert int(cell["top1"]) == reference.at(dy, dx)[0]
         assert float(cell["probability"]) == pytest.approx(reference.at(dy, dx)[1], abs=1e-6)
+
+
+def test_export_from_the_window_writes_all_three(qtbot, window, driver, tmp_path):
+    window.network.choice_actions[VARIANTS].trigger()  # the menu entry
+    wait_network(qtbot, window)
+    image = window.model.image.copy()
+    target = tmp_path / "set"
+    manifest = export_from_the_window(qtbot, window, target)
+    argv = manifest["command"]["argv"]
+    assert argv[argv.index("--network") + 1] == "digits-all"
+    assert [r["name"] for r in manifest["networks"]] == list(VARIANT_NAMES)
+    for name in VARIANT_NAMES:
+        net = NETWORKS[name]
+        with open(target / f"{name}_probabilities.csv", encoding="utf-8") as f:
+            got = [float(r["probability"]) for r in csv.DictReader(f)]
+        np.testing.assert_allclose(got, net.run(image[None]).probabilities, atol=1e-6)
+        reference = shift_map(net, prepare_input(image, net))
+        with open(target / f"{name}_shift_map.csv", encoding="utf-8") as f:
+            for cell in csv.DictReader(f):
+                assert int(cell["top1"]) == reference.at(int(cell["dy"]), int(cell["dx"]))[0]
+        assert any(p.name.startswith(f"{name}_A_") for p in (target / "panels").iterdir())
 
 
 def test_network_sweep_dock_plots_the_engine_sweep(qtbot, window, driver):
