@@ -39,20 +39,27 @@ def drawable(x: np.ndarray, max_pixels: int = MAX_DRAWN_PIXELS) -> np.ndarray:
 
 def _block_extreme(arr: np.ndarray, rows: int, cols: int, ufunc: np.ufunc) -> np.ndarray:
     """`ufunc` (np.maximum or np.minimum) over the blocks of a ``rows x cols`` split of a
-    float32 array: first whole steps of each side (one strided pass per step, cheap), then
-    the uneven blocks of what is left."""
+    float32 array: first whole steps of each side (one reduction over a reshaped view,
+    a single numpy call that runs without the interpreter lock), then the uneven blocks
+    of what is left."""
     for axis, n in ((0, rows), (1, cols)):
         step = arr.shape[axis] // n
         if step > 1:
             whole = arr.shape[axis] // step
-            head = (slice(None),) * axis
-            out = np.array(arr[(*head, slice(0, whole * step, step))])
-            for i in range(1, step):
-                ufunc(out, arr[(*head, slice(i, whole * step, step))], out=out)
-            rest = arr[(*head, slice(whole * step, None))]
+            cut = whole * step
+            if axis == 0:
+                out = ufunc.reduce(arr[:cut].reshape(whole, step, arr.shape[1]), axis=1)
+                rest = arr[cut:]
+            else:
+                out = ufunc.reduce(arr[:, :cut].reshape(arr.shape[0], whole, step), axis=2)
+                rest = arr[:, cut:]
             if rest.shape[axis]:  # the few cells left over join the last block
-                last = (*head, slice(whole - 1, whole))
-                out[last] = ufunc(out[last], ufunc.reduce(rest, axis=axis, keepdims=True))
+                last = np.take(out, [whole - 1], axis=axis)
+                merged = ufunc(last, ufunc.reduce(rest, axis=axis, keepdims=True))
+                if axis == 0:
+                    out[whole - 1:] = merged
+                else:
+                    out[:, whole - 1:] = merged
             arr = out
         edges = (np.arange(n + 1) * arr.shape[axis]) // n
         if arr.shape[axis] != n:
