@@ -198,10 +198,12 @@ def shift_map_drawing(smap: ShiftMap, width: int, title: str = "", network: str 
     cell = grid / n
     top = font_px * 2.8 + margin * 0.6
     height = round(top + grid + font_px * 2.6)
-    title = title or (f"Top-1 class for every shift ({'circular' if smap.wrap else 'zero fill'}"
-                      f"): {smap.changed} of {n * n} differ from the unshifted input")
-    if network:
-        title = f"{network}: {title}"
+    how = "circular" if smap.wrap else "zero fill"
+    if network:  # a shorter title, so the name fits
+        title = title or f"{network}: top-1 for each shift ({how}), {smap.changed} of " \
+                         f"{n * n} differ from no shift"
+    title = title or (f"Top-1 class for every shift ({how}): {smap.changed} of {n * n} "
+                      "differ from the unshifted input")
     colours = shift_map_colours(smap)
     counts = {c: int(np.count_nonzero(smap.top1 == c)) for c in smap.classes}
 
