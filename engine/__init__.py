@@ -20,6 +20,7 @@ from .comparison import (
 )
 from .conv import ACTIVATIONS, PADDINGS, activate, conv2d, relu
 from .examples import EXAMPLES, SAMPLE_PHOTOS, Example, load_example, sample_photo
+from .explain import CellExplanation, ExplainError, explain_cell
 from .image_io import ImageLoadError, load_color_image, load_image
 from .kernels import KERNELS, parse_kernel_text
 from .maxima import find_maxima
@@ -29,6 +30,7 @@ from .networks import (
     MapGeometry,
     MeasureResult,
     Network,
+    NetworkChoice,
     NetworkLoadError,
     NetworkResult,
     held_out_digits,
@@ -51,6 +53,7 @@ from .state import (
     run_state,
 )
 from .sweep import SWEEP_AXES, SweepCancelled, shift_sweep, sweep_stages
+from .trajectory import TRAJECTORY_COLUMNS, TrackPoint, Trajectory, track_points
 from .transforms import (
     first_asymmetric_stage,
     mirror,
@@ -60,6 +63,16 @@ from .transforms import (
     rotate90,
     translate,
 )
+from .video_input import (
+    Frame,
+    TruncatedVideoError,
+    VideoError,
+    VideoInfo,
+    VideoReader,
+    open_camera,
+    open_video,
+    probe_cameras,
+)
 
 __all__ = [
     "ACTIVATIONS",
@@ -68,6 +81,7 @@ __all__ = [
     "MapGeometry",
     "MeasureResult",
     "Network",
+    "NetworkChoice",
     "NetworkLoadError",
     "NetworkResult",
     "held_out_digits",
@@ -130,4 +144,19 @@ __all__ = [
     "shift_sweep",
     "sweep_stages",
     "translate",
+    "CellExplanation",
+    "ExplainError",
+    "explain_cell",
+    "TRAJECTORY_COLUMNS",
+    "TrackPoint",
+    "Trajectory",
+    "track_points",
+    "Frame",
+    "TruncatedVideoError",
+    "VideoError",
+    "VideoInfo",
+    "VideoReader",
+    "open_camera",
+    "open_video",
+    "probe_cameras",
 ]

@@ -44,7 +44,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtSvg import QSvgGenerator
 
-from engine.display import colormap_table, value_range
+from engine.display import colormap_table, reduce_to, value_range
 
 BACKGROUNDS = ("white", "transparent")
 
@@ -250,34 +250,6 @@ def colorize(array: np.ndarray, width: int, height: int, *, colormap: str = "gre
         lut = GREY_LUT if colormap == "grey" else VIRIDIS_LUT
     index = _to_index(arr, lo, scale, signed)[rows[:, None], cols[None, :]]
     return lut[index].view(np.uint8).reshape(height, width, 4)
-
-
-def reduce_to(arr: np.ndarray, width: int, height: int, how: str) -> np.ndarray:
-    """Reduce `arr` to at most ``height x width`` cells, each output cell summarising the
-    block of input cells it covers: ``"area"`` their mean, ``"max"`` their maximum,
-    ``"largest magnitude"`` the one farthest from 0 (keeping its sign). Sides already
-    within the size are kept.
-
-    >>> edge = np.zeros((8, 8), np.float32); edge[:, 3] = 1.0  # a one-cell-wide line
-    >>> reduce_to(edge, 2, 2, "max").tolist()
-    [[1.0, 0.0], [1.0, 0.0]]
-    >>> reduce_to(edge, 2, 2, "area").tolist()
-    [[0.25, 0.0], [0.25, 0.0]]
-    """
-    arr = np.ascontiguousarray(arr, dtype=np.float32)
-    rows, cols = min(height, arr.shape[0]), min(width, arr.shape[1])
-    if how == "area":
-        return cv2.resize(arr, (cols, rows), interpolation=cv2.INTER_AREA)
-    if how == "largest magnitude":
-        high, low = reduce_to(arr, width, height, "max"), -reduce_to(-arr, width, height, "max")
-        return np.where(np.abs(high) >= np.abs(low), high, low)
-    if how != "max":
-        raise ValueError(f"unknown reduction {how!r}; use area, max or largest magnitude.")
-    # block maxima: the edges of each output cell's block, then a maximum over each block
-    r_edges = (np.arange(rows + 1) * arr.shape[0]) // rows
-    c_edges = (np.arange(cols + 1) * arr.shape[1]) // cols
-    by_rows = np.maximum.reduceat(arr, r_edges[:-1], axis=0)
-    return np.maximum.reduceat(by_rows, c_edges[:-1], axis=1)
 
 
 def _to_index(arr: np.ndarray, lo: float, scale: float, signed: bool) -> np.ndarray:

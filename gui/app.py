@@ -135,7 +135,7 @@ def run_app(argv: Sequence[str]) -> int:
     app.setApplicationName(APPLICATION)
     from gui.window.main_window import MainWindow
 
-    window = MainWindow()
+    window = MainWindow(guide_on_first_start=True)
     window.show()
     if argv and argv[0].endswith(".shiftlab"):
         window.open_session(argv[0])  # a session (figure sets carry one): the state as saved

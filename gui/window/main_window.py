@@ -47,13 +47,11 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QScrollArea,
     QStyle,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
 from engine import (
-    EXAMPLES,
     ImageLoadError,
     ImageSource,
     InputTransform,
@@ -73,8 +71,14 @@ from gui.canvas.model import CanvasModel, demo_image
 from gui.canvas.snapshots import SnapshotPool
 from gui.comparison.mode import CompareMode
 from gui.docks.controls import CanvasControls, PipelineControls
+from gui.docks.inspector import Inspector
+from gui.docks.what_you_see import WhatYouSee
 from gui.export.action import FigureExporter
 from gui.export.jobs import window_export_job
+from gui.guide.guide import Guide
+from gui.live.mode import LiveMode
+from gui.live.source import is_video_path
+from gui.network.mode import NetworkMode, is_model_path
 from gui.panels.pipeline_row import PipelineRow
 from gui.panels.views import PipelineRequest
 from gui.window import files
@@ -98,8 +102,6 @@ DEFAULT_SIZE = (1360, 780)
 SCREEN_SHARE = 0.9
 #: How often, and how many ms apart, a window the layout keeps too wide is shrunk again.
 FIT_RETRIES, FIT_RETRY_MS = 5, 40
-#: The tallest the About this example dock is made to show its whole text.
-ABOUT_MAX_HEIGHT = 220
 #: The state shown at the last close, kept beside the settings file and shown again at
 #: the next start, so the input and its pipeline always come back together.
 LAST_STATE_FILE = "last.shiftlab"
@@ -134,7 +136,8 @@ class MainWindow(QMainWindow):
     session_opened = Signal(str)
     last_state_restored = Signal()
 
-    def __init__(self, settings: AppSettings | None = None) -> None:
+    def __init__(self, settings: AppSettings | None = None,
+                 guide_on_first_start: bool = False) -> None:
         super().__init__()
         self._title = ""  # an example's title, shown with its state
         self.settings = settings or AppSettings()
@@ -179,17 +182,12 @@ class MainWindow(QMainWindow):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setMinimumWidth(controls.sizeHint().width() + 24)
         self.controls_dock = self.add_dock(scroll, "Controls")
-        # An example's explanation stays in a dock above the controls while its image is
-        # the input (status bar messages go with the first hover).
-        self.about_text = QTextBrowser()
-        self.about_text.setFrameShape(QTextBrowser.Shape.NoFrame)
-        self.about_text.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.about_text.viewport().setAutoFillBackground(False)
-        self.about_text.setMinimumHeight(40)
-        self.about_dock = self.add_dock(self.about_text, "About this example")
-        self.splitDockWidget(self.about_dock, self.controls_dock, Qt.Orientation.Vertical)
-        self.about_dock.setVisible(False)
-        self._about_example: str | None = None
+        # What you see: the state in plain words (an example's explanation among them),
+        # above the controls, always there
+        self.what_you_see = WhatYouSee(self)
+        self.what_you_see_dock = self.add_dock(self.what_you_see.panel, "What you see")
+        self.what_you_see.dock = self.what_you_see_dock
+        self.splitDockWidget(self.what_you_see_dock, self.controls_dock, Qt.Orientation.Vertical)
 
         # `hover_label` describes the hovered cell (hidden while a short message shows;
         # hovering clears such a message). The last computation problem (in red), or how
@@ -215,15 +213,22 @@ class MainWindow(QMainWindow):
         self.compare.metrics.padding_fix_requested.connect(
             self.pipeline_controls.padding.setCurrentText)  # the seam note's one-click fix
         # File > Export figure set… (Ctrl+E) and Edit > Copy figure (Ctrl+Shift+C)
+        self.inspector = Inspector(self)  # View > Inspect cell (I), or click a stage's cell
         self.exporter = FigureExporter(self, self.runner, self.statusBar(), self.export_job,
                                        self.settings)
         self.exporter.install_actions(self.menus["file"], self.menus["edit"],
                                       file_before=self.actions_by_name["quit"])
+        self.guide = Guide(self)  # Help > Guide: the story, step by step
+        self.controls_dock.raise_()
         self._restore_settings()
+        self.live = LiveMode(self)  # File > Open video… / Camera…, the Video menu, Trajectories
+        self.network = NetworkMode(self)  # Pipeline > Network: trained networks on the canvas
         self.setAcceptDrops(True)
         self.update_title()
         self._on_model_changed(None)
         self._restoring = self._restore_last_state()
+        if guide_on_first_start:
+            self.guide.open_once()
         notices = self.settings.notices
         if notices:  # each also went to stderr
             more = f" (and {len(notices) - 1} more)" if len(notices) > 1 else ""
@@ -348,9 +353,11 @@ class MainWindow(QMainWindow):
                                self.pipeline_controls.shared.setChecked, "L", checkable=True)
         self.menus["view"].addSeparator()
         self.menus["view"].addAction(self.controls_dock.toggleViewAction())
-        self.menus["view"].addAction(self.about_dock.toggleViewAction())
+        self.menus["view"].addAction(self.what_you_see_dock.toggleViewAction())
 
         a("help", "gestures", "&Mouse and keys", self.show_help, S.HelpContents)
+        a("help", "guide", "&Guide", self.open_guide, "Ctrl+G",
+          "The article's argument step by step, each step live in the window")
         a("help", "about", "&About ShiftLab", self.show_about)
 
     def _connect(self) -> None:
@@ -509,7 +516,8 @@ class MainWindow(QMainWindow):
         image = self.snapshots.copy_of(self.model.image)  # the worker reads a frozen copy
         top_k, shared = self.pipeline_controls.top_k(), self.pipeline_controls.shared_levels()
         # while comparing, one job computes A and B so both rows show the same edit
-        request = PipelineRequest(image, spec, top_k, shared, self.compare.setup())
+        request = PipelineRequest(image, spec, top_k, shared, self.compare.setup(),
+                                  screen=self.row.panel_pixels())
         self._in_flight = self.runner.submit(request)
         self.snapshots.assign(self._in_flight)
         return self._in_flight
@@ -559,7 +567,7 @@ class MainWindow(QMainWindow):
         return ViewState(self.model.input_image(), self.pipeline_controls.spec(),
                          self.compare.setup(), top_k=self.pipeline_controls.top_k(),
                          shared_levels=self.pipeline_controls.shared_levels(),
-                         title=self._title)
+                         title=self._title, network=self.network.choice)
 
     def open_state(self, state: ViewState, message: str = "", undoable: bool = True) -> None:
         """Show `state`: its input A in the canvas, its pipeline and display options in the
@@ -582,7 +590,7 @@ class MainWindow(QMainWindow):
             return ViewState(self.model.input_image(), self._valid_spec, self.compare.setup(),
                              top_k=self.pipeline_controls.top_k(),
                              shared_levels=self.pipeline_controls.shared_levels(),
-                             title=self._title)
+                             title=self._title, network=self.network.choice)
 
     def _show_rest_of(self, state: ViewState) -> None:
         """Show everything of `state` but its input pixels (which the canvas holds)."""
@@ -592,6 +600,7 @@ class MainWindow(QMainWindow):
             self.pipeline_controls.shared.setChecked(state.shared_levels)
         self.pipeline_controls.set_spec(state.spec)
         self.compare.apply_setup(state.compare)
+        self.network.apply_state(state.network)
         self.update_title()
         self.row.fit()
 
@@ -629,8 +638,12 @@ class MainWindow(QMainWindow):
 
         Returns the load request id.
         """
-        self.statusBar().showMessage(f"Opening {path}…")
         self._restoring = 0
+        if is_video_path(path):  # a video file or a folder of frames plays as live input
+            return self.live.open_video(path)
+        if is_model_path(path):  # an ONNX model runs on the canvas
+            return self.network.open_model(path)
+        self.statusBar().showMessage(f"Opening {path}…")
         return self.runner.submit(LoadRequest(str(path)))
 
     def choose_file(self) -> None:
@@ -812,28 +825,16 @@ class MainWindow(QMainWindow):
 
     # -- status ---------------------------------------------------------------------------------
     def update_title(self) -> None:
-        """Name the input in the window title; show the example's explanation in the About
-        dock while an example's image is the input (the dock opens when an example comes
-        and closes when it goes), and say what a left drag does."""
+        """Name the input in the window title and say what a left drag does."""
         name = self.model.source.label
         self.setWindowTitle(f"ShiftLab — {name}")
-        source = self.model.source
-        example = source.example if source.kind == "example" else None
-        if example != self._about_example:
-            self._about_example = example
-            known = EXAMPLES.get(example) if example is not None else None
-            self.about_dock.setWindowTitle(f"About this example: {known.title}" if known
-                                           else "About this example")
-            self.about_text.setPlainText(known.description if known else "")
-            self.about_dock.setVisible(known is not None)
-            if known is not None:
-                QTimer.singleShot(0, self, self._fit_about_dock)  # once it is laid out
         self._update_drag_label()
 
     def _update_drag_label(self) -> None:
         mode = self.canvas_item.left_drag_mode()
-        self.drag_label.setText("Left drag: move a lit pixel" if mode == "move"
-                                else "Left drag: paint")
+        self.drag_label.setText({"move": "Left drag: move a lit pixel",
+                                 "slide": "Left drag: slide the image"}.get(
+                                     mode, "Left drag: paint"))
         self.drag_label.setToolTip(DRAG_TIP)
 
     def _default_size(self) -> tuple[int, int]:
@@ -845,16 +846,6 @@ class MainWindow(QMainWindow):
         area = screen.availableGeometry()
         return (max(DEFAULT_SIZE[0], int(area.width() * SCREEN_SHARE)),
                 max(DEFAULT_SIZE[1], int(area.height() * SCREEN_SHARE)))
-
-    def _fit_about_dock(self) -> None:
-        """Make the About dock as tall as its text (up to :data:`ABOUT_MAX_HEIGHT`)."""
-        if not self.about_dock.isVisible():
-            return
-        document = self.about_text.document()
-        document.setTextWidth(self.about_text.viewport().width())
-        height = int(document.size().height()) + 2 * self.about_text.frameWidth() + 4
-        self.resizeDocks([self.about_dock], [min(height, ABOUT_MAX_HEIGHT)],
-                         Qt.Orientation.Vertical)
 
     def fit_to_screen(self) -> None:
         """Keep the window, frame included, inside the available area of its screen: a
@@ -932,6 +923,10 @@ class MainWindow(QMainWindow):
         if index == 0 and row < h and col < w:  # the canvas may be ahead of the result
             value = float(self.model.image[row, col])
         self.show_hover_text(f"{stage.title}   row {row}, col {col}   value {value:.4g}")
+
+    def open_guide(self) -> None:
+        """Open the guide at its current step (Help > Guide)."""
+        self.guide.open()
 
     def show_help(self) -> None:
         """Explain the mouse gestures and keys."""
@@ -1069,6 +1064,7 @@ Left drag: on a sparse canvas (the demo) a lit pixel moves and a dark one is pai
 on a photo it paints. The status bar says which. Shift + left drag: paint. Right drag: erase.
 Middle drag: pan. Wheel: zoom. Every panel follows.
 Hover any cell: its related cells are outlined in every panel.
+Click a cell of a stage (or press I over any cell): the Inspector shows its arithmetic.
 
 Arrow keys: nudge the input by one pixel (W toggles wrap-around).
 Ctrl+M mirror, Ctrl+Shift+M flip, Ctrl+R rotate, Ctrl+T shift by…
@@ -1077,6 +1073,10 @@ Ctrl+K convolution on/off, ] and [ more/fewer pooling levels, Ctrl+P next poolin
 Ctrl++ / Ctrl+- zoom, Ctrl+0 fit, L shared colour levels.
 Ctrl+B compare A with B, Ctrl+Shift+O open a photo as B, File > Examples: the article's cases.
 Ctrl+E export a figure set, Ctrl+Shift+C copy the composite figure.
+Ctrl+Shift+V open a video: Space play/pause, , and . step a frame, G keep the frame as B.
+Ctrl+G: the guide, the article's argument in live steps (Help > Guide).
+Pipeline > Network: the canvas through a trained digit network (28x28, a pen) or your ONNX
+model (Ctrl+Shift+N, or drop the .onnx file); Ctrl + drag slides the whole image.
 
 Red box: the largest cell of each stage; orange rings: the next largest.
 Dashed green box on the input: the receptive field of the deepest level's maximum."""

@@ -24,6 +24,8 @@ from engine.state import spec_from_dict
 ORGANIZATION = "ShiftLab"
 APPLICATION = "ShiftLab"
 SPEC_KEY = "pipeline/spec"
+#: True once the guide has opened by itself at a first start (it then never does again).
+GUIDE_SHOWN_KEY = "guide/shown"
 #: The integer fields of a remembered spec and their ranges (as the Controls dock offers).
 SPEC_RANGES: dict[str, tuple[int, int]] = {
     "stride": (1, MAX_STRIDE),
