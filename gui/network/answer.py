@@ -97,11 +97,11 @@ class ShiftMapView(pg.GraphicsLayoutWidget):
         self.plot.setMouseEnabled(False, False)
         self.plot.hideButtons()
         self.plot.invertY(True)
-        for name, text in (("bottom", "dx"), ("left", "dy")):
+        self.plot.setAspectLocked(True)  # square cells: a shift in x looks like one in y
+        for name in ("bottom", "left"):  # dx along, dy down (the tooltip says so)
             axis = self.plot.getAxis(name)
             axis.setPen("k")
             axis.setTextPen("k")
-            axis.setLabel(text, color="k")
         self.image = pg.ImageItem()
         self.plot.addItem(self.image)
         self.centre = pg.QtWidgets.QGraphicsRectItem()
@@ -110,6 +110,9 @@ class ShiftMapView(pg.GraphicsLayoutWidget):
         self._texts: list[pg.TextItem] = []
         self.plot.setTitle("shift map", size="9pt")
         self.setMinimumSize(150, 110)
+        self.setToolTip("The top-1 class for every shift of the input: dx to the right, dy "
+                        "down; paler where the network is less sure; the unshifted input "
+                        "outlined")
         self.scene().sigMouseMoved.connect(self._on_mouse)
 
     def clear_map(self, text: str = "shift map") -> None:
@@ -128,7 +131,7 @@ class ShiftMapView(pg.GraphicsLayoutWidget):
     def _title(self) -> str:
         m = self.shift_map
         n = len(m.shifts)
-        return f"shift map: top-1 changes<br>at {m.changed} of {n * n} shifts"
+        return f"shift map: {m.changed}/{n * n} change top-1"
 
     def show_map(self, smap: ShiftMap | None) -> None:
         """Draw `smap` (None: no map for this network)."""

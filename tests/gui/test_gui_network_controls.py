@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
+from PySide6.QtCore import QPointF
+
 from engine.networks import NETWORKS
 from gui.docks.controls import KERNEL_ONLY
 from tests.gui.test_gui_network import choose, wait_network
@@ -34,3 +37,18 @@ def test_settings_appear_with_the_network_that_uses_them(qtbot, window, tmp_path
     choose(window, KERNEL_ONLY)
     qtbot.waitUntil(lambda: window.network.choice is None)
     assert shown(controls) == set()
+
+
+def test_shift_map_cells_are_square_on_screen(qtbot, window):
+    window.resize(1360, 780)
+    window.show()
+    qtbot.waitExposed(window)
+    choose(window, "digits-max")
+    wait_network(qtbot, window)
+    view = window.network.rows[0].shift_map
+    qtbot.waitUntil(lambda: view.shift_map is not None, timeout=30_000)
+    qtbot.wait(50)  # let the layout settle
+    corner = view.plot.vb.mapViewToScene(QPointF(0.0, 0.0))
+    step = view.plot.vb.mapViewToScene(QPointF(1.0, 1.0)) - corner  # one shift each way
+    assert abs(step.x()) == pytest.approx(abs(step.y()), rel=0.02)
+    assert abs(step.x()) > 0
