@@ -23,6 +23,7 @@ import numpy as np
 
 from .comparison import InputTransform
 from .examples import ARTICLE_SPEC, SAMPLE_PHOTOS, sample_photo
+from .networks import NetworkChoice, held_out_digits
 from .pipeline import PipelineResult, PipelineSpec
 from .state import CompareSetup, ImageSource, InputImage, StateRun, ViewState, example_state
 
@@ -227,6 +228,55 @@ def _aps_check(state: ViewState, run: StateRun) -> str | None:
             f"moved by {first.displacement} cells.")
 
 
+# -- 10, 11 -----------------------------------------------------------------------------------
+#: The held-out digit the network steps show: a 1 that digits-max reads as a 7 once moved
+#: one pixel right, while digits-aps keeps its answer (the tests check both). Its border
+#: rows and columns are blank, so a nudge is the same with wrap-around on or off.
+FLIP_DIGIT = 96
+
+
+def _flip_digit() -> np.ndarray:
+    return held_out_digits()[0][FLIP_DIGIT]
+
+
+def _digit_setup(network: str) -> ViewState:
+    digit = _flip_digit()
+    return ViewState(InputImage(digit), PipelineSpec(convolve=False, levels=2),
+                     CompareSetup(InputTransform("other"), InputImage(digit)),
+                     network=NetworkChoice.bundled(network))
+
+
+def _nudged(state: ViewState, run: StateRun, network: str):
+    """A's and B's answers when A is B moved by one pixel through `network`, else None."""
+    net = run.network
+    if net is None or net.b is None or net.choice.name != network \
+            or state.compare.image_b is None or net.a.top1 is None:
+        return None
+    a, b = state.a.pixels, state.compare.image_b.pixels
+    if a.shape != b.shape or not any(
+            np.array_equal(a, np.roll(b, step, axis)) for step in (1, -1) for axis in (0, 1)):
+        return None
+    return net.b, net.a
+
+
+def _flip_check(state: ViewState, run: StateRun) -> str | None:
+    answers = _nudged(state, run, "digits-max")
+    if answers is None or answers[0].top1 == answers[1].top1:
+        return None
+    before, after = answers
+    return (f"Done: one pixel over, digits-max's answer went from {before.top1_label} "
+            f"({before.top1_probability:.1%}) to {after.top1_label} "
+            f"({after.top1_probability:.1%}).")
+
+
+def _kept_check(state: ViewState, run: StateRun) -> str | None:
+    answers = _nudged(state, run, "digits-aps")
+    if answers is None or answers[0].top1 != answers[1].top1:
+        return None
+    return (f"Done: one pixel over, digits-aps still answers {answers[1].top1_label} "
+            f"({answers[1].top1_probability:.1%}).")
+
+
 STEPS: tuple[GuideStep, ...] = (
     GuideStep(
         "pixel", "One pixel, pooled",
@@ -294,4 +344,19 @@ STEPS: tuple[GuideStep, ...] = (
         "Switch pooling to aps (Ctrl+P four times, or Controls > Pool mode) and read the "
         "distances.",
         _shift_circular_setup, _aps_check),
+    GuideStep(
+        "flip", "A trained network's answer can flip",
+        "A real handwritten 1 from the held-out digits (never trained on), through "
+        "digits-max, a small network with max pooling: it answers 1 with 97.2%. Row B keeps "
+        "the digit where it is.",
+        "Press the right arrow key to nudge the digit one pixel right (its border is blank, "
+        "so wrap-around makes no difference) and read the answer under the pipeline.",
+        lambda: _digit_setup("digits-max"), _flip_check),
+    GuideStep(
+        "kept", "… and the variant whose answer does not",
+        "The same 1 through digits-aps: the same network with APS pooling and circular "
+        "padding, so a circular shift only swaps the phases it chooses from. It answers 1 "
+        "with 80.7%.",
+        "Press the right arrow key again: the same one-pixel nudge.",
+        lambda: _digit_setup("digits-aps"), _kept_check),
 )

@@ -5,11 +5,16 @@ a step list, what to look at, what to do, and Back / Next. Entering a step sets 
 scenario up through the window's public API (:meth:`MainWindow.open_state`, the Shift
 sweep dock); after each drawn result the step's predicate looks at the state and its run
 (both computed on the worker; the predicate only reads them) and, once the learner has
-done what the step asks, the panel says so with the numbers the run holds.
+done what the step asks, the panel says so with the numbers the run holds. For a step
+that chooses a network, the run is the pipeline's with the network's answer of the same
+canvas (the two come from separate jobs).
 """
 
 from __future__ import annotations
 
+import dataclasses
+
+import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -22,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from engine.guide_steps import STEPS, GuideStep
 from gui.docks.sweep import DIRECTIONS, REFERENCES
+from gui.network.requests import NetworkRequest
 from gui.panels.views import PipelineRequest
 from gui.window.settings import GUIDE_SHOWN_KEY
 from gui.worker import JobDone
@@ -111,6 +117,10 @@ class Guide(QObject):
         self.done: set[int] = set()
         self._since = 0  # results of requests up to this id predate the step's setup
         self._swept = False  # a sweep was started since the step was entered
+        self._network_step = False  # the step's state chooses a network
+        self._pipeline_run = None  # a network step's newest pipeline run and network job
+        self._network_job: JobDone | None = None
+        self._since_network = 0
         self.panel = GuidePanel(steps)
         self.panel.setMinimumWidth(GUIDE_WIDTH)
         self.panel.setMaximumWidth(GUIDE_WIDTH + 80)
@@ -121,6 +131,7 @@ class Guide(QObject):
         self.panel.again.clicked.connect(lambda: self.show_step(self.index))
         self.panel.steps_list.currentRowChanged.connect(self._on_row)
         window.runner.subscribe(PipelineRequest, done=self._on_pipeline_done, owner=self)
+        window.runner.subscribe(NetworkRequest, done=self._on_network_done, owner=self)
         sweep = window.compare.sweep
         sweep.run_button.clicked.connect(self._on_sweep_started)
         sweep.finished.connect(self._on_sweep_finished)
@@ -172,8 +183,12 @@ class Guide(QObject):
         panel.next.setEnabled(index < len(self.steps) - 1)
         window = self.window
         self._since = window.runner.latest(PipelineRequest)
+        self._since_network = window.runner.latest(NetworkRequest)
         self._swept = False
-        window.open_state(step.setup(), f"Guide, step {index + 1}: {step.title}")
+        self._pipeline_run = self._network_job = None
+        state = step.setup()
+        self._network_step = state.network is not None
+        window.open_state(state, f"Guide, step {index + 1}: {step.title}")
         if step.sweep is not None:
             self._set_up_sweep(step)
         self.step_shown.emit(index)
@@ -207,7 +222,32 @@ class Guide(QObject):
         if not self.dock.isVisible() or step.check is None or event.request_id <= self._since:
             return
         run = event.result[0].run
-        text = step.check(run.state, run)
+        if self._network_step:
+            self._pipeline_run = run
+            self._check_network()
+        else:
+            self._judge(step.check(run.state, run))
+
+    def _on_network_done(self, event: JobDone) -> None:
+        if not self._network_step or event.request_id <= self._since_network:
+            return
+        self._network_job = event
+        self._check_network()
+
+    def _check_network(self) -> None:
+        """Check a network step once the pipeline and the network ran on the same canvas."""
+        run, event = self._pipeline_run, self._network_job
+        step = self.step
+        if run is None or event is None or not self.dock.isVisible() or step.check is None \
+                or len(event.request.choices) != 1 \
+                or not np.array_equal(run.state.a.pixels, event.request.image):
+            return
+        state = run.state.replace(network=event.request.choices[0])
+        self._judge(step.check(state, dataclasses.replace(
+            run, state=state, network=event.result[0].run)))
+
+    def _judge(self, text: str | None) -> None:
+        """Acknowledge `text`, or grey a past acknowledgement when the task is undone."""
         if text:
             self._acknowledge(text)
         elif self.panel.ack.isVisible() and not self.panel.ack.text().endswith(PAST_NOTE):

@@ -7,12 +7,15 @@ import dataclasses
 import re
 
 import numpy as np
+import onnxruntime as ort
 import pytest
 
 from engine import EXAMPLES, InputImage, run_pipeline, run_state
 from engine.examples import sample_photo
-from engine.guide_steps import STEPS, pixel_image
+from engine.guide_steps import FLIP_DIGIT, STEPS, pixel_image
+from engine.networks import held_out_digits
 from engine.sweep import sweep_stages
+from resources import network_path
 
 BY_KEY = {step.key: step for step in STEPS}
 NUMBER = re.compile(r"\d+(?:\.\d+)?")
@@ -39,6 +42,15 @@ def after(step_key: str, **changes):
         changes["compare"] = dataclasses.replace(state.compare, **changes["compare"])
     state = state.replace(**changes)
     return state, run_state(state)
+
+
+def onnx_probabilities(name: str, image: np.ndarray) -> np.ndarray:
+    """The bundled network's class probabilities for one 28x28 image, by onnxruntime alone."""
+    session = ort.InferenceSession(str(network_path(name)), providers=["CPUExecutionProvider"])
+    logits = session.run(None, {session.get_inputs()[0].name:
+                                image[None, None].astype(np.float32)})[0][0].astype(np.float64)
+    p = np.exp(logits - logits.max())
+    return p / p.sum()
 
 
 def verified_numbers(key: str) -> set[str]:
@@ -96,6 +108,16 @@ def verified_numbers(key: str) -> set[str]:
         return {"1", "0.59", "3", "0.22", "2"}
     if key == "aps":
         return {"4", "2"}
+    if key in ("flip", "kept"):
+        images, labels = held_out_digits()
+        assert labels[FLIP_DIGIT] == 1 and np.array_equal(state.a.pixels, images[FLIP_DIGIT])
+        assert np.array_equal(state.compare.image_b.pixels, state.a.pixels)
+        assert state.network.name == {"flip": "digits-max", "kept": "digits-aps"}[key]
+        p = onnx_probabilities(state.network.name, images[FLIP_DIGIT])
+        assert int(np.argmax(p)) == run.network.a.top1 == 1
+        said = {"flip": "97.2", "kept": "80.7"}[key]
+        assert f"{p.max():.1%}" == f"{run.network.a.top1_probability:.1%}" == f"{said}%"
+        return {"1", said}
     raise AssertionError(f"no verified numbers for step {key!r}")
 
 
@@ -198,3 +220,45 @@ def test_the_pixel_steps_do_not_search_a_large_input():
     big[7, 7] = 1.0
     state, run = after("pixel", a=InputImage(big))
     assert BY_KEY["pixel"].check(state, run) is None
+
+
+def nudged_right(key: str, wrap: bool = True):
+    """Step `key`'s digit moved one pixel right, with or without wrap-around, and its run."""
+    moved = np.roll(BY_KEY[key].setup().a.pixels, 1, 1)
+    if not wrap:
+        moved[:, 0] = 0  # the uncovered column
+    return after(key, a=InputImage(moved))
+
+
+def test_the_flip_digit_moves_the_same_with_or_without_wrap():
+    digit = held_out_digits()[0][FLIP_DIGIT]
+    assert not (digit[0].any() or digit[-1].any() or digit[:, 0].any() or digit[:, -1].any())
+
+
+def test_the_flip_step_acknowledges_the_nudge_with_both_answers():
+    images, _ = held_out_digits()
+    before = onnx_probabilities("digits-max", images[FLIP_DIGIT])
+    after_p = onnx_probabilities("digits-max", np.roll(images[FLIP_DIGIT], 1, 1))
+    assert int(np.argmax(before)) == 1 and int(np.argmax(after_p)) == 7
+    for wrap in (True, False):
+        state, run = nudged_right("flip", wrap)
+        assert BY_KEY["flip"].check(state, run) == (
+            f"Done: one pixel over, digits-max's answer went from 1 ({before.max():.1%}) "
+            f"to 7 ({after_p.max():.1%}).")
+    assert f"{after_p.max():.1%}" == "52.4%"
+    state, run = after("flip", a=InputImage(np.roll(images[FLIP_DIGIT], 2, 1)))
+    assert BY_KEY["flip"].check(state, run) is None  # two pixels is not the nudge asked
+
+
+def test_the_kept_step_acknowledges_the_kept_answer():
+    images, _ = held_out_digits()
+    moved = onnx_probabilities("digits-aps", np.roll(images[FLIP_DIGIT], 1, 1))
+    np.testing.assert_allclose(moved, onnx_probabilities("digits-aps", images[FLIP_DIGIT]),
+                               atol=1e-6)
+    state, run = nudged_right("kept")
+    assert run.network.a.top1 == run.network.b.top1 == int(np.argmax(moved)) == 1
+    assert BY_KEY["kept"].check(state, run) == (
+        f"Done: one pixel over, digits-aps still answers 1 ({moved.max():.1%}).")
+    assert f"{moved.max():.1%}" == "80.7%"
+    state, run = nudged_right("flip")  # the answer digits-max changes is no kept answer
+    assert BY_KEY["kept"].check(state, run) is None

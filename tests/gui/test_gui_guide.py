@@ -8,8 +8,10 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 
 from engine import run_pipeline, run_state
-from engine.guide_steps import STEPS
+from engine.guide_steps import FLIP_DIGIT, STEPS
+from engine.networks import held_out_digits
 from engine.sweep import sweep_stages
+from tests.engine.test_engine_guide_steps import onnx_probabilities
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 LEFT = Qt.MouseButton.LeftButton
@@ -21,6 +23,11 @@ def wait_drawn(qtbot, window) -> None:
     qtbot.waitUntil(lambda: window.up_to_date() and (
         not window.compare.active or rows.request_id == window.row.request_id),
         timeout=30_000)
+
+
+def wait_answered(qtbot, window) -> None:
+    """Wait until the network's newest answer is drawn."""
+    qtbot.waitUntil(window.network.up_to_date, timeout=30_000)
 
 
 def enter(qtbot, window, button=None) -> None:
@@ -94,7 +101,7 @@ def test_the_guide_runs_end_to_end_through_mouse_and_keys(window, driver, qtbot)
     metrics = window.compare.metrics
     qtbot.waitUntil(lambda: metrics.fix_padding.isVisible(), timeout=10_000)
     assert comparison(window)["conv"].equivariance_error > 0.01
-    assert "Seam" in window.what_you_see.description
+    qtbot.waitUntil(lambda: "Seam" in window.what_you_see.description, timeout=10_000)
     text = acknowledged(qtbot, window, lambda: qtbot.mouseClick(metrics.fix_padding, LEFT))
     assert window.pipeline_controls.padding.currentText() == "circular"
     wait_drawn(qtbot, window)
@@ -153,13 +160,41 @@ def test_the_guide_runs_end_to_end_through_mouse_and_keys(window, driver, qtbot)
     zero = [n for n, c in comparison(window).items() if n.startswith("pool") and c.distance == 0]
     assert zero == ["pool 2", "pool 3", "pool 4", "pool 5", "pool 6"]
     assert text.startswith("Done: with APS the distance is 0 at pool 2, pool 3")
+
+    # 10: the right arrow key nudges the held-out 1; digits-max's answer flips
+    images, _ = held_out_digits()
+    digit = images[FLIP_DIGIT]
+    enter(qtbot, window)
+    wait_answered(qtbot, window)
+    assert window.network.choice.name == "digits-max"
+    assert np.array_equal(window.model.image, digit)
+    before = onnx_probabilities("digits-max", digit)
+    text = acknowledged(qtbot, window, lambda: qtbot.keyClick(window, Qt.Key.Key_Right))
+    assert np.array_equal(window.model.image, np.roll(digit, 1, 1))
+    moved = onnx_probabilities("digits-max", window.model.image)
+    assert int(np.argmax(before)) == 1 and int(np.argmax(moved)) == 7
+    assert text == (f"Done: one pixel over, digits-max's answer went from 1 "
+                    f"({before.max():.1%}) to 7 ({moved.max():.1%}).")
+    wait_answered(qtbot, window)
+    assert window.network.rows[0].drawn.run.a.top1 == 7
+
+    # 11: the same nudge through digits-aps keeps the answer
+    enter(qtbot, window)
+    wait_answered(qtbot, window)
+    assert window.network.choice.name == "digits-aps"
+    assert np.array_equal(window.model.image, digit)
+    text = acknowledged(qtbot, window, lambda: qtbot.keyClick(window, Qt.Key.Key_Right))
+    assert np.array_equal(window.model.image, np.roll(digit, 1, 1))
+    kept = onnx_probabilities("digits-aps", window.model.image)
+    assert int(np.argmax(kept)) == 1
+    assert text == f"Done: one pixel over, digits-aps still answers 1 ({kept.max():.1%})."
     assert not guide.panel.next.isEnabled()
     assert guide.done == set(range(len(STEPS)))
 
     # Back, and the step list, go to earlier steps and set them up again
     enter(qtbot, window, guide.panel.back)
     assert guide.index == len(STEPS) - 2
-    assert window.pipeline_controls.pool_mode.currentText() == "max"
+    assert window.network.choice.name == "digits-max"
     list_widget = guide.panel.steps_list
     rect = list_widget.visualItemRect(list_widget.item(0))
     with qtbot.waitSignal(guide.step_shown, timeout=5_000):
