@@ -18,11 +18,20 @@ LEFT = Qt.MouseButton.LeftButton
 
 
 def wait_drawn(qtbot, window) -> None:
-    """Wait until the newest request is drawn in row A (and B while comparing)."""
+    """Wait until the newest request is drawn in row A (and B while comparing), and the
+    panels' view has stopped moving: a step opens docks, and a drag sent while the views
+    are still being fitted to the new layout can land on another pixel (it painted from
+    (3, 1) instead of moving the pixel at (2, 2))."""
     rows = window.compare.rows
     qtbot.waitUntil(lambda: window.up_to_date() and (
         not window.compare.active or rows.request_id == window.row.request_id),
         timeout=30_000)
+    view = window.row.panels[0].view
+    for _ in range(50):
+        before = view.viewRange()
+        qtbot.wait(100)
+        if view.viewRange() == before:
+            return
 
 
 def wait_answered(qtbot, window) -> None:
