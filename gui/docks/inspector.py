@@ -9,6 +9,11 @@ shows, for a convolution, the input patch, the kernel, the products, their sum a
 activation; for pooling, the window with the winner marked, the blur taps (blurmax, blur)
 or the phase kept (APS). Hovering a grid cell outlines where it comes from on the panels.
 The inspected cell follows every new result of its row.
+
+In network mode, ``I`` over a cell of a layer panel splits it into its input channels
+(:func:`engine.networks.explain_layer.explain_layer_cell`, on the worker through a
+:class:`LayerExplainRequest`): the channels contributing most, with their contribution and
+share, and whether the contributions and the bias give onnxruntime's Conv output.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ from PySide6.QtWidgets import (
 
 from engine import PipelineResult
 from engine.explain import CellExplanation, explain_cell
+from engine.networks import NetworkChoice, NetworkView, short_name
+from engine.networks.explain_layer import LayerCellExplanation, explain_layer_cell
 from gui.panels.pipeline_row import PipelineRow
 from gui.worker import JobContext, JobDone, JobFailed, Request
 
@@ -41,6 +48,8 @@ VALUE = "{:.6g}"
 WINNER_BG = "#ff2d55"
 PADDED_FG = "#8a8f98"
 CELL_W, CELL_H = 66, 20
+#: Input channels listed for a network layer cell.
+TOP_CHANNELS = 8
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -69,6 +78,46 @@ class ExplainRequest(Request[CellExplanation]):
             If the stage or cell is not in the result.
         """
         return explain_cell(self.result, self.stage, self.row, self.col)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LayerExplainRequest(Request[LayerCellExplanation]):
+    """Split a cell of a network layer into its input channels' contributions.
+
+    Attributes
+    ----------
+    choice : NetworkChoice
+        The network that made `view`.
+    view : NetworkView
+        The drawn run (read only, shared).
+    layer : str
+    channel, row, col : int
+    top : int
+        Channels kept, the largest first.
+    """
+
+    lane: ClassVar[str] = "inspect"
+    choice: NetworkChoice
+    view: NetworkView
+    layer: str
+    channel: int
+    row: int
+    col: int
+    top: int = TOP_CHANNELS
+
+    def run(self, context: JobContext) -> LayerCellExplanation:
+        """Return :func:`~engine.networks.explain_layer.explain_layer_cell` of the cell.
+
+        Raises
+        ------
+        engine.networks.explain_layer.LayerExplainError
+            If the layer is not a Conv output or a ReLU of one, or the cell is outside it.
+        engine.networks.NetworkLoadError, engine.networks.NetworkChoiceError
+            If the network cannot be loaded again.
+        """
+        network = self.choice.load()
+        return explain_layer_cell(network, self.view.result, self.view.prepared.x, self.layer,
+                                  self.channel, self.row, self.col, self.top)
 
 
 def source_cells(e: CellExplanation, i: int, j: int, pool_size: int
@@ -337,6 +386,33 @@ class InspectorPanel(QWidget):
         return (f"Phase kept for the whole map: {e.phase} (largest sum of squares)<br>"
                 f"Sums of squares: {norms}<br>Value = <b>{value}</b> from {e.winner}{tie}")
 
+    def show_layer_explanation(self, e: LayerCellExplanation, network: str) -> None:
+        """Show `e`, a cell of a layer of `network`: its top input channels as a table."""
+        self.explanation = None
+        self._clear()
+        through = (f"{e.via} of the convolution <i>{short_name(e.conv)}</i>" if e.via
+                   else "convolution")
+        self.header.setText(f"<b>{network} · {short_name(e.layer)} · channel {e.channel}, "
+                            f"cell ({e.row}, {e.col})</b> = {VALUE.format(e.value)}<br>"
+                            f"{through} of <i>{short_name(e.source)}</i>")
+        values = np.array([[p.channel, p.contribution, 100.0 * p.share]
+                           for p in e.contributions])
+        grid = self._grid("channels", f"The {len(e.contributions)} of {e.channels} input "
+                                      "channels contributing most (share: of the sum of "
+                                      "absolute contributions, in %):")
+        grid.show_values(values, ([str(i + 1) for i in range(len(values))],
+                                  ["channel", "contrib.", "share %"]))
+        check = ("= onnxruntime's Conv output" if e.reproduces
+                 else "<b>differs from</b> onnxruntime's Conv output")
+        text = (f"Sum over all {e.channels} channels + bias {VALUE.format(e.bias)} = "
+                f"{VALUE.format(e.total)}<br>{check} {VALUE.format(e.pre_activation)} "
+                f"(float32 tolerance {e.tolerance:.2g})")
+        if e.via == "Relu":
+            text += f"<br>ReLU: max({VALUE.format(e.pre_activation)}, 0) = " \
+                    f"<b>{VALUE.format(e.value)}</b>"
+        self.lines.setText(text)
+        self._wrap_text()
+
     def _on_grid_hover(self, i: int, j: int) -> None:
         e = self.explanation
         if e is None or i < 0 or e.source is None:
@@ -378,6 +454,8 @@ class Inspector(QObject):
         self.panel.source_hovered.connect(self._outline_source)
         window.runner.subscribe(ExplainRequest, done=self._on_done, failed=self._on_failed,
                                 owner=self)
+        window.runner.subscribe(LayerExplainRequest, done=self._on_layer_done,
+                                failed=self._on_failed, owner=self)
 
     def row_name(self, row: PipelineRow) -> str:
         """"A" or "B"."""
@@ -394,7 +472,15 @@ class Inspector(QObject):
         return self.window.runner.submit(ExplainRequest(result, self.target[1], r, c))
 
     def inspect_hovered(self) -> int:
-        """Inspect the cell under the pointer in row A or B, if any."""
+        """Inspect the cell under the pointer in row A or B, or in a network's layer panel,
+        if any."""
+        network = getattr(self.window, "network", None)  # installed after the inspector
+        for net_row in network.rows if network is not None and network.active else ():
+            cell, drawn = net_row.layers.hovered_cell, net_row.drawn
+            if cell is not None and drawn is not None and net_row.isVisible():
+                self.target = None
+                return self.window.runner.submit(
+                    LayerExplainRequest(drawn.run.choice, drawn.view, *cell))
         for row in self.rows.values():
             index, r, c = row.hovered_cell
             if index >= 0 and row.isVisible():
@@ -433,6 +519,14 @@ class Inspector(QObject):
         self._shown_for = row
         self.panel.show_explanation(event.result, self.row_name(row),
                                     event.request.result.spec.pool_size)
+        self.dock.setVisible(True)
+        self.dock.raise_()
+
+    def _on_layer_done(self, event: JobDone[LayerCellExplanation]) -> None:
+        if self._shown_for is not None:
+            self._shown_for.show_related(None)
+            self._shown_for = None
+        self.panel.show_layer_explanation(event.result, event.request.view.network)
         self.dock.setVisible(True)
         self.dock.raise_()
 

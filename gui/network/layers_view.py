@@ -65,6 +65,9 @@ class LayersView(pg.GraphicsLayoutWidget):
         What is drawn.
     channels : dict
         Layer name -> the channel shown large (absent: the maximum over channels).
+    hovered_cell : (str, int, int, int) or None
+        The layer, channel, row and col of the layer cell under the pointer (the channel
+        shown there: the largest one under "max"), None over no layer cell.
 
     Signals
     -------
@@ -83,6 +86,7 @@ class LayersView(pg.GraphicsLayoutWidget):
         self.setMinimumSize(280, 110)
         self.drawn: DrawnRun | None = None
         self.channels: dict[str, int] = {}
+        self.hovered_cell: tuple[str, int, int, int] | None = None
         self.boxes: list[pg.ViewBox] = []
         self.images: list[pg.ImageItem] = []
         self.labels: list[pg.LabelItem] = []
@@ -213,6 +217,7 @@ class LayersView(pg.GraphicsLayoutWidget):
         """Outline what relates to input position (y, x) of panel `index` (0: the input)
         and describe it; return the description ("" over no cell)."""
         self.hide_outlines()
+        self.hovered_cell = None
         if self.drawn is None:
             return ""
         panels = self.panels
@@ -235,6 +240,7 @@ class LayersView(pg.GraphicsLayoutWidget):
             return ""
         row, col = cell
         value = panel.value_at(row, col, self.channels.get(panel.name))
+        self.hovered_cell = (panel.name, value.channel, row, col)
         self.outlines[index].setRect(_cells_rect(panel, row, col, row + 1, col + 1))
         self.outlines[index].setVisible(True)
         for i, other in enumerate(panels, start=1):
@@ -255,10 +261,15 @@ class LayersView(pg.GraphicsLayoutWidget):
         index = self._box_at(pos)
         if index is None:
             self.hide_outlines()
+            self.hovered_cell = None
             self.hovered.emit("")
             return
         p = self.boxes[index].mapSceneToView(pos)
         self.hovered.emit(self.hover_at(index, p.y(), p.x()))
+
+    def leaveEvent(self, event) -> None:  # noqa: N802 - Qt override
+        self.hovered_cell = None
+        super().leaveEvent(event)
 
     def _on_click(self, event) -> None:
         index = self._box_at(event.scenePos())
