@@ -19,26 +19,19 @@ the reason.
 
 from __future__ import annotations
 
-import threading
-import weakref
 from dataclasses import dataclass
 
 import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from .model import Network, NetworkResult, _parse, _read
+from .model import Network, NetworkResult
 
 __all__ = ["ChannelContribution", "LayerCellExplanation", "LayerExplainError",
            "explain_layer_cell"]
 
 #: Layers explained through the node before them: a cell of them is one cell of it.
 _ONE_TO_ONE = ("Relu", "Identity")
-
-_weights_cache: weakref.WeakKeyDictionary[Network, dict[str, onnx.TensorProto]] = \
-    weakref.WeakKeyDictionary()
-_cache_lock = threading.Lock()
-
 
 class LayerExplainError(ValueError):
     """A layer cell cannot be split into input channels; the message says which and why."""
@@ -117,21 +110,9 @@ class LayerCellExplanation:
         return abs(self.total - self.pre_activation) <= self.tolerance
 
 
-def _weights(network: Network) -> dict[str, onnx.TensorProto]:
-    """The initializers of `network`'s model file, read once per network."""
-    with _cache_lock:
-        found = _weights_cache.get(network)
-    if found is None:
-        model = _parse(network.path, _read(network.path, max(1, network.path.stat().st_size)))
-        found = {t.name: t for t in model.graph.initializer}
-        with _cache_lock:
-            _weights_cache[network] = found
-    return found
-
-
 def _conv_of(network: Network, layer: str) -> tuple[onnx.NodeProto, str | None]:
     """The Conv node explaining `layer`, and the one-to-one operator after it (or None)."""
-    producers = {o: n for n in network._nodes for o in n.output}
+    producers = {o: n for n in network.nodes for o in n.output}
     node = producers.get(layer)
     if node is None:
         raise LayerExplainError(f"layer {layer!r} is not an output of network "
@@ -210,7 +191,7 @@ def explain_layer_cell(network: Network, result: NetworkResult, x: np.ndarray, l
         If `layer` is not a 2-D Conv output or a ReLU of one, or the cell is outside it.
     """
     node, via = _conv_of(network, layer)
-    weights = _weights(network)
+    weights = network.weights
     if node.input[1] not in weights:
         raise LayerExplainError(f"layer {layer!r}: the weights of its Conv are computed in "
                                 "the graph, not stored; only stored kernels are explained.")

@@ -91,6 +91,11 @@ class Network:
         ``labels`` metadata (a JSON list); None when neither gives them.
     layer_names : tuple of str
         The activations' names in graph order (the keys of ``NetworkResult.activations``).
+    nodes : tuple of onnx.NodeProto
+        The operators that compute from the image, in graph order (each output is a layer).
+    weights : Mapping of str to onnx.TensorProto
+        The model's stored tensors (initializers) by name, as read at load time, so an
+        explanation uses the weights that run even if the file changes afterwards.
     """
 
     def __init__(self, name: str, path: Path, model: onnx.ModelProto,
@@ -115,6 +120,8 @@ class Network:
         self._final_op = next(n.op_type for n in self._nodes if self._output in n.output)
         self.labels = _labels(path, model, labels, graph.output[0], labels_from)
         self._constants = _Constants(graph)
+        self.nodes: tuple[onnx.NodeProto, ...] = tuple(self._nodes)
+        self.weights: Mapping[str, onnx.TensorProto] = {t.name: t for t in graph.initializer}
         known = {o.name for o in graph.output}
         for out in self.layer_names:
             if out not in known:

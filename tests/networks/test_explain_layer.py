@@ -33,7 +33,7 @@ def built(tmp_path_factory):
 
 
 def _layer(net, op: str, index: int = 0) -> str:
-    return [o for n in net._nodes if n.op_type == op for o in n.output][index]
+    return [o for n in net.nodes if n.op_type == op for o in n.output][index]
 
 
 def _torch_parts(conv, inp: torch.Tensor, c: int, row: int, col: int) -> dict[int, float]:
@@ -111,3 +111,21 @@ def test_bundled_digit_network_reproduces_every_cell_of_a_layer():
         for col in range(w):
             e = explain_layer_cell(net, r, x, relu, (row * w + col) % c, row, col)
             assert e.reproduces, (row, col, e.total, e.pre_activation)
+
+
+def test_the_weights_that_run_explain_even_after_the_file_changes(tmp_path):
+    torch.manual_seed(5)
+    first = torch.nn.Sequential(torch.nn.Conv2d(2, 3, 3), torch.nn.ReLU()).eval()
+    path = export(first, (2, 8, 8), tmp_path / "m.onnx")
+    net = load_network(path)
+    x = np.random.default_rng(2).normal(size=(2, 8, 8)).astype(np.float32)
+    r = net.run(x)
+    torch.manual_seed(6)  # the same architecture with other weights, over the same file
+    export(torch.nn.Sequential(torch.nn.Conv2d(2, 3, 3), torch.nn.ReLU()).eval(), (2, 8, 8),
+           path)
+    e = explain_layer_cell(net, r, x, _layer(net, "Conv"), 1, 2, 3)
+    with torch.no_grad():
+        want = _torch_parts(first[0], torch.from_numpy(x)[None], 1, 2, 3)
+    assert e.reproduces
+    for p in e.contributions:
+        assert p.contribution == pytest.approx(want[p.channel], abs=1e-5)
