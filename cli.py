@@ -16,19 +16,15 @@ from pathlib import Path
 from cli_common import (
     InputError,
     add_pipeline_arguments,
-    catch_termination,
     fail,
     gui_application,
     interrupted,
     os_error_text,
     out_dir,
     print_progress,
-    quiet_opencv,
-    restore_signals,
-    use_offscreen_without_display,
+    run_command,
     whole,
 )
-from cli_common import attach_kernel_values as _attach_kernel_values
 from cli_common import spec_overrides as _spec_overrides
 from engine import (
     EXAMPLES,
@@ -376,27 +372,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the export command with `argv` (without the program and ``export``); return the
     exit code: 0 written, 1 input/output error, 2 usage error, 130 interrupted by Ctrl+C,
     128 + the signal's number for SIGTERM or SIGHUP (handled like Ctrl+C)."""
-    parser = build_parser()
-    try:
-        args = parser.parse_args(_attach_kernel_values(
-            sys.argv[2:] if argv is None else list(argv)))
-    except SystemExit as exc:  # --help (0) or a usage error (2), already printed
-        return int(exc.code or 0)
-    misuse = ("--no-wrap applies only with --shift DY DX" if args.no_wrap and args.shift is None
-              else "--mirror-kernel applies only with --mirror or --flip"
-              if args.mirror_kernel and not (args.mirror or args.flip) else None)
-    if misuse:
-        try:
-            parser.error(misuse)
-        except SystemExit as exc:
-            return int(exc.code)
-    use_offscreen_without_display()
-    quiet_opencv()
-    previous = catch_termination()
-    try:
-        return _export(args)
-    finally:
-        restore_signals(previous)
+    return run_command(build_parser(), argv, _export, _misuse)
+
+
+def _misuse(args: argparse.Namespace) -> str | None:
+    """A flag given where it does not apply, in words; None when all apply."""
+    if args.no_wrap and args.shift is None:
+        return "--no-wrap applies only with --shift DY DX"
+    if args.mirror_kernel and not (args.mirror or args.flip):
+        return "--mirror-kernel applies only with --mirror or --flip"
+    return None
 
 
 def _export(args: argparse.Namespace) -> int:

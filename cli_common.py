@@ -9,7 +9,7 @@ import argparse
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import cv2
@@ -172,6 +172,39 @@ def restore_signals(previous: dict[int, object]) -> None:
     """Put back the handlers :func:`catch_termination` replaced."""
     for signum, handler in previous.items():
         signal.signal(signum, handler)
+
+
+def run_command(parser: argparse.ArgumentParser, argv: Sequence[str] | None,
+                body: Callable[[argparse.Namespace], int],
+                misuse: Callable[[argparse.Namespace], str | None] | None = None) -> int:
+    """Parse `argv` (``sys.argv[2:]`` when None) with `parser` and run `body` on the
+    result, with OpenCV quiet, Qt offscreen when there is no display, and SIGTERM/SIGHUP
+    raised as interrupts until it returns.
+
+    Returns
+    -------
+    int
+        `body`'s exit code, or argparse's: 0 after --help, 2 for a usage error (also when
+        `misuse` names a combination of flags that does not apply), already printed.
+    """
+    try:
+        args = parser.parse_args(attach_kernel_values(
+            sys.argv[2:] if argv is None else list(argv)))
+    except SystemExit as exc:  # --help (0) or a usage error (2), already printed
+        return int(exc.code or 0)
+    problem = misuse(args) if misuse is not None else None
+    if problem:
+        try:
+            parser.error(problem)
+        except SystemExit as exc:
+            return int(exc.code)
+    use_offscreen_without_display()
+    quiet_opencv()
+    previous = catch_termination()
+    try:
+        return body(args)
+    finally:
+        restore_signals(previous)
 
 
 def interrupted(prog: str, exc: KeyboardInterrupt) -> int:

@@ -14,18 +14,14 @@ from collections.abc import Callable, Sequence
 from cli_common import (
     InputError,
     add_pipeline_arguments,
-    attach_kernel_values,
-    catch_termination,
     fail,
     gui_application,
     interrupted,
     os_error_text,
     out_dir,
     print_progress,
-    quiet_opencv,
-    restore_signals,
+    run_command,
     spec_overrides,
-    use_offscreen_without_display,
     whole,
 )
 from engine import PipelineSpec, TruncatedVideoError
@@ -116,19 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the track command with `argv` (without the program and ``track``); return the
     exit code: 0 written, 1 input/output error, 2 usage error, 130 interrupted by Ctrl+C,
     128 + the signal's number for SIGTERM or SIGHUP (handled like Ctrl+C)."""
-    parser = build_parser()
-    try:
-        args = parser.parse_args(attach_kernel_values(
-            sys.argv[2:] if argv is None else list(argv)))
-    except SystemExit as exc:  # --help (0) or a usage error (2), already printed
-        return int(exc.code or 0)
-    use_offscreen_without_display()
-    quiet_opencv()
-    previous = catch_termination()
-    try:
-        return _track(args)
-    finally:
-        restore_signals(previous)
+    return run_command(build_parser(), argv, _track)
 
 
 def _track(args: argparse.Namespace) -> int:

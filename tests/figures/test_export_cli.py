@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import cli
+import cli_common
 from engine import (
     EXAMPLES,
     CompareSetup,
@@ -311,7 +312,7 @@ def test_reproducing_command_gives_back_the_same_spec_and_options(spec, tmp_path
                                    InputImage.load(ImageSource.of_file(other))))
     argv = reproducing_command(state, tmp_path / "set", options)
     assert argv[:2] == ["shiftlab", "export"]
-    args = cli.build_parser().parse_args(cli._attach_kernel_values(argv[2:]))
+    args = cli.build_parser().parse_args(cli_common.attach_kernel_values(argv[2:]))
     assert PipelineSpec().replace(**cli._spec_overrides(args)) == spec
     assert Path(args.input) == photo
     assert args.out == tmp_path / "set" and args.compare == other
