@@ -48,23 +48,36 @@ ALL_DIGITS = "digits-all"
 _CACHE_SIZE = 4
 _cache: OrderedDict[tuple, Network] = OrderedDict()
 _cache_lock = threading.Lock()
-# (path, size, mtime, inode) -> SHA-256: a 45 MB model takes about 0.1 s to hash, too long
-# to repeat for every run of a drag; a file rewritten in place changes its mtime.
-_digests: dict[tuple, str] = {}
+# (what, path, size, mtime, inode) -> a value read from the file: its SHA-256 (a 45 MB model
+# takes about 0.1 s to hash) or its labels, too slow to read again for every run of a drag;
+# a file rewritten in place changes its mtime.
+_by_file: dict[tuple, object] = {}
+
+
+def _read_once(path: Path, what: str, read):
+    """`read(path)`, remembered while the file's size, mtime and inode stay the same."""
+    st = path.stat()
+    key = (what, str(path), st.st_size, st.st_mtime_ns, st.st_ino)
+    with _cache_lock:
+        known = _by_file.get(key)
+    if known is None:
+        known = read(path)
+        with _cache_lock:
+            if len(_by_file) > 64:
+                _by_file.clear()
+            _by_file[key] = known
+    return known
 
 
 def _digest(path: Path) -> str:
-    st = path.stat()
-    key = (str(path), st.st_size, st.st_mtime_ns, st.st_ino)
-    with _cache_lock:
-        known = _digests.get(key)
-    if known is None:
-        known = file_sha256(path)
-        with _cache_lock:
-            if len(_digests) > 64:
-                _digests.clear()
-            _digests[key] = known
-    return known
+    return _read_once(path, "sha256", file_sha256)
+
+
+def _labels(path: Path) -> tuple[str, ...]:
+    try:
+        return _read_once(path, "labels", read_labels)
+    except OSError:  # missing, or gone since: read_labels names the file and the reason
+        return read_labels(path)
 
 
 class NetworkChoiceError(ValueError):
@@ -247,7 +260,7 @@ class NetworkChoice:
         """
         labels = None
         if self.labels_path is not None:
-            labels = read_labels(self.labels_path)
+            labels = _labels(Path(self.labels_path))
         if self.name is not None:
             net = NETWORKS[self.name]
             if labels is None:

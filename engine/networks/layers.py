@@ -373,10 +373,13 @@ def layer_panels(result: NetworkResult, names: Sequence[str], input_shape: tuple
         acts = _frozen(result.activations[name])
         g = result.geometry[name]
         flat = acts.reshape(acts.shape[0], -1)
-        peaks = _frozen(flat.max(axis=1))
-        peak_cells = _frozen(np.stack(np.unravel_index(flat.argmax(axis=1), acts.shape[1:]),
-                                      axis=1), np.int64)
-        channel_max = _frozen(acts.max(axis=0))
+        # each maximum is read at its argmax: one pass over the map for both
+        peak_at = flat.argmax(axis=1)
+        peaks = _frozen(flat[np.arange(flat.shape[0]), peak_at])
+        peak_cells = _frozen(np.stack(np.unravel_index(peak_at, acts.shape[1:]), axis=1),
+                             np.int64)
+        argmax_channel = acts.argmax(axis=0)
+        channel_max = _frozen(np.take_along_axis(acts, argmax_channel[None], axis=0)[0])
         channel_order = (np.argsort(-peaks, kind="stable") if order == "activation"
                          else np.arange(acts.shape[0]))
         maxima = _top_cells(acts, peaks, top_k)
@@ -384,7 +387,7 @@ def layer_panels(result: NetworkResult, names: Sequence[str], input_shape: tuple
         panels.append(LayerPanel(
             name=name, title=f"{short_name(name)} {tuple(acts.shape)}", activations=acts,
             channel_max=channel_max,
-            argmax_channel=_frozen(acts.argmax(axis=0), np.int64), geometry=g,
+            argmax_channel=_frozen(argmax_channel, np.int64), geometry=g,
             rect=_rect(g, input_shape), input_shape=tuple(int(v) for v in input_shape),
             order=tuple(int(c) for c in channel_order), channel_peaks=peaks,
             channel_lows=_frozen(flat.min(axis=1)), channel_peak_cells=peak_cells,

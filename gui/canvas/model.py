@@ -148,6 +148,7 @@ class CanvasModel(QObject):
         self._patch: TilePatch | None = None
         self._move: tuple[float, int, int, float] | None = None  # value, row, col, covered value
         self._slide_base: np.ndarray | None = None  # the image when a slide began
+        self._slid: tuple[int, int, bool | None] = (0, 0, None)  # the slide's shown offset
         #: Where the pixels came from; `edited` says they may have changed since.
         self.source = ImageSource()
         self.edited = False
@@ -404,14 +405,20 @@ class CanvasModel(QObject):
         """Start sliding the whole image with the pointer (one undo step)."""
         self.begin_stroke()
         self._slide_base = self._image.copy()
+        self._slid = (0, 0, None)  # the offset (and wrap) shown: the base itself
 
     def slide_to(self, dy: int, dx: int, wrap: bool) -> Rect | None:
         """Show the image as it was at :meth:`begin_slide`, moved by (dy, dx) pixels
         (wrapping around or filling with 0). Returns the whole image's rectangle, or None
-        outside a slide."""
+        outside a slide, or when the image already shows that offset (a pointer move
+        within the same pixel changes nothing)."""
         base = self._slide_base
         if base is None or not self._stroke_open:
             return None
+        offset = (int(dy), int(dx), bool(wrap))
+        if offset == self._slid or (offset[:2] == (0, 0) and self._slid[:2] == (0, 0)):
+            return None
+        self._slid = offset
         h, w = self.shape
         rect = (0, 0, h, w)
         self._before_write(rect)
