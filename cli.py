@@ -365,6 +365,8 @@ def _input_files(args: argparse.Namespace) -> tuple[str, ...]:
     files = [] if args.input.startswith(EXAMPLE_PREFIX) else [args.input]
     if args.network is not None and args.network not in (*NETWORKS, ALL_DIGITS):
         files.append(args.network)  # a model file is an input too: the set must not replace it
+    if args.labels is not None:
+        files.append(args.labels)  # so is a labels file
     return tuple(files + ([str(args.compare)] if args.compare is not None else []))
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .conv import padding_amounts
+from .conv import BORDER_TYPES, padding_amounts
 from .pipeline import PipelineResult
 from .pool import blur_kernel
 
@@ -38,9 +38,6 @@ OPERATIONS = ("input", "correlate", "max", "avg", "blurmax", "blur", "aps")
 #: Floats per SIMD block in OpenCV's float32 filter (AVX2); see the module notes.
 SIMD_LANES = 8
 
-_BORDERS = {"valid": cv2.BORDER_CONSTANT, "same": cv2.BORDER_CONSTANT,
-            "circular": cv2.BORDER_WRAP, "reflect": cv2.BORDER_REFLECT_101,
-            "replicate": cv2.BORDER_REPLICATE}
 
 
 class ExplainError(ValueError):
@@ -289,7 +286,7 @@ def explain_cell(result: PipelineResult, stage: str, row: int, col: int) -> Cell
     if stage == "conv":
         k = spec.kernel_array
         top, bottom, left, right = padding_amounts(k.shape, spec.padding)
-        border = _BORDERS[spec.padding]
+        border = BORDER_TYPES.get(spec.padding, cv2.BORDER_CONSTANT)  # valid: no padding
         s = spec.stride
         rows = _axis(row * s - top, k.shape[0], x.shape[0], border)
         cols = _axis(col * s - left, k.shape[1], x.shape[1], border)

@@ -66,8 +66,9 @@ class Mp4Writer:
             self._stream.options = {"crf": "18", "preset": "medium"}
             return
         self.codec = MP4V
-        self.notice = ("PyAV is not installed, so sweep.mp4 is MPEG-4 Part 2 (mp4v), which "
-                       "browsers and slide software may not play; pip install av for H.264.")
+        self.notice = (f"PyAV is not installed, so {os.path.basename(self.path)} is MPEG-4 "
+                       "Part 2 (mp4v), which browsers and slide software may not play; pip "
+                       "install av for H.264.")
         self._cv = cv2.VideoWriter(self.path, cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
         if not self._cv.isOpened():
             raise OSError(errno.EIO, "OpenCV could not open an mp4v video writer", self.path)

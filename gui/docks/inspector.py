@@ -40,7 +40,7 @@ from engine.explain import CellExplanation, explain_cell
 from engine.networks import NetworkChoice, NetworkView, short_name
 from engine.networks.explain_layer import LayerCellExplanation, explain_layer_cell
 from gui.panels.pipeline_row import PipelineRow
-from gui.worker import JobContext, JobDone, JobFailed, Request
+from gui.worker import JobContext, JobDone, JobFailed, Request, error_message
 
 #: How the grids print a number, and the value line (more digits).
 NUMBER = "{:.4g}"
@@ -531,7 +531,7 @@ class Inspector(QObject):
         self.dock.raise_()
 
     def _on_failed(self, event: JobFailed) -> None:
-        self.panel.show_message(f"Cannot explain this cell: {event.error}")
+        self.panel.show_message(f"Cannot explain this cell: {error_message(event.error)}")
         self.dock.setVisible(True)
 
     def _outline_source(self, cells: tuple[int, int, int, int] | None) -> None:

@@ -150,8 +150,10 @@ def own_pixels(frame: Frame) -> np.ndarray:
     """The frame's grey pixels as a writable, C-contiguous float32 array of its own (the
     canvas edits a paused frame in place)."""
     image = frame.image
-    if image.dtype == np.float32 and image.flags.c_contiguous and image.flags.writeable \
-            and image.flags.owndata:
+    if image.dtype == np.float32 and image.flags.c_contiguous and image.flags.owndata:
+        # the reader made these pixels for this frame alone and only marked them read-only
+        # (no view of them is kept): hand them over without a second full-frame copy
+        image.setflags(write=True)
         return image
     return np.array(image, dtype=np.float32, order="C", copy=True)
 

@@ -169,6 +169,7 @@ def test_without_pyav_the_mp4_falls_back_with_a_one_line_note(qapp, tmp_path, mo
                      "--width", "300", "--quiet", "--out", str(out)]) == 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("shiftlab export: note: PyAV is not installed")
+    assert "so sweep.mp4 is MPEG-4" in err[0]  # the note names the file it is about
     capture = cv2.VideoCapture(str(out / "sweep.mp4"))
     fourcc = int(capture.get(cv2.CAP_PROP_FOURCC)).to_bytes(4, "little").decode()
     assert fourcc in ("mp4v", "FMP4")  # MPEG-4 Part 2, as OpenCV names it on reading
