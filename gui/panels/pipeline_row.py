@@ -343,6 +343,10 @@ class PipelineRow(QWidget):
 
         Emits :attr:`drawn` with `request_id` when done.
         """
+        if view is self.view:  # reused by the worker (only the other row's input changed):
+            self.request_id = request_id  # nothing to draw, and the zoomed detail stays
+            self.drawn.emit(request_id)
+            return
         DISPOSER.release(self.view)  # the view drawn before is freed off this thread
         self.view = view
         self.request_id = request_id

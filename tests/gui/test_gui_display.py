@@ -179,10 +179,16 @@ def test_only_b_changed_reuses_a_s_run(window, driver, qtbot):
     mode.set_active(True)
     wait_compared(qtbot, window)
     a_before, b_before = window.row.result, mode.rows.b.result
+    sent: list[object] = []  # images handed to row A's panels from now on
+    for panel in window.row.panels:
+        original = panel.set_image
+        panel.set_image = lambda image, *a, _f=original, **k: (sent.append(image),
+                                                                _f(image, *a, **k))[1]
     mode.controls.set_transform(InputTransform("shift", dy=2, dx=1))
     qtbot.waitUntil(lambda: mode.rows.b.result is not b_before, timeout=10_000)
     wait_compared(qtbot, window)
     assert window.row.result is a_before  # A was not computed again
+    assert sent == []  # nor drawn again
     # B is the engine's run of the shifted input, and A still that of the canvas
     spec = window.pipeline_controls.spec()
     shifted = np.roll(window.model.image, (2, 1), axis=(0, 1))
