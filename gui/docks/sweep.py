@@ -14,6 +14,7 @@ shows in its status bar.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
@@ -200,6 +201,8 @@ class SweepPanel(QWidget):
         self.result: SweepResult | None = None
         self.stale = False
         self._measured: tuple[np.ndarray, PipelineSpec] | None = None  # the curves' input
+        # the last input found equal to the measured one (weakly held: it may be 12 MP)
+        self._found_same: weakref.ref | None = None
         self._pending: tuple[np.ndarray, PipelineSpec] | None = None
         # the running sweep's distances so far: (shifts, names, rows, how many measured)
         self._growing: tuple[np.ndarray, list[str], np.ndarray, int] | None = None
@@ -315,7 +318,7 @@ class SweepPanel(QWidget):
         if self._growing is None or self._growing[1] != names:
             shifts = np.asarray(self._run_shifts, dtype=int)
             self._growing = (shifts, names, np.full((len(shifts), len(names)), np.nan), 0)
-            self._measured = self._pending
+            self._measured, self._found_same = self._pending, None
             # the curves grow left to right in the frame of the whole sweep
             self.plot.setXRange(float(shifts.min()), float(shifts.max()))
         shifts, names, rows, done = self._growing
@@ -335,7 +338,7 @@ class SweepPanel(QWidget):
 
     def finished_partially(self, result: SweepResult) -> None:
         """Keep `result`, the shifts a cancelled sweep measured, as the panel's result."""
-        self._measured = self._pending
+        self._measured, self._found_same = self._pending, None
         self.show_result(result)
 
     def _on_finished(self, event: JobDone[SweepResult]) -> None:
@@ -343,7 +346,7 @@ class SweepPanel(QWidget):
             return
         result = event.result
         self._end()
-        self._measured = self._pending
+        self._measured, self._found_same = self._pending, None
         self.plot.enableAutoRange(axis="x")
         self.show_result(result)
         self.message.emit(f"Shift sweep done: {len(result.shifts)} shifts, "
@@ -389,10 +392,14 @@ class SweepPanel(QWidget):
         if self._measured is None or self.stale:
             return
         measured_image, measured_spec = self._measured
+        if spec == measured_spec and self._found_same is not None \
+                and image is self._found_same():
+            return  # this very array was compared already (a redraw of the same result)
         same = spec == measured_spec and (
             image is measured_image or (image.shape == measured_image.shape
                                         and np.array_equal(image, measured_image)))
         if same:
+            self._found_same = weakref.ref(image)
             return
         self.stale = True
         for curve in self.curves.values():

@@ -263,3 +263,19 @@ def test_the_window_draws_the_sweep_as_it_runs_and_cancel_keeps_it(window, qtbot
         np.testing.assert_allclose(y, expected[:, j], rtol=0, atol=1e-12)
     assert window.statusBar().currentMessage() == (
         "Shift sweep cancelled after 2 of 65 shifts; the curves measured so far are kept.")
+
+
+def test_a_redraw_of_the_same_input_is_not_compared_again(panel, qtbot, monkeypatch):
+    sweep_a_small_image(panel, qtbot)
+    image, spec = panel.state["image"].copy(), panel.state["spec"]  # equal, not the same
+    compared: list[int] = []
+    original = np.array_equal
+    monkeypatch.setattr(np, "array_equal", lambda a, b, **k: (compared.append(1),
+                                                               original(a, b, **k))[1])
+    for _ in range(3):  # row A drawn three times from one result
+        panel.input_changed(image, spec)
+    assert not panel.stale and len(compared) == 1
+    edited = image.copy()
+    edited[0, 0] += 1
+    panel.input_changed(edited, spec)  # another input is still found out
+    assert panel.stale
