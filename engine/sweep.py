@@ -119,7 +119,7 @@ def sweep_stages(image: np.ndarray, spec: PipelineSpec | None, shifts: Sequence[
     """
     x = as_image(image, "image")
     unit_y, unit_x = SWEEP_AXES[choice(axis, "axis", tuple(SWEEP_AXES))]
-    steps = [check_integer(s, "shifts") for s in _as_sequence(shifts)]
+    steps = check_shifts(shifts)
     if progress is not None and not callable(progress):
         raise ValueError(f"progress must be callable as progress(done, total); got {progress!r}.")
     cancelled = cancel_check(cancel)
@@ -372,11 +372,18 @@ def _blocks(h: int, w: int, dy: int, dx: int, wrap: bool
     return [(r, c) for r in axis(h, dy) for c in axis(w, dx)]
 
 
-def _as_sequence(shifts: object) -> list:
+def check_shifts(shifts: object) -> list[int]:
+    """Return `shifts` (a sequence of whole pixels, such as ``range(64)``) as a list of ints.
+
+    Raises
+    ------
+    ValueError
+        If `shifts` is no sequence, or holds something other than integers.
+    """
     if isinstance(shifts, (str, bytes)) or not hasattr(shifts, "__iter__"):
         raise ValueError(f"shifts must be a sequence of integers such as range(64); "
                          f"got {shifts!r}.")
-    return list(shifts)
+    return [check_integer(s, "shifts") for s in shifts]
 
 
 def _nearest_cells(pixels: int, stride: int) -> int:

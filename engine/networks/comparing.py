@@ -28,11 +28,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._checks import as_image, choice
+from .._checks import as_image, bounded_int, choice
 from ..compare import StageComparison, relative_difference
 from ..comparison import InputTransform, compare_runs
-from ..sweep import SWEEP_AXES, SweepCancelled, cancel_check
-from ..transforms import check_flag, check_integer
+from ..sweep import SWEEP_AXES, SweepCancelled, cancel_check, check_shifts
+from ..transforms import check_flag
 from .layers import default_layers
 from .model import Network
 from .prepare import InputPreparation, prepare_input
@@ -230,9 +230,7 @@ def network_sweep(network: Network, image: np.ndarray, shifts: Sequence[int], *,
     """
     as_image(image, "image")
     unit_y, unit_x = SWEEP_AXES[choice(axis, "axis", tuple(SWEEP_AXES))]
-    if isinstance(shifts, (str, bytes)) or not hasattr(shifts, "__iter__"):
-        raise ValueError(f"shifts must be a sequence of integers; got {shifts!r}.")
-    steps = [check_integer(s, "shifts") for s in shifts]
+    steps = check_shifts(shifts)
     wrap = check_flag(wrap, "wrap")
     cancelled = cancel_check(cancel)
     prepared = prepare_input(image, network, preparation)
@@ -240,12 +238,11 @@ def network_sweep(network: Network, image: np.ndarray, shifts: Sequence[int], *,
     names = default_layers(network, base) if layers is None else tuple(layers)
     base_view = view_of(network, prepared, base, names, top_k=1)
     k = base.probabilities.shape[0] if base.probabilities is not None else None
-    if class_index is not None:
-        if k is None or isinstance(class_index, bool) \
-                or not isinstance(class_index, (int, np.integer)) or not 0 <= class_index < k:
-            raise ValueError(f"class_index must be a class of network {network.name!r} "
-                             f"(0..{(k or 1) - 1}); got {class_index!r}.")
-    follow = base.top1 if class_index is None else int(class_index)
+    if class_index is not None and k is None:
+        raise ValueError(f"class_index: network {network.name!r} gives no class scores; "
+                         "leave it out.")
+    follow = base.top1 if class_index is None else bounded_int(class_index, "class_index",
+                                                               0, k - 1)
     distances = np.zeros((len(steps), len(names)), np.float64)
     probability = None if k is None else np.zeros(len(steps), np.float64)
     top1 = None if k is None else np.zeros(len(steps), np.int64)
