@@ -25,6 +25,7 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
+from .geometry import node_attribute, padding_before
 from .model import Network, NetworkResult
 
 __all__ = ["ChannelContribution", "LayerCellExplanation", "LayerExplainError",
@@ -140,27 +141,6 @@ def _why(op: str) -> str:
     return "is not one weighted sum of input channels"
 
 
-def _attrs(node: onnx.NodeProto) -> dict:
-    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
-
-
-def _pads(attrs: dict, size: tuple[int, int], kernel: tuple[int, int],
-          strides: tuple[int, int], dilations: tuple[int, int]) -> tuple[int, int]:
-    """The top and left zero padding of a 2-D Conv."""
-    auto = attrs.get("auto_pad", b"NOTSET")
-    auto = auto.decode() if isinstance(auto, bytes) else auto
-    if auto in ("SAME_UPPER", "SAME_LOWER"):
-        out = []
-        for n, k, s, d in zip(size, kernel, strides, dilations, strict=True):
-            total = max(0, (-(-n // s) - 1) * s + (k - 1) * d + 1 - n)
-            out.append(total // 2 if auto == "SAME_UPPER" else total - total // 2)
-        return out[0], out[1]
-    if auto == "VALID":
-        return 0, 0
-    pads = attrs.get("pads", [0, 0, 0, 0])
-    return int(pads[0]), int(pads[1])
-
-
 def explain_layer_cell(network: Network, result: NetworkResult, x: np.ndarray, layer: str,
                        channel: int, row: int, col: int, top: int = 5
                        ) -> LayerCellExplanation:
@@ -217,12 +197,12 @@ def explain_layer_cell(network: Network, result: NetworkResult, x: np.ndarray, l
     if not (0 <= channel < m and 0 <= row < rows and 0 <= col < cols):
         raise LayerExplainError(f"cell (channel {channel}, row {row}, col {col}) is outside "
                                 f"layer {layer!r} of shape {out.shape}; choose one inside.")
-    attrs = _attrs(node)
     kh, kw = w.shape[2:]
-    strides = tuple(int(v) for v in attrs.get("strides", [1, 1]))
-    dilations = tuple(int(v) for v in attrs.get("dilations", [1, 1]))
-    pt, pl = _pads(attrs, inp.shape[1:], (kh, kw), strides, dilations)
-    group = int(attrs.get("group", 1))
+    strides = tuple(int(v) for v in node_attribute(node, "strides", [1, 1]))
+    dilations = tuple(int(v) for v in node_attribute(node, "dilations", [1, 1]))
+    pt, pl = (padding_before(node, a, inp.shape[1 + a], out.shape[1 + a], (kh, kw)[a],
+                             strides[a], dilations[a]) for a in (0, 1))
+    group = int(node_attribute(node, "group", 1))
     per_group = w.shape[1]
     first = channel // (m // group) * per_group
     ys = row * strides[0] - pt + np.arange(kh) * dilations[0]

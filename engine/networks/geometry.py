@@ -169,7 +169,20 @@ def network_geometry(nodes: Sequence[onnx.NodeProto], input_name: str, hw: tuple
     return geometry, notes
 
 
-def _attr(node: onnx.NodeProto, name: str, default=None):
+def padding_before(node: onnx.NodeProto, axis: int, n_in: int, n_out: int, kernel: int,
+                   stride: int, dilation: int) -> int:
+    """The cells of padding a Conv or pool `node` puts before spatial `axis` (0: rows,
+    1: columns) of an input `n_in` long giving `n_out` outputs: its ``pads``, or what its
+    ``auto_pad`` (SAME_UPPER, SAME_LOWER, VALID) implies."""
+    auto_pad = node_attribute(node, "auto_pad", "NOTSET")
+    if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        total = max((n_out - 1) * stride + (kernel - 1) * dilation + 1 - n_in, 0)
+        return total // 2 if auto_pad == "SAME_UPPER" else total - total // 2
+    return 0 if auto_pad == "VALID" else int(node_attribute(node, "pads", [0, 0, 0, 0])[axis])
+
+
+def node_attribute(node: onnx.NodeProto, name: str, default=None):
+    """The value of attribute `name` of `node` (bytes as text), or `default` without it."""
     for a in node.attribute:
         if a.name == name:
             value = onnx.helper.get_attribute_value(a)
@@ -217,12 +230,12 @@ def _derive(node, maps, shapes, constants, notes):
     if op == "Slice":
         return _slice(node, ins[0][0], constants)
     if op == "Concat":
-        axis = _spatial_axis(_attr(node, "axis"))
+        axis = _spatial_axis(node_attribute(node, "axis"))
         if axis is not None:
             return tuple(_join([g[a] for g, _ in ins]) if a == axis
                          else _union([g[a] for g, _ in ins]) for a in (0, 1))
         return _elementwise(node, ins)
-    channel_op = op in _CHANNEL_OPS and _attr(node, "axis", -1) in (1, -3)
+    channel_op = op in _CHANNEL_OPS and node_attribute(node, "axis", -1) in (1, -3)
     if op in _ELEMENTWISE_OPS or channel_op:
         return _elementwise(node, ins)
     raise _Unknown(f"the geometry of {op} ({node.name or 'unnamed'}) is not derived")
@@ -280,26 +293,20 @@ def _ints(node, index: int, constants, what: str) -> list[int] | None:
 
 
 def _window(node, geom, out_shape, constants):
-    k = _attr(node, "kernel_shape")
+    k = node_attribute(node, "kernel_shape")
     if k is None and node.op_type == "Conv" and len(node.input) > 1:
         if node.input[1] not in constants.shapes:
             raise _Unknown(f"Conv {node.name!r}: its kernel size is not given")
         k = list(constants.shapes[node.input[1]][2:])
     if k is None or len(k) != 2:
         raise _Unknown(f"{node.op_type} {node.name!r} is not a 2-D window")
-    strides = _attr(node, "strides", [1, 1])
-    dilations = _attr(node, "dilations", [1, 1])
-    pads = _attr(node, "pads", [0, 0, 0, 0])
-    auto_pad = _attr(node, "auto_pad", "NOTSET")
+    strides = node_attribute(node, "strides", [1, 1])
+    dilations = node_attribute(node, "dilations", [1, 1])
     out = []
     for a in (0, 1):
         n_in, n_out = len(geom[a].spans), out_shape[1 + a]
         span = (k[a] - 1) * dilations[a] + 1
-        if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
-            total = max((n_out - 1) * strides[a] + span - n_in, 0)
-            before = total // 2 if auto_pad == "SAME_UPPER" else total - total // 2
-        else:
-            before = 0 if auto_pad == "VALID" else pads[a]
+        before = padding_before(node, a, n_in, n_out, k[a], strides[a], dilations[a])
         starts = np.arange(n_out) * strides[a] - before
         spans = _gather_windows(geom[a].spans, starts, k[a], dilations[a])
         out.append(geom[a].then(spans, strides[a], -before, span))
@@ -325,8 +332,8 @@ def _copy(spans: np.ndarray, source: np.ndarray) -> np.ndarray:
 
 
 def _pad(node, geom, constants):
-    mode = _attr(node, "mode", "constant")
-    pads = _ints(node, 1, constants, "pads") or _attr(node, "pads")
+    mode = node_attribute(node, "mode", "constant")
+    pads = _ints(node, 1, constants, "pads") or node_attribute(node, "pads")
     if pads is None or len(pads) != 8 or (len(node.input) > 3 and node.input[3]):
         raise _Unknown(f"Pad {node.name!r}: only widths for all four axes are understood")
     out = []
@@ -365,7 +372,7 @@ def _slice(node, geom, constants):
 
 
 def _reduce(node, geom, constants):
-    axes = _attr(node, "axes")
+    axes = node_attribute(node, "axes")
     if axes is None and len(node.input) > 1:
         axes = _ints(node, 1, constants, "axes")
     if axes is None:  # all axes
