@@ -114,8 +114,13 @@ def _materialise(source: PixelSource, name: str) -> np.ndarray:
     return out.copy() if out is arr else out
 
 
-def _pixel_image(row: int, col: int) -> np.ndarray:
-    img = np.zeros((10, 10), dtype=np.float32)
+def pixel_image(row: int, col: int, size: int = 10) -> np.ndarray:
+    """A `size` x `size` float32 image, 0 but for a 1 at (`row`, `col`).
+
+    >>> np.argwhere(pixel_image(2, 2)).tolist()
+    [[2, 2]]
+    """
+    img = np.zeros((size, size), dtype=np.float32)
     img[row, col] = 1.0
     return img
 
@@ -136,9 +141,9 @@ EXAMPLES: dict[str, Example] = {
             "times with 2x2 max pooling and no convolution. The pixels are 5 apart; after "
             "each pooling level the peaks are 2, then 1, then 0 cells apart: pooling pulls "
             "them into the same place."),
-        image_a=lambda: _pixel_image(2, 2),
+        image_a=lambda: pixel_image(2, 2),
         spec=PipelineSpec(convolve=False, pool_mode="max", pool_size=2, levels=3),
-        b=lambda: _pixel_image(7, 7),
+        b=lambda: pixel_image(7, 7),
     ),
     "mirror": Example(
         name="mirror",

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .comparison import InputTransform
-from .examples import ARTICLE_SPEC, SAMPLE_PHOTOS, sample_photo
+from .examples import ARTICLE_SPEC, SAMPLE_PHOTOS, pixel_image, sample_photo
 from .networks import NetworkChoice, held_out_digits
 from .pipeline import PipelineResult, PipelineSpec
 from .state import CompareSetup, ImageSource, InputImage, StateRun, ViewState, example_state
@@ -71,13 +71,6 @@ class GuideStep:
     check: Callable[[ViewState, StateRun], str | None] | None = None
     sweep: SweepSetup | None = None
     check_sweep: Callable[[list[str], np.ndarray, np.ndarray], str | None] | None = None
-
-
-def pixel_image(row: int, col: int, size: int = 10) -> np.ndarray:
-    """A `size` x `size` float32 image, 0 but for a 1 at (`row`, `col`)."""
-    img = np.zeros((size, size), np.float32)
-    img[row, col] = 1.0
-    return img
 
 
 def _coffee() -> InputImage:

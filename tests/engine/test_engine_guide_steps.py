@@ -11,8 +11,8 @@ import onnxruntime as ort
 import pytest
 
 from engine import EXAMPLES, InputImage, run_pipeline, run_state
-from engine.examples import sample_photo
-from engine.guide_steps import FLIP_DIGIT, STEPS, pixel_image
+from engine.examples import pixel_image, sample_photo
+from engine.guide_steps import FLIP_DIGIT, STEPS
 from engine.networks import held_out_digits
 from engine.sweep import sweep_stages
 from resources import network_path
