@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 
 from engine import ImageSource
 from engine.networks import NetworkChoice, held_out_digits, panel_layers, short_name
+from engine.networks.view import class_label
 from gui.docks.controls import KERNEL_ONLY, MODEL, VARIANTS, NetworkControls
 from gui.network.answer import ProbabilityChart, ShiftMapView
 from gui.network.layers_view import ChannelGrid, LayersView
@@ -588,10 +589,12 @@ class NetworkMode(QObject):
         self._drawn_id = event.request_id
         first = runs[0].view
         if first.probabilities is not None:
-            self.sweep.set_classes([b.label for b in first.bars(len(first.probabilities))][:100])
+            self.sweep.set_classes([class_label(first.labels, i)
+                                    for i in range(min(len(first.probabilities), 100))])
         self.controls.note.setText("; ".join(
             f"{d.view.network}: {d.view.prepared.note}" for d in runs[:1]))
-        if self.channels_dock.isVisible() and self._grid_layer is not None:
+        if self.channels_dock.isVisible() and self._grid_layer is not None \
+                and not self.window.model.editing:  # its thumbnails once a stroke ends
             self._show_channels(self._grid_layer)
         self._large = sum(d.view.prepared.x.size for d in runs) > LARGE_INPUT
         # During a drag a small network's map is made now and then for the newest answer
@@ -604,6 +607,8 @@ class NetworkMode(QObject):
             self._shift_timer.start(DRAG_MAP_INTERVAL_MS)
 
     def _on_stroke_finished(self) -> None:
+        if self.channels_dock.isVisible() and self._grid_layer is not None and self.rows:
+            self._show_channels(self._grid_layer)  # held back while the stroke lasted
         if self.choice is not None and self._drawn_id:
             self._shift_timer.start(SHIFT_MAP_DELAY_MS if self._large else 0)
 
@@ -679,9 +684,7 @@ class NetworkMode(QObject):
         label = None
         if sweep.class_index is not None:
             view = self.rows[0].drawn.view if self.rows and self.rows[0].drawn else None
-            labels = view.labels if view is not None else None
-            label = labels[sweep.class_index] if labels and sweep.class_index < len(labels) \
-                else str(sweep.class_index)
+            label = class_label(view.labels if view is not None else None, sweep.class_index)
         self.sweep.show_sweep(sweep, choice.label, label)
 
     def _on_sweep_failed(self, event: JobFailed) -> None:
