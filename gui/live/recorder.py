@@ -17,9 +17,9 @@ from typing import ClassVar
 import cv2
 import numpy as np
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QWidget
 
+from figures.drawing import qimage_to_bgr
 from figures.video import Mp4Writer
 from gui.live.batches import Batcher
 from gui.worker import JobDone, JobFailed, JobRunner, Request, error_message
@@ -29,14 +29,11 @@ MAX_BACKLOG = 90
 
 
 def widget_pixels(widget: QWidget) -> np.ndarray:
-    """Render `widget` and return its pixels as an ``(h, w, 3)`` uint8 RGB array of even
+    """Render `widget` and return its pixels as an ``(h, w, 3)`` uint8 BGR array of even
     size (the encoder's yuv420p halves the colour planes); GUI thread."""
-    image = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
-    h, w = image.height(), image.width()
-    stride = image.bytesPerLine()
-    rows = np.frombuffer(image.constBits(), np.uint8, count=stride * h).reshape(h, stride)
-    rgb = rows[:, :w * 3].reshape(h, w, 3)
-    return rgb[:h - h % 2, :w - w % 2].copy()
+    bgr = qimage_to_bgr(widget.grab().toImage())
+    h, w = bgr.shape[:2]
+    return bgr[:h - h % 2, :w - w % 2]
 
 
 class VideoFile:
@@ -51,16 +48,16 @@ class VideoFile:
         self._writer: Mp4Writer | None = None
         self._lock = threading.Lock()
 
-    def write(self, rgb: np.ndarray) -> None:
-        """Append one RGB frame (resized to the first frame's size if the window changed)."""
+    def write(self, bgr: np.ndarray) -> None:
+        """Append one BGR frame (resized to the first frame's size if the window changed)."""
         with self._lock:
             if self._writer is None:
-                h, w = rgb.shape[:2]
+                h, w = bgr.shape[:2]
                 self.size = (w, h)
                 self._writer = Mp4Writer(self.path, self.size, self.fps)
-            if (rgb.shape[1], rgb.shape[0]) != self.size:
-                rgb = cv2.resize(rgb, self.size, interpolation=cv2.INTER_AREA)
-            self._writer.write(np.ascontiguousarray(rgb[:, :, ::-1]))
+            if (bgr.shape[1], bgr.shape[0]) != self.size:
+                bgr = cv2.resize(bgr, self.size, interpolation=cv2.INTER_AREA)
+            self._writer.write(bgr)
             self.frames += 1
 
     def close(self) -> None:
@@ -94,8 +91,8 @@ class EncodeRequest(Request[int]):
             If the file cannot be opened or written (the writer is closed then).
         """
         try:
-            for rgb in self.frames:
-                self.video.write(rgb)
+            for bgr in self.frames:
+                self.video.write(bgr)
         except BaseException:
             self.video.close()
             raise
