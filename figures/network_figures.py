@@ -168,7 +168,9 @@ def shift_map_colours(smap: ShiftMap) -> dict[int, QColor]:
     return {c: QColor(CLASS_COLORS[i]) for i, c in enumerate(smap.classes[:MAX_LEGEND])}
 
 
-def _shade(colour: QColor, confidence: float) -> QColor:
+def shade(colour: QColor, confidence: float) -> QColor:
+    """`colour` blended towards white as `confidence` (0..1) falls: how sure a shift map's
+    cell is."""
     c = float(np.clip(confidence, 0.0, 1.0))
     return QColor(*(round(255 + (v - 255) * c) for v in (colour.red(), colour.green(),
                                                          colour.blue())))
@@ -227,7 +229,7 @@ def shift_map_drawing(smap: ShiftMap, width: int, title: str = "", network: str 
                 c = int(smap.top1[i, j])
                 p = float(smap.confidence[i, j])
                 rect = QRectF(x0 + j * cell, y0 + i * cell, cell, cell)
-                fill = _shade(colours.get(c, OTHER_CLASSES), p)
+                fill = shade(colours.get(c, OTHER_CLASSES), p)
                 painter.setPen(QPen(QColor(255, 255, 255), 1.0))
                 painter.setBrush(fill)
                 painter.drawRect(rect)

@@ -14,7 +14,7 @@ from PySide6.QtCore import QRectF, Signal
 from PySide6.QtGui import QColor, QFont, QPen
 
 from engine.networks import ClassBar, NetworkView, ShiftMap
-from figures.network_figures import BAR_COLOUR, OTHER_CLASSES, shift_map_colours
+from figures.network_figures import BAR_COLOUR, OTHER_CLASSES, shade, shift_map_colours
 
 TOP1_COLOUR = QColor("#d62728")
 
@@ -144,9 +144,9 @@ class ShiftMapView(pg.GraphicsLayoutWidget):
         rgb = np.empty((n, n, 3), np.uint8)
         for i in range(n):
             for j in range(n):
-                c = colours.get(int(smap.top1[i, j]), OTHER_CLASSES)
-                p = float(np.clip(smap.confidence[i, j], 0, 1))
-                rgb[i, j] = [round(255 + (v - 255) * p) for v in (c.red(), c.green(), c.blue())]
+                c = shade(colours.get(int(smap.top1[i, j]), OTHER_CLASSES),
+                          float(smap.confidence[i, j]))
+                rgb[i, j] = (c.red(), c.green(), c.blue())
         self.image.setImage(rgb, levels=(0, 255))
         self.image.setRect(QRectF(-r - 0.5, -r - 0.5, n, n))
         self.centre.setRect(QRectF(-0.5, -0.5, 1, 1))

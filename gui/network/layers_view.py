@@ -21,6 +21,7 @@ from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QPen, QPixmap
 from PySide6.QtWidgets import QGraphicsRectItem, QListView, QListWidget, QListWidgetItem
 
+from engine.display import to_uint8
 from engine.networks import LayerPanel, short_name
 from gui.network.requests import DrawnRun, panel_image
 
@@ -278,8 +279,7 @@ class LayersView(pg.GraphicsLayoutWidget):
 
 
 def _thumbnail(array: np.ndarray, lo: float, hi: float) -> QIcon:
-    img = np.ascontiguousarray(np.clip((array - lo) / (hi - lo if hi > lo else 1.0) * 255,
-                                       0, 255).astype(np.uint8))
+    img = to_uint8(array, lo, hi)  # lo is the channel's smallest value
     h, w = img.shape
     qimage = QImage(img.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
     return QIcon(QPixmap.fromImage(qimage).scaled(
