@@ -35,6 +35,7 @@ import numpy as np  # noqa: E402
 from PySide6.QtCore import (  # noqa: E402
     QElapsedTimer,
     QEvent,
+    QEventLoop,
     QPointF,
     QRectF,
     QSettings,
@@ -63,19 +64,45 @@ def send(window, kind, row, col, button, buttons,
                                                  modifiers))
 
 
+def wait_until(done, seconds: float, signals=()) -> bool:
+    """Run the event loop until `done()` is true (checked when one of `signals` fires and
+    every millisecond) or `seconds` pass; returns `done()`.
+
+    The GUI thread waits as an idle application does, in its event loop: spinning
+    processEvents() would keep one of the machine's two cores busy and slow the
+    worker threads down, which a person's window never does.
+    """
+    if done():
+        return True
+    loop = QEventLoop()
+
+    def check(*_args) -> None:
+        if done():
+            loop.quit()
+
+    poll = QTimer()
+    poll.setInterval(1)
+    poll.timeout.connect(check)
+    QTimer.singleShot(max(0, int(seconds * 1000)), loop.quit)
+    for signal in signals:
+        signal.connect(check)
+    poll.start()
+    loop.exec()
+    poll.stop()
+    for signal in signals:
+        signal.disconnect(check)
+    return done()
+
+
 def wait_drawn(app, window, timeout_s: float = 60.0) -> None:
-    deadline = time.perf_counter() + timeout_s
-    while not window.up_to_date():
-        app.processEvents()
-        if time.perf_counter() > deadline:
-            raise TimeoutError("no result drawn")
+    """Wait until the window's newest pipeline request is drawn."""
+    if not wait_until(window.up_to_date, timeout_s, (window.row.drawn,)):
+        raise TimeoutError("no result drawn")
 
 
 def settle(app, seconds: float = 0.2) -> None:
     """Let layouts and deferred calls finish."""
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        app.processEvents()
+    wait_until(lambda: False, seconds)
 
 
 def drag_latency(app, window, size: int, moves: int = 200) -> list[float]:
@@ -162,13 +189,10 @@ def photo_stalls(app, window, folder: Path) -> tuple[float, float, float]:
     with StallMeter() as meter:
         t0 = time.perf_counter()
         window.open_file(path)
-        while not opened:
-            app.processEvents()
+        wait_until(lambda: bool(opened), 60)
         wait_drawn(app, window)
         total = (time.perf_counter() - t0) * 1000
-        end = time.perf_counter() + 0.2
-        while time.perf_counter() < end:
-            app.processEvents()
+        settle(app)
     open_worst = meter.worst
     window.image_opened.disconnect(opened.append)
     window.row.fit()
@@ -181,9 +205,7 @@ def photo_stalls(app, window, folder: Path) -> tuple[float, float, float]:
         for i in range(60):
             send(window, QEvent.Type.MouseMove, 1000.5 + 10 * i, 1000.5 + 15 * i, NONE, LEFT,
                  shift)
-            end = time.perf_counter() + 0.016  # a pointer at about 60 Hz
-            while time.perf_counter() < end:
-                app.processEvents()
+            settle(app, 0.016)  # a pointer at about 60 Hz
         send(window, QEvent.Type.MouseButtonRelease, 1600.5, 1900.5, LEFT, NONE, shift)
         wait_drawn(app, window)
     # (a screen pixel covers about 13 photo pixels here, so the stroke is near, not at,
@@ -231,8 +253,7 @@ def open_photo(app, window, folder: Path) -> Path:
     opened: list[str] = []
     window.image_opened.connect(opened.append)
     window.open_file(path)
-    while not opened:
-        app.processEvents()
+    wait_until(lambda: bool(opened), 60)
     window.image_opened.disconnect(opened.append)
     wait_drawn(app, window)
     return path
