@@ -14,6 +14,9 @@ drag with any tool) slides the whole image by whole pixels, wrapping around when
 a pen (a round, soft-edged tip, :meth:`CanvasModel.paint_pen`) instead of a square
 brush. One drag is one undo step.
 :meth:`CanvasItem.left_drag_mode` says which a left drag does now, for the window to show.
+
+The item may draw a reduced copy of a large canvas (:mod:`gui.canvas.display`); presses
+and drags are read in canvas pixels all the same, so a press on pixel (r, c) edits (r, c).
 """
 
 from __future__ import annotations
@@ -73,10 +76,12 @@ class CanvasItem(pg.ImageItem):
             return self.tool
         return "move" if self.model.is_sparse() else "paint"
 
-    @staticmethod
-    def _pixel(pos) -> tuple[float, float]:
-        # Item coordinates are pixel units: x is the column, y the row.
-        return pos.y(), pos.x()
+    def _pixel(self, pos) -> tuple[float, float]:
+        # The view's coordinates are canvas pixels (x the column, y the row); the item's
+        # own are those of the image it draws, which may be a reduced copy stretched over
+        # the canvas' place.
+        p = self.mapToParent(pos)
+        return p.y(), p.x()
 
     def mousePressEvent(self, ev) -> None:  # noqa: N802 - Qt override
         if self._mode is not None:  # a second button during a drag: ignore it

@@ -7,7 +7,10 @@ announces changes with :attr:`CanvasModel.changed` carrying the touched rectangl
 A stroke (one mouse drag) writes the image in place and is one undo step; its undo
 entry holds only the 64x64 tiles it touched, so a drag on a 12-megapixel photo
 costs no full copy. Whole-image edits replace the array. The array is never handed
-to another thread: :meth:`CanvasModel.snapshot` (or a caller's own buffer) copies it.
+to another thread while it may still be written: :meth:`CanvasModel.snapshot` (or a
+caller's own buffer) copies it, and :meth:`CanvasModel.input_image` shares it read-only,
+the model then copying it before its next write in place if that share is still held
+(so a state kept for undo, which is mostly followed by a new image, costs no copy).
 
 Every step also puts back where the pixels came from (:attr:`CanvasModel.source` and
 ``edited``). A step that showed a whole new state (an example, a photo, a session) holds
@@ -20,6 +23,8 @@ title), and the opposite step keeps the state undone, which the owner supplies t
 from __future__ import annotations
 
 import math
+import sys
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -149,6 +154,12 @@ class CanvasModel(QObject):
         self._move: tuple[float, int, int, float] | None = None  # value, row, col, covered value
         self._slide_base: np.ndarray | None = None  # the image when a slide began
         self._slid: tuple[int, int, bool | None] = (0, 0, None)  # the slide's shown offset
+        # arrays handed out read-only by input_image(), copied before a write in place
+        self._shared: list[weakref.ref] = []
+        # how many pixels are not 0: a count kept through edits (None: not counted yet),
+        # exact or, for a photo counted only until it was clearly not sparse, a lower bound
+        self._lit: int | None = None
+        self._lit_exact = False
         #: Where the pixels came from; `edited` says they may have changed since.
         self.source = ImageSource()
         self.edited = False
@@ -164,6 +175,17 @@ class CanvasModel(QObject):
     def shape(self) -> tuple[int, int]:
         """``(rows, cols)``."""
         return self._image.shape
+
+    def _writable(self) -> None:
+        """Before a write in place: if the image was shared read-only (:meth:`input_image`)
+        and a share may still be held, write into a copy from now on."""
+        image = self._image
+        alive = [r for r in self._shared if r() is not None]
+        self._shared = [r for r in alive if r() is not image]
+        # a share is a view, which holds the image: more references than this method's
+        # and the attribute's mean one may still be read
+        if len(alive) != len(self._shared) and sys.getrefcount(image) > 3:
+            self._image = image.copy()
 
     def snapshot(self) -> np.ndarray:
         """Return a read-only copy, safe to hand to another thread."""
@@ -211,6 +233,7 @@ class CanvasModel(QObject):
         if not source:
             return False
         entry = source.pop()
+        self._lit = None
         if entry.state is not None:
             now = self.state_provider() if self.state_provider is not None \
                 else ViewState(self.input_image())
@@ -218,6 +241,7 @@ class CanvasModel(QObject):
             self._image = np.array(entry.state.a.pixels, dtype=np.float32, order="C")
             rect = None
         elif isinstance(entry.pixels, TilePatch):
+            self._writable()
             inverse, rect = entry.pixels.swap(self._image)
             target.append(Step(inverse, self.source, self.edited))
         else:
@@ -256,6 +280,7 @@ class CanvasModel(QObject):
         if undoable:
             self._push_undo(self._image if replaced is None else replaced)
         self._image = np.ascontiguousarray(new)
+        self._lit = None
         if source is None:
             self.edited = True
         else:
@@ -263,8 +288,12 @@ class CanvasModel(QObject):
         self.changed.emit(None)
 
     def input_image(self) -> InputImage:
-        """The current pixels (a frozen copy) and where they came from."""
-        return InputImage(self._image, self.source, self.edited)
+        """The current pixels and where they came from, frozen: the image itself, read-only
+        (the model writes into a copy while this is held)."""
+        view = self._image.view()
+        view.setflags(write=False)
+        self._shared.append(weakref.ref(self._image))
+        return InputImage(view, self.source, self.edited)
 
     def apply(self, fn, *args, **kwargs) -> None:
         """Replace the image with ``fn(image, *args, **kwargs)`` as one undo step."""
@@ -334,9 +363,20 @@ class CanvasModel(QObject):
         self._slide_base = None
 
     def _before_write(self, rect: Rect) -> None:
+        self._writable()
         self.edited = True
         if self._patch is not None:
             self._patch.save(self._image, rect)
+        if self._lit is not None:
+            top, left, bottom, right = rect
+            self._lit -= np.count_nonzero(self._image[top:bottom, left:right])
+
+    def _after_write(self, rect: Rect) -> None:
+        """Count the lit pixels of `rect` again after writing it (:meth:`_before_write`
+        uncounted them)."""
+        if self._lit is not None:
+            top, left, bottom, right = rect
+            self._lit += np.count_nonzero(self._image[top:bottom, left:right])
 
     def paint_line(self, r0: float, c0: float, r1: float, c1: float, value: float,
                    size: int = 1) -> Rect | None:
@@ -362,6 +402,7 @@ class CanvasModel(QObject):
             self._image[max(0, r - half):max(0, r - half + size),
                         max(0, c - half):max(0, c - half + size)] = value
         rect = (top, left, bottom, right)
+        self._after_write(rect)
         self.changed.emit(rect)
         return rect
 
@@ -398,6 +439,7 @@ class CanvasModel(QObject):
             np.maximum(patch, cover * value, out=patch)
         else:
             np.minimum(patch, 1.0 - cover * (1.0 - value), out=patch)
+        self._after_write(rect)
         self.changed.emit(rect)
         return rect
 
@@ -421,8 +463,10 @@ class CanvasModel(QObject):
         self._slid = offset
         h, w = self.shape
         rect = (0, 0, h, w)
+        self._lit = None  # counted again when asked, not twice on every move
         self._before_write(rect)
         self._image[...] = translate(base, int(dy), int(dx), wrap=wrap)
+        self._after_write(rect)
         self.changed.emit(rect)
         return rect
 
@@ -433,8 +477,25 @@ class CanvasModel(QObject):
 
     def is_sparse(self) -> bool:
         """True when at most ``SPARSE_SHARE`` of the pixels are lit (not 0): the demo and
-        drawn pixel art, not a photo, whose pixels are nearly all lit."""
-        return np.count_nonzero(self._image) <= SPARSE_SHARE * self._image.size
+        drawn pixel art, not a photo, whose pixels are nearly all lit. The count is kept
+        through edits, so a photo is counted once, not on every press."""
+        limit = SPARSE_SHARE * self._image.size
+        if self._lit is None or (not self._lit_exact and self._lit <= limit):
+            self._count_lit(limit)
+        return self._lit <= limit
+
+    def _count_lit(self, limit: float) -> None:
+        """Count the lit pixels a band of rows at a time, stopping once more than `limit`
+        are lit (a photo, after about a quarter of it). An edit changes the count by what
+        it changes in its rectangle (:meth:`_before_write`, :meth:`_after_write`), which
+        keeps an exact count exact and a lower bound a lower bound."""
+        rows, cols = self._image.shape
+        band = max(1, (1 << 18) // cols)  # about a megabyte of pixels a time
+        lit, top = 0, 0
+        while top < rows and lit <= limit:
+            lit += int(np.count_nonzero(self._image[top:top + band]))
+            top += band
+        self._lit, self._lit_exact = lit, top >= rows
 
     def begin_move(self, row: int, col: int) -> None:
         """Pick up pixel (row, col) to move it; the pixel's place becomes 0."""
@@ -459,6 +520,8 @@ class CanvasModel(QObject):
         self._image[r, c] = covered
         covered = float(self._image[row, col])
         self._image[row, col] = value
+        self._after_write((r, c, r + 1, c + 1))
+        self._after_write((row, col, row + 1, col + 1))
         self._move = (value, row, col, covered)
         rect = (min(r, row), min(c, col), max(r, row) + 1, max(c, col) + 1)
         self.changed.emit(rect)
