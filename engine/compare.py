@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from ._checks import as_image
-from .maxima import is_near_tie
+from .maxima import LEADING_CELLS, maxima_unchecked, near_tie_among
 from .pipeline import PipelineResult
 
 
@@ -138,15 +138,46 @@ def relative_difference(a: np.ndarray, b: np.ndarray, reference: float | None = 
     return l2_norm(a, b) / reference
 
 
-def _peak(arr: np.ndarray) -> tuple[int, int]:
-    r, c = np.unravel_index(int(np.argmax(arr)), arr.shape)
-    return int(r), int(c)
+def leading_cells(stage: object) -> list[tuple[int, int, float]]:
+    """The :data:`~engine.maxima.LEADING_CELLS` largest cells of a stage's array, as
+    :func:`~engine.maxima.find_maxima` orders them: those its run recorded
+    (:attr:`engine.Stage.leading`), else found now."""
+    arr = stage.array
+    top = getattr(stage, "leading", ())
+    if top and len(top) == min(LEADING_CELLS, arr.size):
+        return list(top)
+    return maxima_unchecked(np.asarray(arr), LEADING_CELLS)
+
+
+class Norms:
+    """``||a||`` of whole stage arrays, each measured once (:func:`l2_norm`), for the
+    several distances and errors that divide by the same norm."""
+
+    def __init__(self) -> None:
+        self._known: dict[int, tuple[np.ndarray, float]] = {}
+
+    def __call__(self, arr: np.ndarray) -> float:
+        """``||arr||``."""
+        kept = self._known.get(id(arr))
+        if kept is None or kept[0] is not arr:
+            kept = self._known[id(arr)] = (arr, l2_norm(arr))
+        return kept[1]
+
+    def relative(self, a: np.ndarray, b: np.ndarray, reference: float | None = None
+                 ) -> float:
+        """:func:`relative_difference` of whole arrays `a` and `b`, with their norms
+        measured once."""
+        if not reference:
+            reference = max(self(a), self(b))
+        if reference == 0.0:
+            return float("nan")
+        return l2_norm(a, b) / reference
 
 
 def compare_results(a: PipelineResult, b: PipelineResult, *,
                     equivariance_errors: Sequence[float | None] | None = None,
-                    error_notes: Sequence[str | None] | None = None
-                    ) -> list[StageComparison]:
+                    error_notes: Sequence[str | None] | None = None,
+                    norms: Norms | None = None) -> list[StageComparison]:
     """Compare two runs stage by stage.
 
     Parameters
@@ -160,6 +191,8 @@ def compare_results(a: PipelineResult, b: PipelineResult, *,
     error_notes : sequence of str or None, optional
         One per stage of `a`: why its error is undefined (see
         :attr:`StageComparison.error_note`).
+    norms : Norms, optional
+        Norms of the stages already measured (by the transform errors); filled in.
 
     Returns
     -------
@@ -178,18 +211,26 @@ def compare_results(a: PipelineResult, b: PipelineResult, *,
             f"equivariance_errors must hold one value per stage of a ({len(a.stages)}); "
             f"got {len(equivariance_errors)}. Pass the list equivariance_error() returns."
         )
+    norms = Norms() if norms is None else norms
     names_b = set(b.names)
     out = []
     for index, stage_a in enumerate(a.stages):
         if stage_a.name not in names_b:
             continue
-        arr_a, arr_b = stage_a.array, b[stage_a.name].array
+        stage_b = b[stage_a.name]
+        arr_a, arr_b = stage_a.array, stage_b.array
         rows = min(arr_a.shape[0], arr_b.shape[0])
         cols = min(arr_a.shape[1], arr_b.shape[1])
-        peak_a, peak_b = _peak(arr_a), _peak(arr_b)
+        if arr_a.shape == arr_b.shape:
+            distance = norms.relative(arr_a, arr_b)
+        else:
+            distance = relative_difference(arr_a[:rows, :cols], arr_b[:rows, :cols])
+        top_a, top_b = leading_cells(stage_a), leading_cells(stage_b)
+        # the first of the largest cells is np.argmax's (row-major among ties)
+        peak_a, peak_b = top_a[0][:2], top_b[0][:2]
         out.append(StageComparison(
             name=stage_a.name,
-            distance=relative_difference(arr_a[:rows, :cols], arr_b[:rows, :cols]),
+            distance=distance,
             displacement=(peak_b[0] - peak_a[0], peak_b[1] - peak_a[1]),
             peak_a=peak_a,
             peak_b=peak_b,
@@ -200,7 +241,7 @@ def compare_results(a: PipelineResult, b: PipelineResult, *,
             else equivariance_errors[index],
             error_note=None if error_notes is None else error_notes[index],
             stride=tuple(stage_a.stride),
-            near_tie_a=is_near_tie(arr_a),
-            near_tie_b=is_near_tie(arr_b),
+            near_tie_a=arr_a.size >= 2 and near_tie_among(top_a),
+            near_tie_b=arr_b.size >= 2 and near_tie_among(top_b),
         ))
     return out

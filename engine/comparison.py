@@ -8,12 +8,16 @@ stage, and keeps the differences A - B for drawing.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from ._checks import as_image, choice
-from .compare import StageComparison, compare_results, l2_norm, relative_difference
+from .compare import Norms, StageComparison, compare_results, relative_difference
+from .fused import RECYCLER
 from .pipeline import PipelineResult, PipelineSpec, run_pipeline
 from .transforms import (
     check_flag,
@@ -170,7 +174,13 @@ class InputTransform:
         ValueError
             For a bad image, or kind "other" (B must then be given).
         """
-        x = as_image(x)
+        return self.apply_unchecked(as_image(x))
+
+    def apply_unchecked(self, x: np.ndarray) -> np.ndarray:
+        """:meth:`apply` for an image already validated (as ``as_image`` returns one)."""
+        if self.mirror_axis is not None:
+            # a new array, as np.flip then a copy
+            return cv2.flip(x, self.mirror_axis, dst=RECYCLER.empty(x.shape))
         out = self._act(x, (1, 1))
         if out is None:
             raise ValueError("transform kind 'other' has no image of its own; give image B.")
@@ -213,8 +223,9 @@ class Comparison:
         ``equivariance_error`` field holds ``||f(T x) - T' f(x)|| / ||f(x)||`` where T'
         is the transform acting on the stage (a shift divided by the stage's stride;
         None where it does not divide, or for another image).
-    differences : dict
-        Stage name -> A - B over the compared (top-left overlap) cells, float32.
+    differences : Mapping
+        Stage name -> A - B over the compared (top-left overlap) cells, float32 (taken
+        when first read, see :class:`Differences`).
     note : str or None
         A plain-language remark when the comparison is a mirror (mirroring is not a
         translation; what the kernel's symmetry does).
@@ -229,7 +240,7 @@ class Comparison:
     b: PipelineResult
     transform: InputTransform
     stages: list[StageComparison]
-    differences: dict[str, np.ndarray] = field(repr=False)
+    differences: Mapping[str, np.ndarray] = field(repr=False)
     note: str | None = None
     kernel_mirrored: bool = False
     fix_padding: str | None = None
@@ -248,18 +259,32 @@ def transform_errors(a: PipelineResult, b: PipelineResult,
     return [error for error, _ in transform_error_notes(a, b, transform)]
 
 
-def transform_error_notes(a: PipelineResult, b: PipelineResult, transform: InputTransform
+def transform_error_notes(a: PipelineResult, b: PipelineResult, transform: InputTransform,
+                          norms: Norms | None = None, *, input_transformed: bool = False
                           ) -> list[tuple[float | None, str | None]]:
     """Per stage of `a`: the transform error of :func:`transform_errors` and, where it is
     undefined, why (``"another image"``, ``"shift not a multiple of S = 4"``,
-    ``"not in B"``, ``"shapes differ"``, ``"both maps are zero"``)."""
+    ``"not in B"``, ``"shapes differ"``, ``"both maps are zero"``).
+
+    `norms` keeps the norms of A's stages for a comparison that divides by them again.
+    A mirror or flip of a stage is written into one buffer that every stage reuses, not
+    made anew per stage; the values are those of :meth:`InputTransform.on_stage`.
+    With `input_transformed` the caller vouches that B's input stage was made from A's by
+    `transform` (:meth:`InputTransform.apply`), so its error is 0 (undefined when A's
+    input is zero) without transforming A's input again.
+    """
+    norms = Norms() if norms is None else norms
     out: list[tuple[float | None, str | None]] = []
     names_b = set(b.names)
+    buffer = _Buffer()
     for stage in a.stages:
         if transform.kind == "other":
             out.append((None, "another image"))
             continue
-        expected = transform.on_stage(stage.array, stage.stride)
+        if input_transformed and stage.name == "input" and "input" in names_b:
+            out.append((None, BOTH_ZERO) if norms(stage.array) == 0.0 else (0.0, None))
+            continue
+        expected = _on_stage(transform, stage.array, stage.stride, buffer)
         if expected is None:
             out.append((None, f"shift not a multiple of S = {stride_text(stage.stride)}"))
         elif stage.name not in names_b:
@@ -267,10 +292,34 @@ def transform_error_notes(a: PipelineResult, b: PipelineResult, transform: Input
         elif b[stage.name].shape != expected.shape:
             out.append((None, "shapes differ"))
         else:
-            reference = l2_norm(stage.array)
-            error = relative_difference(b[stage.name].array, expected, reference)
+            error = relative_difference(b[stage.name].array, expected, norms(stage.array))
             out.append((None, BOTH_ZERO) if np.isnan(error) else (error, None))
     return out
+
+
+class _Buffer:
+    """Float32 memory for one map at a time, grown when a larger one comes."""
+
+    def __init__(self) -> None:
+        self._flat = np.empty(0, np.float32)
+
+    def take(self, shape: tuple[int, int]) -> np.ndarray:
+        size = shape[0] * shape[1]
+        if self._flat.size < size:
+            self._flat = RECYCLER.empty((size,))
+        return self._flat[:size].reshape(shape)
+
+
+def _on_stage(transform: InputTransform, arr: np.ndarray, stride: tuple[int, int],
+              buffer: _Buffer) -> np.ndarray | None:
+    """``transform.on_stage(arr, stride)``; a mirror or flip of a float32 map whose rows are
+    contiguous is written into `buffer` (valid until its next use) by ``cv2.flip``, which
+    moves the same values as ``np.flip`` without a copy of a padded map first."""
+    axis = transform.mirror_axis
+    if axis is None or arr.ndim != 2 or arr.dtype != np.float32 or arr.strides[1] != 4 \
+            or arr.size == 0:
+        return transform.on_stage(arr, stride)
+    return cv2.flip(arr, axis, dst=buffer.take(arr.shape))  # flip code 1: left-right
 
 
 def stride_text(stride: tuple[int, int]) -> str:
@@ -283,27 +332,55 @@ def stride_text(stride: tuple[int, int]) -> str:
     return str(stride[0]) if stride[0] == stride[1] else f"({stride[0]}, {stride[1]})"
 
 
-def compare_runs(a: PipelineResult, b: PipelineResult, transform: InputTransform | None
-                 ) -> tuple[list[StageComparison], dict[str, np.ndarray]]:
+def compare_runs(a: PipelineResult, b: PipelineResult, transform: InputTransform | None,
+                 *, input_transformed: bool = False
+                 ) -> tuple[list[StageComparison], Differences]:
     """Compare two runs already made: per common stage, distance, peak displacement and
     (when `transform` is given) the transform error; and the differences A - B over
-    each stage's compared (top-left overlap) cells, float32.
+    each stage's compared (top-left overlap) cells, float32. `input_transformed`: as
+    :func:`transform_error_notes`.
 
     Returns
     -------
-    (list of StageComparison, dict)
+    (list of StageComparison, Differences)
         As :attr:`Comparison.stages` and :attr:`Comparison.differences`.
     """
     errors = notes = None
+    norms = Norms()
     if transform is not None:
-        pairs = transform_error_notes(a, b, transform)
+        pairs = transform_error_notes(a, b, transform, norms,
+                                      input_transformed=input_transformed)
         errors, notes = [e for e, _ in pairs], [n for _, n in pairs]
-    stages = compare_results(a, b, equivariance_errors=errors, error_notes=notes)
-    differences = {}
-    for comp in stages:
-        rows, cols = comp.compared_shape
-        differences[comp.name] = a[comp.name].array[:rows, :cols] - b[comp.name].array[:rows, :cols]
-    return stages, differences
+    stages = compare_results(a, b, equivariance_errors=errors, error_notes=notes, norms=norms)
+    return stages, Differences(a, b, {c.name: c.compared_shape for c in stages})
+
+
+class Differences(Mapping):
+    """Stage name -> A - B over the stage's compared cells (float32), each taken when it is
+    first read and then kept: a window that shows no difference row never pays for them.
+
+    Safe to read from several threads (each difference is taken once).
+    """
+
+    def __init__(self, a: PipelineResult, b: PipelineResult,
+                 shapes: dict[str, tuple[int, int]]) -> None:
+        self._a, self._b, self._shapes = a, b, shapes
+        self._taken: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        rows, cols = self._shapes[name]  # KeyError for a stage not compared
+        with self._lock:
+            if name not in self._taken:
+                self._taken[name] = (self._a[name].array[:rows, :cols]
+                                     - self._b[name].array[:rows, :cols])
+            return self._taken[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._shapes)
+
+    def __len__(self) -> int:
+        return len(self._shapes)
 
 
 def comparison_note(spec: PipelineSpec, transform: InputTransform, shape: tuple[int, int],

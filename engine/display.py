@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from .fused import side_by_side
 from .pipeline import PipelineResult
 
 #: Stages with more pixels than this are drawn from a reduced copy (area average) when
@@ -37,34 +38,97 @@ def drawable(x: np.ndarray, max_pixels: int = MAX_DRAWN_PIXELS) -> np.ndarray:
     return cv2.resize(x, (w, h), interpolation=cv2.INTER_AREA)
 
 
-def _block_extreme(arr: np.ndarray, rows: int, cols: int, ufunc: np.ufunc) -> np.ndarray:
-    """`ufunc` (np.maximum or np.minimum) over the blocks of a ``rows x cols`` split of a
-    float32 array: first whole steps of each side (one reduction over a reshaped view,
-    a single numpy call that runs without the interpreter lock), then the uneven blocks
-    of what is left."""
-    for axis, n in ((0, rows), (1, cols)):
-        step = arr.shape[axis] // n
-        if step > 1:
-            whole = arr.shape[axis] // step
-            cut = whole * step
-            if axis == 0:
-                out = ufunc.reduce(arr[:cut].reshape(whole, step, arr.shape[1]), axis=1)
-                rest = arr[cut:]
-            else:
-                out = ufunc.reduce(arr[:, :cut].reshape(arr.shape[0], whole, step), axis=2)
-                rest = arr[:, cut:]
-            if rest.shape[axis]:  # the few cells left over join the last block
-                last = np.take(out, [whole - 1], axis=axis)
-                merged = ufunc(last, ufunc.reduce(rest, axis=axis, keepdims=True))
-                if axis == 0:
-                    out[whole - 1:] = merged
-                else:
-                    out[:, whole - 1:] = merged
-            arr = out
-        edges = (np.arange(n + 1) * arr.shape[axis]) // n
-        if arr.shape[axis] != n:
-            arr = ufunc.reduceat(arr, edges[:-1], axis=axis)
-    return arr
+def block_starts(size: int, n: int) -> np.ndarray:
+    """The first cell of each of the `n` blocks a side of `size` cells is reduced to (for
+    :func:`reduce_to`'s maximum and largest magnitude): the side is cut into whole steps of
+    ``size // n`` cells (the fewer than a step left over join the last one), and the steps
+    are shared out evenly among the blocks; the last block runs to the end.
+
+    >>> block_starts(10, 3).tolist(), block_starts(4, 3).tolist()
+    ([0, 3, 6], [0, 1, 2])
+    """
+    step = size // n
+    if step > 1:
+        return (np.arange(n) * (size // step)) // n * step
+    return (np.arange(n) * size) // n
+
+
+#: Maps with at least this many cells are reduced on two threads.
+PARALLEL_REDUCE_CELLS = 1 << 20
+#: Bytes of the rows reduced at a time, so that the minimum reads them from the cache
+#: right after the maximum.
+REDUCE_CHUNK_BYTES = 1 << 20
+
+
+def block_extremes(arr: np.ndarray, rows: int, cols: int, ufuncs: Sequence[np.ufunc]
+                   ) -> list[np.ndarray]:
+    """Per ufunc (np.maximum, np.minimum), its reduction over the blocks of a ``rows x cols``
+    split of a float32 array (:func:`block_starts` on each side).
+
+    Each side goes in whole steps first: the rows by one reduction over a reshaped view per
+    chunk of rows (numpy without the interpreter lock; a large map on two threads, every
+    ufunc of a chunk while it is in the cache), the columns of that small result by one
+    pass per column of a step; then the steps are merged into the blocks.
+    """
+    height, width = arr.shape
+    step = height // rows
+    if step <= 1:
+        tall = [_merge_rows(u, arr, block_starts(height, rows)) for u in ufuncs]
+    else:
+        whole = height // step
+        steps = [np.empty((whole, width), np.float32) for _ in ufuncs]
+        chunk = max(1, REDUCE_CHUNK_BYTES // (4 * step * width))
+
+        def reduce_steps(first: int, last: int) -> None:
+            for c0 in range(first, last, chunk):
+                c1 = min(c0 + chunk, last)
+                block = arr[c0 * step:c1 * step].reshape(c1 - c0, step, width)
+                for u, out in zip(ufuncs, steps, strict=True):
+                    u.reduce(block, axis=1, out=out[c0:c1])
+
+        half = whole // 2
+        if arr.size >= PARALLEL_REDUCE_CELLS and half:
+            side_by_side(lambda: reduce_steps(0, half), lambda: reduce_steps(half, whole))
+        else:
+            reduce_steps(0, whole)
+        rest = arr[whole * step:]
+        if rest.shape[0]:  # the few rows left over join the last step
+            for u, out in zip(ufuncs, steps, strict=True):
+                u(out[whole - 1], u.reduce(rest, axis=0), out=out[whole - 1])
+        tall = [_merge_rows(u, out, block_starts(height, rows) // step)
+                for u, out in zip(ufuncs, steps, strict=True)]
+    return [_reduce_cols(u, t, cols) for u, t in zip(ufuncs, tall, strict=True)]
+
+
+def _merge_rows(ufunc: np.ufunc, arr: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """`ufunc` over the rows of `arr` from each of `starts` to the next (the last to the
+    end): one vectorised reduction per block (numpy's reduceat is several times slower
+    along rows)."""
+    if len(starts) == arr.shape[0]:
+        return arr
+    out = np.empty((len(starts), arr.shape[1]), arr.dtype)
+    ends = [*starts[1:].tolist(), arr.shape[0]]
+    for i, (start, end) in enumerate(zip(starts.tolist(), ends, strict=True)):
+        ufunc.reduce(arr[start:end], axis=0, out=out[i])
+    return out
+
+
+def _reduce_cols(ufunc: np.ufunc, arr: np.ndarray, cols: int) -> np.ndarray:
+    """`ufunc` over the `cols` column blocks (:func:`block_starts`) of a small map."""
+    width = arr.shape[1]
+    step = width // cols
+    if step <= 1:
+        return arr if width == cols else ufunc.reduceat(arr, block_starts(width, cols), axis=1)
+    whole = width // step
+    cut = whole * step
+    steps = arr[:, 0:cut:step].copy()  # one strided pass per column of a step
+    for j in range(1, step):
+        ufunc(steps, arr[:, j:cut:step], out=steps)
+    if cut < width:  # the few columns left over join the last step
+        ufunc(steps[:, -1], ufunc.reduce(arr[:, cut:], axis=1), out=steps[:, -1])
+    if whole == cols:
+        return steps
+    return ufunc.reduceat(steps, block_starts(width, cols) // step, axis=1)
 
 
 def reduce_to(arr: np.ndarray, width: int, height: int, how: str) -> np.ndarray:
@@ -110,10 +174,9 @@ def reduce_to(arr: np.ndarray, width: int, height: int, how: str) -> np.ndarray:
         if (rows, cols) == arr.shape:
             return arr
         return cv2.resize(arr, (cols, rows), interpolation=cv2.INTER_AREA)
-    high = _block_extreme(arr, rows, cols, np.maximum)
     if how == "max":
-        return high
-    low = _block_extreme(arr, rows, cols, np.minimum)
+        return block_extremes(arr, rows, cols, (np.maximum,))[0]
+    high, low = block_extremes(arr, rows, cols, (np.maximum, np.minimum))
     return np.where(np.abs(high) >= np.abs(low), high, low)
 
 
@@ -162,13 +225,18 @@ def display_image(x: np.ndarray, levels: tuple[float, float], how: str,
     return to_uint8(small, *levels)
 
 
-def value_range(x: np.ndarray) -> tuple[float, float]:
-    """Return ``(min, max)`` of `x` as floats, the colour range a map is drawn with.
+def value_range(x: np.ndarray, extremes: tuple[float, float] | None = None
+                ) -> tuple[float, float]:
+    """Return ``(min, max)`` of `x` as floats, the colour range a map is drawn with;
+    `extremes`, when given, are that min and max already measured.
 
     A constant map gets the range from 0 to its value, so a single lit cell (the 1x1
     last level of the article's pixel example) is drawn lit, not at the low end.
     """
-    lo, hi, _, _ = cv2.minMaxLoc(x)
+    if extremes is None:
+        lo, hi, _, _ = cv2.minMaxLoc(x)
+    else:
+        lo, hi = extremes
     if lo == hi:
         lo, hi = min(lo, 0.0), max(hi, 0.0)
     return float(lo), float(hi)
@@ -179,13 +247,14 @@ def stage_ranges(results: Sequence[PipelineResult], shared_levels: bool = False
     """Return the colour range of every stage name, covering it in all of `results`.
 
     The input keeps at least [0, 1] (the canvas' own scale, widened if an image leaves
-    it). Other stages use their own ``(min, max)`` (see :func:`value_range`), or with
-    `shared_levels` one range over all of them, so their colours compare.
+    it). Other stages use their own ``(min, max)`` (see :func:`value_range`; read from
+    :attr:`engine.Stage.extremes` where the run measured them), or with `shared_levels`
+    one range over all of them, so their colours compare.
     """
     ranges: dict[str, tuple[float, float]] = {}
     for result in results:
         for stage in result.stages:
-            lo, hi = value_range(stage.array)
+            lo, hi = value_range(stage.array, getattr(stage, "extremes", None))
             if stage.name in ranges:
                 lo, hi = min(lo, ranges[stage.name][0]), max(hi, ranges[stage.name][1])
             ranges[stage.name] = (lo, hi)

@@ -14,8 +14,12 @@ multiple of its window, so it pools exactly the windows the whole map would.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import math
+import sys
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -43,6 +47,68 @@ def banded(stride: int, pool_mode: str, pool_size: int, pool_stride: int) -> boo
     `pool_mode` pooling: a stride-1 convolution, then max or average pooling whose windows
     neither overlap nor leave gaps."""
     return stride == 1 and pool_mode in ("max", "avg") and pool_size == pool_stride
+
+
+class Recycler:
+    """Large float32 arrays handed out again once nobody else holds them.
+
+    A 12-megapixel map is 48 MB; fresh memory costs the system about 4 ms of zeroing per
+    map before the first value lands in it, and a comparison of two runs makes about seven
+    such maps per edit. On a thread inside :meth:`active` the recycler keeps the arrays it
+    hands out and hands one out again when its only holders are the recycler and the
+    caller: every result, view or reader of an array holds a reference to it (a view holds
+    its base), so nobody can still be reading an array that is handed out again. Elsewhere
+    :meth:`empty` is ``np.empty``.
+    """
+
+    def __init__(self, max_bytes: int, min_bytes: int) -> None:
+        self.max_bytes, self.min_bytes = max_bytes, min_bytes
+        self._arrays: list[np.ndarray] = []
+        self._lock = threading.Lock()
+        self._local = threading.local()  # per thread: on, and the ids handed out
+
+    @contextmanager
+    def active(self) -> Iterator[None]:
+        """Recycle on this thread within the block; at its end, forget the free arrays that
+        the block did not use (the maps of an image no longer shown)."""
+        handed: set[int] = set()
+        self._local.on, self._local.handed = True, handed
+        try:
+            yield
+        finally:
+            self._local.on = False
+            with self._lock:
+                arrays = self._arrays
+                for i in reversed(range(len(arrays))):
+                    if id(arrays[i]) not in handed and sys.getrefcount(arrays[i]) == 2:
+                        del arrays[i]
+
+    def empty(self, shape: tuple[int, ...]) -> np.ndarray:
+        """A writable float32 array of `shape` (its values are left over: write them all)."""
+        shape = tuple(int(n) for n in shape)
+        if not getattr(self._local, "on", False) or 4 * math.prod(shape) < self.min_bytes:
+            return np.empty(shape, np.float32)
+        with self._lock:
+            arrays = self._arrays
+            for i in range(len(arrays)):
+                # the references: the list's and getrefcount's argument; nobody else's
+                if arrays[i].shape == shape and sys.getrefcount(arrays[i]) == 2:
+                    arr = arrays.pop(i)
+                    break
+            else:
+                arr = np.empty(shape, np.float32)
+                total = arr.nbytes + sum(a.nbytes for a in arrays)
+                while arrays and total > self.max_bytes:
+                    total -= arrays.pop(0).nbytes  # in use, it is freed by its holder
+            arr.setflags(write=True)  # its last holder marked it read-only
+            arrays.append(arr)  # the most recently used last
+            self._local.handed.add(id(arr))
+            return arr
+
+
+#: The engine's recycler of large maps (see :class:`Recycler`), with room for the maps
+#: of a comparison of two 12-megapixel runs: the one shown and the one being made.
+RECYCLER = Recycler(max_bytes=1 << 30, min_bytes=1 << 22)
 
 
 @functools.cache
@@ -88,7 +154,8 @@ def conv_pool_bands(x: np.ndarray, k: np.ndarray, padding: str, activation: str,
     """Convolve validated `x` with `k` (stride 1), activate, and pool `levels` times with
     window and stride `size` ("max" or "avg"); the caller has checked that every level fits.
 
-    Without `row_maxima` the row maxima are not taken (their arrays hold garbage).
+    Without `row_maxima` the row maxima and minima are not taken (their arrays hold
+    garbage).
     With a `scratch` dict, the maps are written into the arrays it holds from an earlier
     call with the same shapes (new ones are stored there): a caller that runs many inputs
     one after the other and is done with each result before the next saves the time the
@@ -98,12 +165,13 @@ def conv_pool_bands(x: np.ndarray, k: np.ndarray, padding: str, activation: str,
     -------
     BandedRun
         With `input_copy` a copy of `x` made band by band on the way when `copy_input`
-        (valid padding only; None otherwise), and the row maxima of the input and of the
-        convolution taken while their bands were in the cache.
+        (valid padding only; None otherwise), and the row maxima and minima of the input
+        and of the convolution taken while their bands were in the cache.
     """
     kh, kw = k.shape
     top, bottom, left, right = padding_amounts(k.shape, padding)
     # The filter reads `x` itself, not the copy: a band reads rows of the next half.
+    # the input stage is never recycled: the window knows an input by its array
     copy = np.empty_like(x) if copy_input and padding == "valid" else None
     src = x
     if padding != "valid":
@@ -113,7 +181,7 @@ def conv_pool_bands(x: np.ndarray, k: np.ndarray, padding: str, activation: str,
 
     def buffer(key: str, shape: tuple[int, ...]) -> np.ndarray:
         if scratch is None:
-            return np.empty(shape, np.float32)
+            return RECYCLER.empty(shape)
         arr = scratch.get(key)
         if arr is None or arr.shape != shape:
             arr = scratch[key] = np.empty(shape, np.float32)
@@ -127,7 +195,9 @@ def conv_pool_bands(x: np.ndarray, k: np.ndarray, padding: str, activation: str,
         shapes.append(pooled_shape(shapes[-1], size, size))
     pools = [buffer(f"pool {level}", shape) for level, shape in enumerate(shapes[1:], 1)]
     input_max = buffer("input row max", (x.shape[0],))
+    input_min = buffer("input row min", (x.shape[0],))
     conv_max = buffer("conv row max", (oh,))
+    conv_min = buffer("conv row min", (oh,))
     rows, inside = band_rows(wp, size, levels)
 
     def run_bands(start: int, stop: int) -> None:
@@ -141,6 +211,7 @@ def conv_pool_bands(x: np.ndarray, k: np.ndarray, padding: str, activation: str,
             if padding == "valid" and row_maxima:
                 mine = slice(r0, end if r1 == oh else r1)
                 np.max(x[mine], axis=1, out=input_max[mine])
+                np.min(x[mine], axis=1, out=input_min[mine])
             # Anchor (0, 0): out[i, j] = sum k[a, b] * src[i + a, j + b]. The last kh - 1
             # rows of the band read OpenCV's border; the next band writes them again, or,
             # at the end of a half, the junk goes to a scratch band so that it cannot land
@@ -156,6 +227,7 @@ def conv_pool_bands(x: np.ndarray, k: np.ndarray, padding: str, activation: str,
             current = conv[r0:r1]
             if row_maxima:
                 np.max(current, axis=1, out=conv_max[r0:r1])
+                np.min(current, axis=1, out=conv_min[r0:r1])
             step = 1
             for level in range(inside):
                 step *= size
@@ -173,9 +245,10 @@ def conv_pool_bands(x: np.ndarray, k: np.ndarray, padding: str, activation: str,
         side_by_side(lambda: run_bands(0, half), lambda: run_bands(half, oh))
     if padding != "valid" and row_maxima:
         np.max(x, axis=1, out=input_max)
+        np.min(x, axis=1, out=input_min)
     for level in range(inside, levels):
         window_pool_into(pools[level - 1] if level else conv, size, mode, pools[level])
-    return BandedRun(copy, conv, pools, input_max, conv_max)
+    return BandedRun(copy, conv, pools, input_max, conv_max, input_min, conv_min)
 
 
 @dataclass(frozen=True)
@@ -187,6 +260,8 @@ class BandedRun:
     pools: list[np.ndarray]
     input_row_max: np.ndarray
     conv_row_max: np.ndarray
+    input_row_min: np.ndarray
+    conv_row_min: np.ndarray
 
 
 def top_cells(x: np.ndarray, count: int, row_max: np.ndarray) -> list[tuple[int, int, float]]:

@@ -75,6 +75,10 @@ def _maxima_by_partition(x: np.ndarray, count: int) -> list[tuple[int, int, floa
 #: A peak whose runner-up elsewhere is within this fraction of it is a near-tie: the
 #: "peak" is not a stable feature, and a tiny change can move it far.
 NEAR_TIE = 0.01
+#: How many of a map's largest cells decide whether its peak is a near-tie: the peak's
+#: 3x3 neighbourhood holds at most 9 cells, so these always include the largest cell
+#: outside it.
+LEADING_CELLS = 10
 
 
 def is_near_tie(x: np.ndarray, tolerance: float = NEAR_TIE) -> bool:
@@ -93,9 +97,18 @@ def is_near_tie(x: np.ndarray, tolerance: float = NEAR_TIE) -> bool:
     arr = np.asarray(x)
     if arr.size < 2:
         return False
-    # The neighbourhood holds at most 9 cells, so the 10 largest always include the
-    # largest cell outside it: one pass over the map instead of a copy.
-    top = maxima_unchecked(arr, 10)
+    # one pass over the map instead of a copy without the neighbourhood
+    return near_tie_among(maxima_unchecked(arr, LEADING_CELLS), tolerance)
+
+
+def near_tie_among(top: list[tuple[int, int, float]] | tuple[tuple[int, int, float], ...],
+                   tolerance: float = NEAR_TIE) -> bool:
+    """:func:`is_near_tie` of a map of at least two cells whose :data:`LEADING_CELLS`
+    largest cells `top` (as :func:`find_maxima` returns them) are known.
+
+    >>> near_tie_among([(0, 0, 1.0), (1, 2, 0.995), (0, 1, 0.5)])
+    True
+    """
     peak_r, peak_c, peak = top[0]
     if peak <= 0.0:
         return True

@@ -19,7 +19,7 @@ from .fused import banded, conv_pool_bands, top_cells
 from .geometry import Geometry, cells_fed, cells_read
 from .kernels import KERNELS, as_kernel
 from .limits import MAX_BLUR_SIZE, MAX_KERNEL_SIZE, MAX_LEVELS, MAX_POOL_SIZE, MAX_STRIDE, MAX_TOP_K
-from .maxima import maxima_unchecked
+from .maxima import LEADING_CELLS, maxima_unchecked
 from .pool import (
     POOL_MODES,
     aps_with_tie,
@@ -117,6 +117,12 @@ class Stage:
 
     `array` is read-only float32; it may be a view whose rows are padded (not
     C-contiguous), as the convolution stage is, to spare a copy.
+
+    `leading` holds the stage's :data:`~engine.maxima.LEADING_CELLS` largest cells as
+    :func:`~engine.maxima.find_maxima` orders them (empty when the run took no maxima),
+    from which a comparison reads the peak and whether it is a near-tie; `extremes` is
+    ``(min, max)`` of `array` when the run measured it on the way (else None). Both are
+    facts of `array`, recorded so that they are not measured again.
     """
 
     name: str
@@ -124,6 +130,8 @@ class Stage:
     maxima: list[tuple[int, int, float]]
     geometry: Geometry
     input_shape: tuple[int, int]
+    leading: tuple[tuple[int, int, float], ...] = field(default=(), repr=False, compare=False)
+    extremes: tuple[float, float] | None = field(default=None, repr=False, compare=False)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -307,15 +315,22 @@ def run_owned(x: np.ndarray, spec: PipelineSpec | None = None, *, top_k: int = 5
     stages: list[Stage] = []
     geometry = Geometry()
 
-    def add(name: str, arr: np.ndarray, row_max: np.ndarray | None = None) -> None:
+    count = max(top_k, LEADING_CELLS)  # a prefix of the largest cells is the top_k
+
+    def add(name: str, arr: np.ndarray,
+            rows: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """Record a stage; `rows` are its row maxima and minima when the bands took them."""
         arr.setflags(write=False)
+        extremes = None
         if not maxima:
             top = []
-        elif row_max is None:
-            top = maxima_unchecked(arr, top_k)
+        elif rows is None:
+            top = maxima_unchecked(arr, count)
         else:
-            top = top_cells(arr, top_k, row_max)
-        stages.append(Stage(name, arr, top, geometry, shape))
+            top = top_cells(arr, count, rows[0])
+            extremes = (float(rows[1].min()), float(rows[0].max()))
+        stages.append(Stage(name, arr, top[:top_k], geometry, shape, tuple(top[:LEADING_CELLS]),
+                            extremes))
 
     stride = spec.effective_pool_stride
     fits, stop = _levels_that_fit(x.shape, spec)  # raises if the convolution does not fit
@@ -328,7 +343,8 @@ def run_owned(x: np.ndarray, spec: PipelineSpec | None = None, *, top_k: int = 5
                                 scratch=scratch, row_maxima=maxima)
         if bands.input_copy is not None:
             x, borrowed = bands.input_copy, False
-    add("input", x.copy() if borrowed else x, None if bands is None else bands.input_row_max)
+    add("input", x.copy() if borrowed else x,
+        None if bands is None else (bands.input_row_max, bands.input_row_min))
     current = x
     if spec.convolve:
         if bands is None:
@@ -341,7 +357,7 @@ def run_owned(x: np.ndarray, spec: PipelineSpec | None = None, *, top_k: int = 5
         border = _CONV_BORDER[spec.padding]
         geometry = geometry.then([(k.shape[0], spec.stride, top, bottom, border)],
                                  [(k.shape[1], spec.stride, left, right, border)])
-        add("conv", current, None if bands is None else bands.conv_row_max)
+        add("conv", current, None if bands is None else (bands.conv_row_max, bands.conv_row_min))
 
     ties: list[str] = []
     for level in range(1, fits + 1):

@@ -43,7 +43,7 @@ from .image_io import load_image
 from .maxima import find_maxima
 from .networks.choice import NetworkChoice
 from .networks.runs import NetworkRun, run_choice
-from .pipeline import PipelineResult, PipelineSpec, Stage, run_pipeline
+from .pipeline import PipelineResult, PipelineSpec, Stage, run_owned, run_pipeline
 from .report import file_sha256
 from .transforms import check_flag, mirror_kernel
 
@@ -302,10 +302,11 @@ class CompareSetup:
         return spec.replace(kernel=mirror_kernel(spec.kernel_array, self.transform.mirror_axis))
 
     def make_b(self, a: np.ndarray) -> np.ndarray:
-        """B's pixels for input `a`: the transform of `a`, or the other image."""
+        """B's pixels for input `a` (validated, as :class:`InputImage` holds it): the
+        transform of `a` (a new array), or the other image."""
         if self.transform.kind == "other":
             return self.image_b.pixels
-        return self.transform.apply(a)
+        return self.transform.apply_unchecked(a)
 
     @property
     def description(self) -> str:
@@ -388,12 +389,21 @@ class ViewState:
         return None if self.compare is None else self.compare.spec_b(self.spec)
 
     def image_b(self) -> np.ndarray | None:
-        """B's pixels (read-only), or None without B."""
+        """B's pixels (read-only), or None without B; made once per state."""
         if self.compare is None:
             return None
-        b = self.compare.make_b(self.a.pixels)
-        b.setflags(write=False)
+        b = self.__dict__.get("_pixels_b")
+        if b is None:
+            b = self.compare.make_b(self.a.pixels)
+            b.setflags(write=False)
+            object.__setattr__(self, "_pixels_b", b)  # a cache: the state stays frozen
         return b
+
+    @property
+    def b_made_from_a(self) -> bool:
+        """True when B's pixels are a transform of A's made here (:meth:`image_b`), not
+        another image: then B's input stage is exactly the transform of A's."""
+        return self.compare is not None and self.compare.transform.kind != "other"
 
     @property
     def caption(self) -> str:
@@ -525,12 +535,19 @@ def run_state(state: ViewState, *, results: Mapping[str, PipelineResult] | None 
         if row not in specs or result.spec != specs[row]:
             raise ValueError(f"results[{row!r}] was made with another spec than the state's; "
                              "pass runs of state.spec (state.spec_b for B) or none.")
-    a = given.get("A") or run_pipeline(state.a.pixels, state.spec, top_k=top_k)
+    # the pixels are validated: A's may be shared with the caller (the run copies them),
+    # B's made from A belong to the state alone and become B's input stage as they are
+    a = given.get("A") or run_owned(state.a.pixels, state.spec, top_k=top_k, borrowed=True)
     comparison = signed = magnitude = None
     if state.compare is not None:
         setup = state.compare
-        b = given.get("B") or run_pipeline(state.image_b(), state.spec_b, top_k=top_k)
-        stages, differences = compare_runs(a, b, setup.transform)
+        b = given.get("B")
+        made_here = b is None and state.b_made_from_a  # B's input is then T(A's input)
+        if b is None:
+            b = run_owned(state.image_b(), state.spec_b, top_k=top_k,
+                          borrowed=not made_here)
+        stages, differences = compare_runs(a, b, setup.transform,
+                                           input_transformed=made_here)
         mirrored = setup.kernel_mirrored(state.spec)
         note = comparison_note(state.spec, setup.transform, state.a.shape, mirrored)
         fix = SEAM_FREE_PADDING if seam_note(state.spec, setup.transform) else None

@@ -33,6 +33,7 @@ from engine import (
     run_state,
 )
 from engine.display import difference_range, display_image, reduction_for
+from engine.fused import RECYCLER
 from engine.notes import drift_note
 from gui.worker import JobContext, Request
 
@@ -78,8 +79,12 @@ class RunCache:
     reused as they are (the same objects).
 
     A run is reused when its input pixels, pipeline and top-k are those asked for; the
-    pixels are compared with a private copy (the request's snapshot buffer is recycled).
+    pixels are compared with the run's own input stage, which holds exactly the pixels
+    it was made of (the request's snapshot buffer is recycled; the stage is not).
     """
+
+    #: Rows of pixels compared at a time: a difference found early ends the comparison.
+    BAND_ROWS = 256
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -98,28 +103,19 @@ class RunCache:
         with self._lock:
             kept = self._runs.get(row)
         if kept is None or kept[1] != spec or kept[2] != top_k \
-                or kept[0].shape != pixels.shape:
-            return None
-        # a sparse sample first: an edit of the whole image fails here, cheaply
-        sample = (slice(None, None, 61), slice(None, None, 67))
-        if not np.array_equal(kept[0][sample], pixels[sample]) \
-                or not np.array_equal(kept[0], pixels):
+                or not same_pixels(kept[0], pixels, self.BAND_ROWS):
             return None
         return kept[3]
 
     def keep(self, row: str, pixels: np.ndarray, spec: object, top_k: int,
              result: PipelineResult, view: PipelineView) -> None:
-        """Remember `row`'s run (copying `pixels` unless it is the one kept) and its view."""
+        """Remember `row`'s run of `pixels` and its view (the pixels are compared with the
+        run's input stage later; a copy is kept only if the run has none)."""
+        first = result.stages[0]
+        own = first.array if first.name == "input" and first.array.shape == pixels.shape \
+            else np.array(pixels)
         with self._lock:
-            kept = self._runs.get(row)
-            if kept is not None and kept[3] is result:
-                copy = kept[0]
-            elif kept is not None and kept[0].shape == pixels.shape:
-                copy = kept[0]  # the buffer is only read under this lock: refill it
-                np.copyto(copy, pixels)
-            else:
-                copy = np.array(pixels)
-            self._runs[row] = (copy, spec, top_k, result)
+            self._runs[row] = (own, spec, top_k, result)
             self._views[row] = view
 
     def view(self, row: str, result: PipelineResult, levels: list[tuple[float, float]],
@@ -131,6 +127,26 @@ class RunCache:
                 or view.shared_levels != shared or view.screen != screen:
             return None
         return view
+
+
+def same_pixels(a: np.ndarray, b: np.ndarray, band: int = 256) -> bool:
+    """Whether `a` and `b` hold the same pixels, compared `band` rows at a time so that a
+    difference ends the comparison where it is found (a painted dab, not the whole image).
+
+    >>> same_pixels(np.zeros((4, 3)), np.zeros((4, 3))), same_pixels(np.zeros(3), np.ones(3))
+    (True, False)
+    """
+    if a is b:
+        return True
+    if a.shape != b.shape:
+        return False
+    if a.ndim != 2:
+        return bool(np.array_equal(a, b))
+    # a sparse sample first: an edit of the whole image fails here, cheaply
+    sample = (slice(None, None, 61), slice(None, None, 67))
+    if not np.array_equal(a[sample], b[sample]):
+        return False
+    return all(np.array_equal(a[r:r + band], b[r:r + band]) for r in range(0, a.shape[0], band))
 
 
 #: The pipeline lane's runs of A and B (only that lane's thread uses it).
@@ -254,7 +270,9 @@ class PipelineRequest(Request[tuple[StateView, float]]):
         t0 = time.perf_counter()
         state = ViewState(InputImage(self.image), self.spec, self.setup, top_k=self.top_k,
                           shared_levels=self.shared_levels)
-        return state_view(state, self.screen, RUNS), (time.perf_counter() - t0) * 1000.0
+        with RECYCLER.active():  # the maps of the result shown before, once it is dropped
+            view = state_view(state, self.screen, RUNS)
+        return view, (time.perf_counter() - t0) * 1000.0
 
 
 #: The fewest device pixels a panel is taken to have (before the first layout it has none).
