@@ -12,12 +12,11 @@ import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 
 from ._checks import as_image, choice
 from .compare import Norms, StageComparison, compare_results, relative_difference
-from .fused import RECYCLER
+from .fused import RECYCLER, flip_into
 from .pipeline import PipelineResult, PipelineSpec, run_pipeline
 from .transforms import (
     check_flag,
@@ -180,7 +179,7 @@ class InputTransform:
         """:meth:`apply` for an image already validated (as ``as_image`` returns one)."""
         if self.mirror_axis is not None:
             # a new array, as np.flip then a copy
-            return cv2.flip(x, self.mirror_axis, dst=RECYCLER.empty(x.shape))
+            return flip_into(x, self.mirror_axis, RECYCLER.empty(x.shape))
         out = self._act(x, (1, 1))
         if out is None:
             raise ValueError("transform kind 'other' has no image of its own; give image B.")
@@ -319,7 +318,7 @@ def _on_stage(transform: InputTransform, arr: np.ndarray, stride: tuple[int, int
     if axis is None or arr.ndim != 2 or arr.dtype != np.float32 or arr.strides[1] != 4 \
             or arr.size == 0:
         return transform.on_stage(arr, stride)
-    return cv2.flip(arr, axis, dst=buffer.take(arr.shape))  # flip code 1: left-right
+    return flip_into(arr, axis, buffer.take(arr.shape))
 
 
 def stride_text(stride: tuple[int, int]) -> str:

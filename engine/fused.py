@@ -137,6 +137,28 @@ def side_by_side(here: Callable[[], A], there: Callable[[], B]) -> tuple[A, B]:
     return first, second
 
 
+def flip_into(src: np.ndarray, axis: int, dst: np.ndarray) -> np.ndarray:
+    """Write `src` mirrored along `axis` (1: left-right, 0: up-down; the values of
+    ``np.flip``) into `dst`, a large map in two halves side by side; return `dst`.
+
+    `src` is float32 with contiguous rows (it may be a view with padded rows); `dst` is
+    C-contiguous of the same shape.
+
+    >>> flip_into(np.eye(2, 3, dtype=np.float32), 1, np.empty((2, 3), np.float32)).tolist()
+    [[0.0, 0.0, 1.0], [0.0, 1.0, 0.0]]
+    """
+    rows = src.shape[0]
+    half = rows // 2
+    if src.size < PARALLEL_CELLS or half == 0:
+        return cv2.flip(src, axis, dst=dst)
+    # output rows [0, half) and [half, rows) read the input rows they come from
+    top = src[:half] if axis else src[rows - half:]
+    bottom = src[half:] if axis else src[:rows - half]
+    side_by_side(lambda: cv2.flip(top, axis, dst=dst[:half]),
+                 lambda: cv2.flip(bottom, axis, dst=dst[half:]))
+    return dst
+
+
 def band_rows(width: int, size: int, levels: int) -> tuple[int, int]:
     """Return ``(rows, levels)``: the rows of a band of a map `width` floats wide, a
     multiple of ``size ** levels``, and how many pooling levels run inside the bands."""

@@ -265,3 +265,14 @@ def test_a_shown_result_keeps_its_maps_while_the_next_jobs_recycle():
     for result, want in zip((last.a, last.b), expected, strict=True):
         for got, ref in zip(result.stages, want.stages, strict=True):
             np.testing.assert_array_equal(got.array, ref.array)
+
+
+@pytest.mark.parametrize("rows", [1501, 1500, 3])
+@pytest.mark.parametrize("axis", [0, 1])
+def test_a_large_map_is_flipped_in_two_halves_like_np_flip(rows, axis):
+    from engine.fused import flip_into
+
+    src = np.random.default_rng(rows).random((rows, 1003)).astype(np.float32)[:, :1000]
+    dst = np.full((rows, 1000), np.nan, np.float32)
+    assert flip_into(src, axis, dst) is dst
+    np.testing.assert_array_equal(dst, np.flip(src, axis))
