@@ -57,8 +57,10 @@ class Recycler:
     such maps per edit. On a thread inside :meth:`active` the recycler keeps the arrays it
     hands out and hands one out again when its only holders are the recycler and the
     caller: every result, view or reader of an array holds a reference to it (a view holds
-    its base), so nobody can still be reading an array that is handed out again. Elsewhere
-    :meth:`empty` is ``np.empty``.
+    its base), so nobody can still be reading an array that is handed out again. What is
+    handed out is a new view each time: code that knows an array by identity or by a weak
+    reference never takes a new map for one it saw before. Elsewhere :meth:`empty` is
+    ``np.empty``.
     """
 
     def __init__(self, max_bytes: int, min_bytes: int) -> None:
@@ -100,10 +102,10 @@ class Recycler:
                 total = arr.nbytes + sum(a.nbytes for a in arrays)
                 while arrays and total > self.max_bytes:
                     total -= arrays.pop(0).nbytes  # in use, it is freed by its holder
-            arr.setflags(write=True)  # its last holder marked it read-only
+            arr.setflags(write=True)  # its last holder may have marked it read-only
             arrays.append(arr)  # the most recently used last
             self._local.handed.add(id(arr))
-            return arr
+            return arr.view()
 
 
 #: The engine's recycler of large maps (see :class:`Recycler`), with room for the maps
@@ -193,8 +195,7 @@ def conv_pool_bands(x: np.ndarray, k: np.ndarray, padding: str, activation: str,
     kh, kw = k.shape
     top, bottom, left, right = padding_amounts(k.shape, padding)
     # The filter reads `x` itself, not the copy: a band reads rows of the next half.
-    # the input stage is never recycled: the window knows an input by its array
-    copy = np.empty_like(x) if copy_input and padding == "valid" else None
+    copy = RECYCLER.empty(x.shape) if copy_input and padding == "valid" else None
     src = x
     if padding != "valid":
         src = cv2.copyMakeBorder(x, top, bottom, left, right, BORDER_TYPES[padding], value=0.0)
