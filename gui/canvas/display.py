@@ -16,12 +16,17 @@ drawn whole is made at once and finer ones when a zoom first needs them.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, QRectF, Qt, QTimer
 
 from engine.display import reduce_to, to_uint8
+
+if TYPE_CHECKING:  # only for the hints: the row module does not import this one
+    from gui.canvas.model import CanvasModel
+    from gui.panels.pipeline_row import PipelineRow
 
 Rect = tuple[int, int, int, int]  # top, left, bottom, right (half-open)
 
@@ -153,7 +158,7 @@ class InputDisplay(QObject):
         The factor and the blocks ``(r0, c0, r1, c1)`` the detail shows.
     """
 
-    def __init__(self, model, row) -> None:
+    def __init__(self, model: CanvasModel, row: PipelineRow) -> None:
         super().__init__(row)
         self.model = model
         self.row = row

@@ -187,6 +187,19 @@ class CanvasModel(QObject):
         if len(alive) != len(self._shared) and sys.getrefcount(image) > 3:
             self._image = image.copy()
 
+    def _take_back(self, pixels: np.ndarray) -> np.ndarray:
+        """The image to edit for a state's read-only `pixels`: the array they view when the
+        model shared it (:meth:`input_image`; shared again, so it is copied before a write
+        while the state is still held), else a copy."""
+        base = pixels.base
+        if isinstance(base, np.ndarray) and base.flags.writeable and base.dtype == np.float32 \
+                and base.flags.c_contiguous and base.shape == pixels.shape \
+                and base.ctypes.data == pixels.ctypes.data \
+                and any(r() is base for r in self._shared):
+            self._shared.append(weakref.ref(base))
+            return base
+        return np.array(pixels, dtype=np.float32, order="C")
+
     def snapshot(self) -> np.ndarray:
         """Return a read-only copy, safe to hand to another thread."""
         arr = self._image.copy()
@@ -238,7 +251,7 @@ class CanvasModel(QObject):
             now = self.state_provider() if self.state_provider is not None \
                 else ViewState(self.input_image())
             target.append(Step(None, now.a.source, now.a.edited, now))
-            self._image = np.array(entry.state.a.pixels, dtype=np.float32, order="C")
+            self._image = self._take_back(entry.state.a.pixels)
             rect = None
         elif isinstance(entry.pixels, TilePatch):
             self._writable()
@@ -292,7 +305,8 @@ class CanvasModel(QObject):
         (the model writes into a copy while this is held)."""
         view = self._image.view()
         view.setflags(write=False)
-        self._shared.append(weakref.ref(self._image))
+        if not any(r() is self._image for r in self._shared):
+            self._shared.append(weakref.ref(self._image))
         return InputImage(view, self.source, self.edited)
 
     def apply(self, fn, *args, **kwargs) -> None:

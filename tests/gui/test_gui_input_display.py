@@ -258,3 +258,40 @@ def test_what_a_left_drag_does_follows_the_lit_count_through_edits(window, drive
         assert model.is_sparse() == (np.count_nonzero(model.image) <= 0.25 * model.image.size)
     model.end_stroke()
     assert model.is_sparse() and np.count_nonzero(model.image) == 0
+
+
+def test_undoing_an_open_brings_the_canvas_back_without_a_copy(window, driver, qtbot,
+                                                               tmp_path):
+    model = window.model
+    img = np.zeros((300, 400), np.float32)
+    img[100:110, 200:210] = 0.75
+    model.set_image(img)
+    driver.wait()
+    before = model.image
+    address = before.ctypes.data
+    del before
+    photo = write_photo(tmp_path / "photo.png")
+    open_photo(window, driver, qtbot, tmp_path / "photo.png")
+    window.actions_by_name["undo"].trigger()
+    driver.wait()
+    # the very array the open replaced, not a copy of it
+    assert model.image.ctypes.data == address
+    np.testing.assert_array_equal(model.image, img)
+    np.testing.assert_array_equal(window.canvas_item.image, to_uint8(img, 0.0, 1.0))
+    window.actions_by_name["redo"].trigger()
+    np.testing.assert_allclose(model.image, photo, atol=1e-6)
+    window.actions_by_name["undo"].trigger()
+    assert model.image.ctypes.data == address
+    np.testing.assert_array_equal(model.image, img)
+    # nothing else holds it now: a stroke writes it in place
+    driver.drag([(50.5, 60.5)], modifiers=SHIFT)
+    assert model.image.ctypes.data == address
+    assert np.count_nonzero(model.image != img) == 1 and model.image.max() == 1.0
+    # a state still held when the canvas is written keeps its pixels
+    want = model.image.copy()
+    state = window.current_state()
+    driver.drag([(120.5, 150.5)], modifiers=SHIFT)
+    np.testing.assert_array_equal(state.a.pixels, want)
+    assert np.count_nonzero(model.image != want) == 1
+    window.actions_by_name["undo"].trigger()
+    np.testing.assert_array_equal(model.image, want)
