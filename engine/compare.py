@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from ._checks import as_image
+from .fused import side_by_side
 from .maxima import LEADING_CELLS, maxima_unchecked, near_tie_among
 from .pipeline import PipelineResult
 
@@ -150,18 +151,41 @@ def leading_cells(stage: object) -> list[tuple[int, int, float]]:
 
 
 class Norms:
-    """``||a||`` of whole stage arrays, each measured once (:func:`l2_norm`), for the
-    several distances and errors that divide by the same norm."""
+    """``||a||`` and ``||a - b||`` of whole stage arrays, each measured once
+    (:func:`l2_norm`), for the several distances and errors that divide by the same norm;
+    :meth:`measure` takes many at once on two threads."""
 
     def __init__(self) -> None:
-        self._known: dict[int, tuple[np.ndarray, float]] = {}
+        self._known: dict[tuple[int, ...], tuple[tuple[np.ndarray, ...], float]] = {}
+
+    def _norm(self, *arrays: np.ndarray) -> float:
+        key = tuple(id(a) for a in arrays)
+        kept = self._known.get(key)
+        if kept is None or any(x is not y for x, y in zip(kept[0], arrays, strict=True)):
+            kept = self._known[key] = (arrays, l2_norm(*arrays))
+        return kept[1]
 
     def __call__(self, arr: np.ndarray) -> float:
         """``||arr||``."""
-        kept = self._known.get(id(arr))
-        if kept is None or kept[0] is not arr:
-            kept = self._known[id(arr)] = (arr, l2_norm(arr))
-        return kept[1]
+        return self._norm(arr)
+
+    def measure(self, singles: Sequence[np.ndarray],
+                pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> None:
+        """Measure ``||a||`` of each of `singles` and ``||a - b||`` of each of `pairs` now,
+        large ones shared between this thread and the engine's helper (each a whole
+        OpenCV call, which runs on one core: the values are those measured one by one)."""
+        jobs = sorted([(a.size, (a,)) for a in singles] + [(2 * p[0].size, p) for p in pairs],
+                      key=lambda job: -job[0])
+        if sum(cost for cost, _ in jobs) < PARALLEL_NORM_CELLS:
+            return  # small maps: measured when asked, without a second thread
+        lanes: tuple[list, list] = ([], [])
+        loads = [0, 0]
+        for cost, arrays in jobs:  # the largest first, each to the less loaded thread
+            lane = int(loads[1] < loads[0])
+            lanes[lane].append(arrays)
+            loads[lane] += cost
+        side_by_side(*(lambda jobs=jobs: [self._norm(*arrays) for arrays in jobs]
+                       for jobs in lanes))
 
     def relative(self, a: np.ndarray, b: np.ndarray, reference: float | None = None
                  ) -> float:
@@ -171,7 +195,11 @@ class Norms:
             reference = max(self(a), self(b))
         if reference == 0.0:
             return float("nan")
-        return l2_norm(a, b) / reference
+        return self._norm(a, b) / reference
+
+
+#: Norms over fewer cells in all are measured on one thread.
+PARALLEL_NORM_CELLS = 1 << 21
 
 
 def compare_results(a: PipelineResult, b: PipelineResult, *,

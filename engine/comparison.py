@@ -346,6 +346,10 @@ def compare_runs(a: PipelineResult, b: PipelineResult, transform: InputTransform
     """
     errors = notes = None
     norms = Norms()
+    names_b = set(b.names)
+    common = [(s, b[s.name]) for s in a.stages if s.name in names_b]
+    norms.measure([s.array for pair in common for s in pair],
+                  [(sa.array, sb.array) for sa, sb in common if sa.shape == sb.shape])
     if transform is not None:
         pairs = transform_error_notes(a, b, transform, norms,
                                       input_transformed=input_transformed)

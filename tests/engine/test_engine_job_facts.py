@@ -277,3 +277,19 @@ def test_a_large_map_is_flipped_in_two_halves_like_np_flip(rows, axis):
     dst = np.full((rows, 1000), np.nan, np.float32)
     assert flip_into(src, axis, dst) is dst
     np.testing.assert_array_equal(dst, np.flip(src, axis))
+
+
+def test_norms_measured_together_on_two_threads_are_those_measured_one_by_one():
+    from engine.compare import Norms, l2_norm
+
+    rng = np.random.default_rng(30)
+    maps = [rng.random((1500, 1001)).astype(np.float32)[:, :1000] for _ in range(3)]
+    maps.append(rng.random((40, 30)).astype(np.float32))
+    norms = Norms()
+    norms.measure(maps, [(maps[0], maps[1]), (maps[2], maps[0])])
+    for arr in maps:
+        assert norms(arr) == l2_norm(arr)
+        assert norms(arr) == pytest.approx(plain_norm(arr), rel=1e-6)
+    assert norms.relative(maps[0], maps[1]) == \
+        l2_norm(maps[0], maps[1]) / max(l2_norm(maps[0]), l2_norm(maps[1]))
+    assert norms.relative(maps[2], maps[0], 2.0) == l2_norm(maps[2], maps[0]) / 2.0
