@@ -201,17 +201,14 @@ class CompareRows(QObject):
         self.view = view
         self.request_id = request_id
         comparison = view.comparison
-        self.b.show_view(view.b, request_id)
-        self.b.legend.setText(f"B = {view.setup.description}")
         by_name = {c.name: c for c in comparison.stages}
-        for panel, stage in zip(self.b.panels, view.b.result.stages, strict=False):
+        titles = []
+        for stage in view.b.result.stages:
             comp = by_name.get(stage.name)
-            if comp is None:
-                panel.set_title(stage.title, "not in A")
-                continue
-            stride = comparison.a[stage.name].stride
-            panel.set_title(*stage_summary(comp, comparison.transform.kind == "other",
-                                           stride))
+            titles.append((stage.title, "not in A") if comp is None else stage_summary(
+                comp, comparison.transform.kind == "other", comparison.a[stage.name].stride))
+        self.b.show_view(view.b, request_id, titles)
+        self.b.legend.setText(f"B = {view.setup.description}")
         self._draw_differences(view, request_id)
         self.drawn.emit(request_id)
 
@@ -221,9 +218,9 @@ class CompareRows(QObject):
                                           "|A − B|")):
             if not shown or data is None:
                 continue
-            row.show_view(data, request_id)
-            for panel, stage, (_lo, hi) in zip(row.panels, data.result.stages, data.levels,
-                                              strict=True):
-                # two lines, as rows A and B: equal titles keep the linked views equal
-                bound = f"± {hi:.3g}" if prefix == "A − B" else f"0 … {hi:.3g}"
-                panel.set_title(f"{prefix} {stage.name}", bound)
+            # two lines, as rows A and B: equal titles keep the linked views equal
+            titles = [(f"{prefix} {stage.name}",
+                       f"± {hi:.3g}" if prefix == "A − B" else f"0 … {hi:.3g}")
+                      for stage, (_lo, hi) in zip(data.result.stages, data.levels,
+                                                  strict=True)]
+            row.show_view(data, request_id, titles)

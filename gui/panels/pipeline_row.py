@@ -15,7 +15,7 @@ import sys
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, QTimer, Signal
-from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from engine import PipelineResult
 from gui.panels.stage_panel import (
@@ -25,6 +25,7 @@ from gui.panels.stage_panel import (
     MAX_COLOR,
     TOPK_COLOR,
     ColorBar,
+    IndexedImageItem,
     StagePanel,
     TitleLabel,
     colormap_lut,
@@ -113,7 +114,7 @@ class PipelineRow(QWidget):
         self.shared_bar.setVisible(False)
         self.shared_bars = False
         self.bars = bars
-        self._add_panel(input_item or pg.ImageItem())
+        self._add_panel(input_item or IndexedImageItem())
         self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
         # the visible part at full resolution, asked for once a zoom or draw has settled
         self._detail_kind = detail_request_class(f"row{id(self):x}")
@@ -136,9 +137,7 @@ class PipelineRow(QWidget):
         return self.panels[0]
 
     def _add_panel(self, item: pg.ImageItem) -> StagePanel:
-        label = TitleLabel()
-        # Titles must not widen their column: every panel gets the same width.
-        label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        label = TitleLabel()  # never wider than its column: every panel gets the same width
         view = pg.ViewBox()
         panel = StagePanel(label, view, item)
         if self.panels:
@@ -176,7 +175,7 @@ class PipelineRow(QWidget):
     def _sync_panels(self, count: int) -> None:
         changed = len(self.panels) != count
         while len(self.panels) < count:
-            self._add_panel(pg.ImageItem())
+            self._add_panel(IndexedImageItem())
         while len(self.panels) > count:
             self._unplace(self.panels.pop())
         if changed:
@@ -253,8 +252,8 @@ class PipelineRow(QWidget):
         """The cells ``(r0, c0, r1, c1)`` of stage `index` that its zoomed-in panel shows
         when its reduced image has fewer pixels there than the screen, else None."""
         panel = self.panels[index]
-        if not panel.reduced or panel.view.width() <= 0:
-            return None
+        if not panel.reduced or panel.view.width() <= 0 or (index == 0 and self._live_input):
+            return None  # (the live canvas draws its own zoomed-in part)
         area = panel.view.viewRect()
         seen = area.intersected(panel.rect)
         if seen.isEmpty():
@@ -320,13 +319,15 @@ class PipelineRow(QWidget):
         self.panels[0].view.setYLink(other.panels[0].view)
 
     # -- drawing --------------------------------------------------------------------------------
-    def show_input(self, image: np.ndarray, rect: tuple[int, int, int, int] | None = None) -> None:
-        """Draw uint8 `image` in the Input panel (the live canvas); `rect` is the changed part.
+    def show_input(self, image: np.ndarray, rect: tuple[int, int, int, int] | None = None,
+                   shape: tuple[int, int] | None = None) -> None:
+        """Draw uint8 `image` in the Input panel (the live canvas); `rect` is the changed part,
+        `shape` the canvas' (when `image` is a reduced copy stretched over it).
 
         Only meaningful for a row built with `input_item`.
         """
         panel = self.input_panel
-        h, w = image.shape
+        h, w = image.shape if shape is None else shape
         panel.rect = QRectF(0, 0, w, h)
         if rect is None or panel.image_item.image is None \
                 or panel.image_item.image.shape != image.shape:
@@ -338,13 +339,17 @@ class PipelineRow(QWidget):
             self._fitted_shape = (h, w)
             self._arrange(force=True, refit=True)
 
-    def show_view(self, view: PipelineView, request_id: int = 0) -> None:
+    def show_view(self, view: PipelineView, request_id: int = 0,
+                  titles: list[tuple[str, str]] | None = None) -> None:
         """Draw every stage of `view`, its maxima and the receptive field of the deepest maximum.
 
+        `titles` (a title and subtitle per stage) replace the stages' titles and ranges.
         Emits :attr:`drawn` with `request_id` when done.
         """
         if view is self.view:  # reused by the worker (only the other row's input changed):
             self.request_id = request_id  # nothing to draw, and the zoomed detail stays
+            for panel, title in zip(self.panels, titles or [], strict=False):
+                panel.set_title(*title)
             self.drawn.emit(request_id)
             return
         DISPOSER.release(self.view)  # the view drawn before is freed off this thread
@@ -357,7 +362,8 @@ class PipelineRow(QWidget):
             live = i == 0 and self._live_input  # the canvas draws its own pixels
             panel.show_stage(stage, None if live else image,
                              self.input_lut if i == 0 else self.stage_lut, levels,
-                             view.shared_levels and i > 0)  # the input keeps its own
+                             view.shared_levels and i > 0,  # the input keeps its own
+                             titles[i] if titles else None)
         shared = view.shared_levels and len(stages) > 1
         if shared:  # every stage after the input has the range of the first of them
             self.shared_bar.set_range(view.levels[1], self.stage_lut, "shared ")
@@ -370,10 +376,10 @@ class PipelineRow(QWidget):
             self.input_panel.show_field(deepest.receptive_field(r, c))
         else:
             self.input_panel.show_field(None)
-            if len(stages) > 1:
+            if len(stages) > 1 and titles is None:
                 last.set_title(deepest.title, f"{last.range_text()} · no feature left")
         result = view.result
-        if result.levels_produced != result.levels_requested:
+        if result.levels_produced != result.levels_requested and titles is None:
             last.set_title(last.title, f"{last.subtitle} · {result.levels_produced} of "
                                        f"{result.levels_requested} levels")
         note = view.drift_note

@@ -6,7 +6,7 @@ A :class:`StagePanel` draws, never computes: it receives a uint8 image, the stag
 
 from __future__ import annotations
 
-import html
+import math
 
 import numpy as np
 import pyqtgraph as pg
@@ -35,6 +35,21 @@ TITLE_PT, SUBTITLE_PT = 11.0, 8.0
 MIN_TITLE_PT, MIN_SUBTITLE_PT = 8.0, 7.0
 
 
+_METRICS: dict[tuple[str, float], QFontMetricsF] = {}
+
+
+def _metrics(font: QFont, size: float) -> QFontMetricsF:
+    """The metrics of `font` at point `size`, made once per family and size: a title is
+    fitted on every drawn result, and building a QFontMetricsF is most of its cost."""
+    key = (font.key(), size)
+    metrics = _METRICS.get(key)
+    if metrics is None:
+        sized = QFont(font)
+        sized.setPointSizeF(size)
+        metrics = _METRICS[key] = QFontMetricsF(sized)
+    return metrics
+
+
 def fitted_line(text: str, font: QFont, size: float, smallest: float,
                 width: float) -> tuple[str, float]:
     """Fit one line of `text` into `width` pixels: the largest point size from `size` down
@@ -46,78 +61,74 @@ def fitted_line(text: str, font: QFont, size: float, smallest: float,
     (str, float)
         The text to show and its point size.
     """
-    font = QFont(font)
-    step = size
-    while True:
-        font.setPointSizeF(step)
-        metrics = QFontMetricsF(font)
-        if metrics.horizontalAdvance(text) <= width:
-            return text, step
-        if step - 0.5 < smallest:
-            return metrics.elidedText(text, Qt.TextElideMode.ElideRight, width), step
+    def fits(point: float) -> bool:
+        return _metrics(font, point).horizontalAdvance(text) <= width
+
+    full = _metrics(font, size).horizontalAdvance(text)
+    if full <= width:
+        return text, size
+    # A line's width grows about in proportion to the point size: start from the size
+    # that proportion gives, not from `size`, then step to the largest size that fits.
+    step = max(smallest, min(size - 0.5, math.floor(2 * size * width / full) / 2))
+    if fits(step):
+        while step + 0.5 < size and fits(step + 0.5):
+            step += 0.5
+        return text, step
+    while step - 0.5 >= smallest:
         step -= 0.5
+        if fits(step):
+            return text, step
+    return _metrics(font, step).elidedText(text, Qt.TextElideMode.ElideRight, width), step
 
 
-class TitleLabel(pg.LabelItem):
+#: Colours of a panel's title and subtitle.
+TITLE_COLOR, SUBTITLE_COLOR = "#e8eaed", "#9aa0a6"
+#: Space around the two lines, in pixels.
+TITLE_MARGIN = 2.0
+
+
+class TitleLabel(pg.GraphicsWidget):
     """A panel title and subtitle that always fit the panel's width: each line shrinks
     (down to :data:`MIN_TITLE_PT` / :data:`MIN_SUBTITLE_PT`) and is then elided; the owner
-    puts the whole text in the tooltip. The height stays that of the full-size lines, so
-    panels of stacked rows keep the same size whatever their titles.
+    puts the whole text in the tooltip.
 
-    It never sets a minimum width from its text (pyqtgraph's labels do, on every
-    resize): panels on one line keep equal widths and stay inside the widget.
+    It paints its two lines itself. A new text repaints it and nothing else: its height is
+    fixed at that of both lines at full size, so a drag that rewrites every title lays
+    nothing out again, and panels of stacked rows keep the same size whatever their
+    titles. It never sets a minimum width from its text: panels on one line keep equal
+    widths and stay inside the widget.
 
     Attributes
     ----------
+    title, subtitle : str
+        The whole texts.
     shown : (str, str)
         The title and subtitle as drawn (possibly elided).
-    layout_requests : int
-        How often it asked its layout for a new geometry: only when its size hint changed.
     title_size, subtitle_size : float
         Their point sizes as drawn.
     """
 
     def __init__(self, text: str = "") -> None:
+        super().__init__()
         self.title, self.subtitle = text, ""
         self.shown = (text, "")
         self.title_size, self.subtitle_size = TITLE_PT, SUBTITLE_PT
+        self._font = QFont()
         self._fitted_width = -1.0
-        self._full_height = 0.0
-        self._quiet = False
-        #: How often the title asked its layout for a new geometry (its size hint changed).
-        self.layout_requests = 0
-        super().__init__(text)
-        # the height of a title and a subtitle at full size: every title keeps it, so new
-        # texts never change the layout
-        self._render("Xg", "Xg", TITLE_PT, SUBTITLE_PT)
-        self._full_height = self.item.boundingRect().height()
-        self._render(text, "", TITLE_PT, SUBTITLE_PT)
+        self._pens = (pg.mkPen(TITLE_COLOR), pg.mkPen(SUBTITLE_COLOR))
+        height = (_metrics(self._font, TITLE_PT).height()
+                  + _metrics(self._font, SUBTITLE_PT).height() + 2 * TITLE_MARGIN)
+        # Preferred, not Fixed: with fixed titles the row's layout was shrunk back to its
+        # minimum height after it had been given the row's size, squashing the views.
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumSize(0, height)
+        self.setPreferredHeight(height)
+        # redrawn from a cached pixmap when a neighbouring panel repaints, not painted again
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
-    def updateMin(self) -> None:  # noqa: N802 - pyqtgraph override
-        # pyqtgraph asks its layout for a new geometry on every text; a title whose size
-        # hint is unchanged (new text, same lines) asks for none, so a drag that rewrites
-        # titles lays nothing out again.
-        height = max(self.itemRect().height(), self._full_height)
-        hint = {Qt.SizeHint.MinimumSize: (0, height), Qt.SizeHint.PreferredSize: (0, height),
-                Qt.SizeHint.MaximumSize: (-1, -1), Qt.SizeHint.MinimumDescent: (0, 0)}
-        if hint == getattr(self, "_sizeHint", None) and self.minimumHeight() == height:
-            return
-        self.setMinimumHeight(height)
-        self.setMinimumWidth(0)
-        self._sizeHint = hint
-        self.layout_requests += 1
-        super().updateGeometry()
-
-    def setText(self, text: str, **args) -> None:  # noqa: N802 - pyqtgraph override
-        self._quiet = True  # the size hint decides (updateMin), not every new text
-        try:
-            super().setText(text, **args)
-        finally:
-            self._quiet = False
-
-    def updateGeometry(self) -> None:  # noqa: N802 - Qt override
-        if not self._quiet:
-            super().updateGeometry()
+    def font(self) -> QFont:
+        """The font the lines are drawn in (at :attr:`title_size` / :attr:`subtitle_size`)."""
+        return QFont(self._font)
 
     def set_lines(self, title: str, subtitle: str) -> None:
         """Show `title` and, smaller and grey, `subtitle`, fitted to the current width."""
@@ -131,23 +142,34 @@ class TitleLabel(pg.LabelItem):
 
     def _fit(self) -> None:
         self._fitted_width = self.width()
-        room = self._fitted_width - 2 * self.item.document().documentMargin()
+        room = self._fitted_width - 2 * TITLE_MARGIN
         if room <= 0:  # not laid out yet: a resize fits it
-            self._render(self.title, self.subtitle, TITLE_PT, SUBTITLE_PT)
-            return
-        font = self.item.font()
-        title, title_size = fitted_line(self.title, font, TITLE_PT, MIN_TITLE_PT, room)
-        subtitle, subtitle_size = fitted_line(self.subtitle, font, SUBTITLE_PT,
-                                              MIN_SUBTITLE_PT, room)
-        self._render(title, subtitle, title_size, subtitle_size)
+            self.shown = (self.title, self.subtitle)
+            self.title_size, self.subtitle_size = TITLE_PT, SUBTITLE_PT
+        else:
+            title, self.title_size = fitted_line(self.title, self._font, TITLE_PT,
+                                                 MIN_TITLE_PT, room)
+            subtitle, self.subtitle_size = fitted_line(self.subtitle, self._font,
+                                                       SUBTITLE_PT, MIN_SUBTITLE_PT, room)
+            self.shown = (title, subtitle)
+        self.update()
 
-    def _render(self, title: str, subtitle: str, title_size: float,
-                subtitle_size: float) -> None:
-        self.shown = (title, subtitle)
-        self.title_size, self.subtitle_size = title_size, subtitle_size
-        small = (f"<br><span style='font-size:{subtitle_size:g}pt; color:#9aa0a6'>"
-                 f"{html.escape(subtitle)}</span>") if subtitle else ""
-        self.setText(f"{html.escape(title)}{small}", color="#e8eaed", size=f"{title_size:g}pt")
+    def paint(self, painter, *args) -> None:
+        width = self.width()
+        y = TITLE_MARGIN
+        # the title's line keeps its full-size height, so subtitles line up across panels
+        heights = (_metrics(self._font, TITLE_PT).height(),
+                   _metrics(self._font, SUBTITLE_PT).height())
+        for text, size, pen, height in zip(self.shown, (self.title_size, self.subtitle_size),
+                                           self._pens, heights, strict=True):
+            if text:
+                font = QFont(self._font)
+                font.setPointSizeF(size)
+                painter.setFont(font)
+                painter.setPen(pen)
+                painter.drawText(QRectF(0, y, width, height), Qt.AlignmentFlag.AlignCenter,
+                                 text)
+            y += height
 
 
 def colormap_lut(name: str) -> np.ndarray:
@@ -156,6 +178,48 @@ def colormap_lut(name: str) -> np.ndarray:
     if name in ("grey", "viridis"):
         return colormap_table(name)
     return pg.colormap.get(name).getLookupTable(0.0, 1.0, 256, alpha=False)
+
+
+_COLOR_TABLES: dict[bytes, list[int]] = {}
+
+
+def color_table(lut: np.ndarray) -> list[int]:
+    """The 256 ARGB entries of a QImage colour table for a 256 x 3 uint8 `lut`, made once
+    per table."""
+    key = lut.tobytes()
+    table = _COLOR_TABLES.get(key)
+    if table is None:
+        rgb = lut.astype(np.uint32)
+        table = _COLOR_TABLES[key] = (0xFF000000 | rgb[:, 0] << 16 | rgb[:, 1] << 8
+                                      | rgb[:, 2]).tolist()
+    return table
+
+
+class IndexedImageItem(pg.ImageItem):
+    """An ImageItem that draws a uint8 image with levels (0, 255) and a 256-colour lookup
+    table (every panel's image, prepared on the worker) as an indexed QImage over the
+    array itself, with a colour table made once per lookup table. pyqtgraph's own
+    rendering rebuilds the table from the lookup table for every image, which costs more
+    than the drawing of a small panel; every other image is rendered by pyqtgraph."""
+
+    def render(self) -> None:
+        image, lut, levels = self.image, self.lut, self.levels
+        if not (isinstance(image, np.ndarray) and image.ndim == 2 and image.size
+                and image.dtype == np.uint8 and isinstance(lut, np.ndarray)
+                and lut.shape == (256, 3) and lut.dtype == np.uint8
+                and levels is not None and np.array_equal(levels, (0, 255))
+                and not self.autoDownsample and self.axisOrder == "row-major"):
+            super().render()
+            return
+        pixels = np.ascontiguousarray(image)
+        qimage = QImage(pixels.data, pixels.shape[1], pixels.shape[0], pixels.strides[0],
+                        QImage.Format.Format_Indexed8)
+        qimage.setColorTable(color_table(lut))
+        self._indexed_pixels = pixels  # the QImage reads this buffer: keep it alive
+        self.qimage = qimage
+        self._processingBuffer = self._displayBuffer = None
+        self._renderRequired = False
+        self._unrenderable = False
 
 
 #: Height of a colour bar in pixels: one line of small text with the strip between.
@@ -196,6 +260,7 @@ class ColorBar(pg.GraphicsWidget):
         self.setFixedHeight(BAR_HEIGHT)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.setMinimumWidth(0)
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
     @property
     def centred(self) -> bool:
@@ -306,7 +371,7 @@ class StagePanel:
 
     Parameters
     ----------
-    label : pg.LabelItem
+    label : TitleLabel
         The title above the view.
     view : pg.ViewBox
         Where to draw (both created by the row's layout).
@@ -316,7 +381,7 @@ class StagePanel:
         The colour bar showing the panel's range (the row places it under the view).
     """
 
-    def __init__(self, label: pg.LabelItem, view: pg.ViewBox, image_item: pg.ImageItem,
+    def __init__(self, label: TitleLabel, view: pg.ViewBox, image_item: pg.ImageItem,
                  bar: ColorBar | None = None) -> None:
         self.label = label
         self.view = view
@@ -337,7 +402,7 @@ class StagePanel:
         image_item.setZValue(0)
         view.addItem(image_item)
         # The visible part at full resolution, over a reduced image when zoomed in.
-        self.detail_item = pg.ImageItem()
+        self.detail_item = IndexedImageItem()
         self.detail_item.setZValue(1)
         self.detail_item.setVisible(False)
         view.addItem(self.detail_item)
@@ -386,11 +451,13 @@ class StagePanel:
 
     # -- drawing --------------------------------------------------------------------------------
     def show_stage(self, stage: Stage, image: np.ndarray | None, lut: np.ndarray,
-                   levels: tuple[float, float], shared: bool = False) -> None:
+                   levels: tuple[float, float], shared: bool = False,
+                   title: tuple[str, str] | None = None) -> None:
         """Show `stage`: its title and value range (`shared`: the range is shared with
         the other rows, so a colour means one value in all of them), `image` (uint8, None
         to keep the pixels shown) placed with the stage's display rectangle, and its
-        maxima. An image equal to the one shown is not sent again."""
+        maxima. An image equal to the one shown is not sent again. `title` (a title and
+        subtitle) replaces the stage's title and range."""
         self.stage = stage
         self.levels = levels
         self.shared_levels = shared
@@ -398,7 +465,7 @@ class StagePanel:
         if image is not None and rect != self.rect:
             self.rect = rect
             self.image_item.setRect(rect)
-        self.set_title(stage.title, self.range_text())
+        self.set_title(*(title or (stage.title, self.range_text())))
         if (levels, lut is self._bar_lut) != (self.bar.levels, True):
             self._bar_lut = lut
             self.bar.set_range(levels, lut)
@@ -462,23 +529,18 @@ class StagePanel:
     @property
     def shown_title(self) -> str:
         """The title as drawn: shrunk or elided to fit the panel (the tooltip has it all)."""
-        return self.label.shown[0] if isinstance(self.label, TitleLabel) else self._title
+        return self.label.shown[0]
 
     @property
     def shown_subtitle(self) -> str:
         """The subtitle as drawn."""
-        return self.label.shown[1] if isinstance(self.label, TitleLabel) else self._subtitle
+        return self.label.shown[1]
 
     def set_title(self, text: str, subtitle: str = "") -> None:
         """Show `text` above the panel, and `subtitle` (the value range) in small grey."""
         if (text, subtitle) != (self._title, self._subtitle):
             self._title, self._subtitle = text, subtitle
-            if isinstance(self.label, TitleLabel):
-                self.label.set_lines(text, subtitle)
-            else:
-                small = f"<br><span style='font-size:8pt; color:#9aa0a6'>{subtitle}</span>" \
-                    if subtitle else ""
-                self.label.setText(f"{text}{small}", color="#e8eaed", size="11pt")
+            self.label.set_lines(text, subtitle)
             # the whole text and the colour scale, also when the panel is too narrow
             self.label.setToolTip(f"{text}\n{subtitle}\n{self.scale_text()}")
 

@@ -331,7 +331,7 @@ def test_titles_fit_their_panels_with_8_stages(window, qtbot, rows):
             width = label.geometry().width()
             for line, size in ((panel.shown_title, label.title_size),
                                (panel.shown_subtitle, label.subtitle_size)):
-                font = label.item.font()
+                font = label.font()
                 font.setPointSizeF(size)
                 assert QFontMetricsF(font).horizontalAdvance(line) <= width + 1, line
                 assert size >= 7
