@@ -29,6 +29,7 @@ from engine import (
     example_state,
 )
 from gui.comparison.rows import AreaSync, CompareRows, HoverEcho, SceneFit
+from gui.docks import on_screen
 from gui.docks.compare import CompareControls
 from gui.docks.metrics import MetricsPanel
 from gui.docks.metrics_plot import ComparePlot
@@ -214,10 +215,10 @@ class CompareMode(QObject):
         if self.view is None:
             return
         comparison = self.view.comparison
-        if self.metrics.isVisible() and self.metrics.comparison is not comparison:
+        if on_screen(self.metrics) and self.metrics.comparison is not comparison:
             self.metrics.show_comparison(comparison, self.view.setup.description,
                                          self.view.a.drift_note)
-        if self.plot.isVisible() and self.plot.comparison is not comparison:
+        if on_screen(self.plot) and self.plot.comparison is not comparison:
             self.plot.show_comparison(comparison)
 
     def _shown_transform(self) -> InputTransform | None:

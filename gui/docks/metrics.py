@@ -117,7 +117,9 @@ class MetricsPanel(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # Fitted to the contents by show_comparison, for the columns whose texts changed:
+        # ResizeToContents measures every column again for every cell set.
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(False)
         self.table.verticalHeader().setDefaultSectionSize(22)
         for j in (3, 4):
@@ -179,7 +181,9 @@ class MetricsPanel(QWidget):
             if levels:
                 heading += f" · {row}: {levels}"
         self.heading.setText(heading)
-        self.table.setRowCount(len(comparison.stages))
+        if self.table.rowCount() != len(comparison.stages):
+            self.table.setRowCount(len(comparison.stages))
+        changed: set[int] = set()
         for i, comp in enumerate(comparison.stages):
             a, b = comp.shape_a, comp.shape_b
             shapes = f"{a[0]}×{a[1]}" if a == b else f"{a[0]}×{a[1]} / {b[0]}×{b[1]}"
@@ -199,6 +203,9 @@ class MetricsPanel(QWidget):
                     self.table.setItem(i, j, item)
                 if item.text() != text:  # during a drag most cells stay the same
                     item.setText(text)
+                    changed.add(j)
+        for j in sorted(changed):
+            self.table.resizeColumnToContents(j)
         notes = [n for n in (comparison.note, drift_note) if n]
         self.note.setText("\n\n".join(notes))
         self.note.setVisible(bool(notes))

@@ -12,11 +12,12 @@ from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import QTextBrowser
+from PySide6.QtWidgets import QDockWidget, QTextBrowser
 
 from engine import ImageSource, StateRun
 from engine.describe import Description, describe
-from gui.panels.views import PipelineRequest, StateView
+from gui.docks import on_screen
+from gui.panels.views import DISPOSER, PipelineRequest, StateView
 from gui.worker import JobContext, JobDone, Request
 
 #: The lane of the description job.
@@ -96,16 +97,43 @@ class WhatYouSee(QObject):
         super().__init__(window)
         self.window = window
         self.panel = WhatYouSeePanel()
-        self.dock = None  # set by the window once the panel is docked
+        self._dock: QDockWidget | None = None
         self._sized = False
         self.described_id = 0  # the pipeline request the panel describes
+        self._asked_id = 0  # the pipeline request last sent to be described
+        self._latest: JobDone | None = None  # the newest drawn pipeline result
         window.runner.subscribe(PipelineRequest, done=self._on_pipeline_done, owner=self)
         window.runner.subscribe(DescribeRequest, done=self._on_described, owner=self)
 
+    @property
+    def dock(self) -> QDockWidget | None:
+        """The dock holding :attr:`panel` (set by the window once the panel is docked)."""
+        return self._dock
+
+    @dock.setter
+    def dock(self, dock: QDockWidget) -> None:
+        self._dock = dock
+        dock.visibilityChanged.connect(self._on_visibility)
+
     def _on_pipeline_done(self, event: JobDone) -> None:
+        DISPOSER.release(self._latest)  # a 12 MP result is freed off the GUI thread
+        self._latest = event
+        if self.dock is None or on_screen(self.panel):
+            self._describe()
+
+    def _describe(self) -> None:
+        """Describe the newest drawn result, unless the panel already does."""
+        event = self._latest
+        if event is None or event.request_id in (self.described_id, self._asked_id):
+            return
+        self._asked_id = event.request_id
         view: StateView = event.result[0]
         self.window.runner.submit(DescribeRequest(view.run, self.window.model.source,
                                                   view.a.drift_note, event.request_id))
+
+    def _on_visibility(self, visible: bool) -> None:
+        if visible:  # a dock shown or brought to the front catches up
+            QTimer.singleShot(0, self, self._describe)
 
     def _on_described(self, event: JobDone[Description]) -> None:
         self.described_id = event.request.pipeline_id

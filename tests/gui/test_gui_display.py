@@ -209,7 +209,7 @@ def test_a_recompute_with_the_same_metrics_leaves_the_plot_alone(window, driver,
     mode = window.compare
     mode.controls.set_transform(InputTransform("shift", dy=3, dx=5))
     mode.set_active(True)
-    mode.plot_dock.show()
+    mode.plot_dock.raise_()  # its tab brought to the front
     wait_compared(qtbot, window)
     qtbot.waitUntil(lambda: mode.plot.comparison is mode.rows.view.comparison)
     plot = mode.plot
@@ -250,3 +250,26 @@ def test_views_drawn_before_are_freed_off_the_gui_thread(window, driver, qtbot):
     qtbot.waitUntil(lambda: bool(freed), timeout=20_000)
     assert freed == ["shiftlab-disposer"]
     assert window.row.result.stages[1].array.shape == (46, 46)
+
+
+def test_a_dock_behind_a_tab_waits_and_catches_up(window, driver, qtbot):
+    """The plot behind the Metrics tab is not redrawn for every result of a drag (nobody
+    sees it); selecting its tab shows the newest comparison."""
+    lit_pixel_window(window, driver)
+    mode = window.compare
+    mode.controls.set_transform(InputTransform("shift", dy=3, dx=5))
+    mode.set_active(True)
+    mode.metrics_dock.raise_()
+    wait_compared(qtbot, window)
+    qtbot.waitUntil(lambda: mode.metrics.comparison is mode.rows.view.comparison)
+    assert mode.plot_dock.isVisible()  # docked, but behind the Metrics tab
+    behind = mode.plot.comparison
+    mode.controls.set_transform(InputTransform("shift", dy=1, dx=2))
+    wait_compared(qtbot, window)
+    qtbot.waitUntil(lambda: mode.metrics.comparison is mode.rows.view.comparison)
+    assert mode.plot.comparison is behind
+    mode.plot_dock.raise_()
+    qtbot.waitUntil(lambda: mode.plot.comparison is mode.rows.view.comparison, timeout=5_000)
+    moved = [c.displacement for c in mode.plot.comparison.stages]
+    assert list(mode.plot.dx.getData()[1]) == [float(m[1]) for m in moved]
+

@@ -99,3 +99,22 @@ def test_the_example_explanation_replaces_the_status_bar_text(window, qtbot):
     assert example.description in shown_text(window)
     assert window.statusBar().currentMessage() != example.description
     assert example.title in window.statusBar().currentMessage()
+
+
+def test_a_closed_dock_asks_for_nothing_and_catches_up_when_opened(window, qtbot):
+    """While "What you see" is closed no description is computed for the results drawn;
+    opened again, it describes the state the rows show."""
+    wait_described(qtbot, window)
+    window.what_you_see_dock.close()
+    asked: list[int] = []
+    window.runner.settled.connect(lambda event: type(event.request).__name__
+                                  == "DescribeRequest" and asked.append(event.request_id))
+    window.pipeline_controls.shared.setChecked(True)
+    qtbot.waitUntil(window.up_to_date, timeout=10_000)
+    qtbot.wait(200)
+    assert asked == [] and not window.what_you_see.up_to_date()
+    window.what_you_see_dock.show()
+    description = wait_described(qtbot, window)
+    assert len(asked) == 1
+    assert description == reference(window)
+    assert "shared" in description[COLOURS].text  # the state after the change
