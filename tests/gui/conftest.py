@@ -4,6 +4,7 @@ running after a test (each named with the place that started it)."""
 from __future__ import annotations
 
 import functools
+import gc
 import os
 import sys
 import sysconfig
@@ -23,6 +24,16 @@ from PySide6.QtWidgets import QMessageBox
 # Row-major images as the app uses them, and every mouse move delivered (pyqtgraph
 # otherwise drops moves closer than 10 ms apart, which synthetic drags are).
 pg.setConfigOptions(mouseRateLimit=0, imageAxisOrder="row-major", antialias=False)
+
+
+@pytest.fixture(autouse=True)
+def collect_garbage_after_the_test():
+    """Collect the test's windows and panels here, after they were closed, not at whatever
+    allocation of a later test Python's collector happens to run on: a pyqtgraph view
+    collected while another widget is being built or laid out can crash the process."""
+    yield
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
 
 
 @pytest.fixture(autouse=True)
