@@ -26,6 +26,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_rows import record  # noqa: E402
+
 from engine import KERNELS, run_pipeline  # noqa: E402
 
 SIZES = [(512, 512), (3000, 4000)]
@@ -174,6 +178,8 @@ def main() -> None:
     print(f"\n12 MP side by side: engine {engine_ms:.2f} ms, copy {copy_ms:.2f} ms; "
           f"engine / copy: ratio of medians {engine_ms / copy_ms:.2f}x, median of the "
           f"rounds' ratios {ratio:.2f}x (worst {worst:.2f}x)  (target <= 4x)")
+    record("engine, 12 MP article pipeline / a plain copy, side by side", ratio, worst, 4,
+           unit="x", kind="median / worst ratio")
     small = SIZES[0]
     loops_ms = medians.get((small, "article pure-Python loops"))
     if loops_ms:

@@ -29,9 +29,9 @@ from bench_gui import (  # noqa: E402
     make_room,
     open_photo,
     redraw_latency,
-    row_line,
     wait_drawn,
 )
+from bench_rows import row_line  # noqa: E402
 from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 

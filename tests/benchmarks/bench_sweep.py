@@ -23,6 +23,10 @@ import cv2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_rows import record  # noqa: E402
+
 from engine import PipelineSpec, SweepCancelled, sample_photo, shift_sweep  # noqa: E402
 
 SHAPE = (3000, 4000)
@@ -76,11 +80,16 @@ def main(repeats: int = 3) -> None:
                 times.append(time.perf_counter() - start)
             print(f"  {mode:8s} align={align!s:5s}: median {statistics.median(times):.3f} s, "
                   f"best {min(times):.3f} s")
+            record(f"shift sweep, 64 shifts of a 12 MP photo, {mode}"
+                   f"{', f(x) moved' if align else ''}", statistics.median(times),
+                   min(times), 3, unit="s", kind=f"median / best of {repeats}")
     delays = [0.003 * k for k in range(11)]  # 0 .. 30 ms into the following shift
     latencies = [cancel_latency(image, PipelineSpec(), delay) * 1e3 for delay in delays]
     print(f"cancel latency over {len(delays)} cancels 0-30 ms after a shift: "
           f"median {statistics.median(latencies):.1f} ms, worst {max(latencies):.1f} ms "
           "(target <= 100 ms)")
+    record("shift sweep, Cancel to stopped", statistics.median(latencies), max(latencies),
+           100, kind=f"median / worst of {len(delays)}")
 
 
 if __name__ == "__main__":
