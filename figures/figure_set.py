@@ -706,10 +706,10 @@ def _write_network_metrics(w: _Writer, index: int) -> None:
     if w.has("csv") and run.comparison is not None:
         columns = ["layer", "distance", "distance_all_channels", "peak_moved_cells",
                    "peak_moved_px", "equivariance_error", "error_note"]
-        rows = [[c.name, None if c.both_zero else c.distance,
-                 run.comparison.tensor_distances[c.name], list(c.displacement),
-                 list(c.displacement_px), c.equivariance_error, c.error_note]
-                for c in run.comparison.stages]
+        # the JSON's records, so a layer zero in A and B moves by n/a (null), not by (0, 0)
+        rows = [[r["stage"], r["distance"], r["distance_all_channels"], r["displacement"],
+                 r["displacement_px"], r["equivariance_error"], r.get("error_note")]
+                for r in document["comparison"]]
         report.write_csv(w.path(f"{prefix}metrics.csv"), columns, rows)
 
 

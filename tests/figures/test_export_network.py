@@ -291,3 +291,35 @@ def test_the_three_digit_networks_side_by_side_each_write_their_files(three_set)
 def test_the_side_by_side_command_writes_the_same_numbers(three_set, tmp_path):
     check_command_writes_the_same_numbers(three_set[1], tmp_path / "again",
                                           [f"{name}_" for name in NETWORKS])
+
+
+def test_a_layer_zero_in_a_and_b_has_no_peak_to_move_in_the_csv(tmp_path):
+    """A ReLU layer whose every cell is 0 in A and in B has no peak: metrics.csv says n/a
+    for its displacement, as metrics.json says null, not a move of (0, 0)."""
+    import torch
+
+    torch.manual_seed(1)
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU(),  # every cell 0: see the bias
+        torch.nn.Conv2d(4, 4, 3, stride=2, padding=1), torch.nn.ReLU(),
+        torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(4, 3)).eval()
+    with torch.no_grad():
+        model[0].bias.fill_(-1000.0)
+    path = export(model, (3, 16, 16), tmp_path / "dark.onnx")
+    png = tmp_path / "photo.png"
+    cv2.imwrite(str(png), np.random.default_rng(2).integers(0, 256, (16, 16), np.uint8))
+    out = tmp_path / "set"
+    done = run_export(png, "--network", path, "--layers", "/1/Relu_output_0,/3/Relu_output_0",
+                      "--shift", "0", "1", "--out", out, "--formats", "csv,json")
+    assert done.returncode == 0, done.stderr
+    records = json.loads((out / "metrics.json").read_text())["comparison"]
+    rows = {r["layer"]: r for r in read_csv(out / "metrics.csv")}
+    zero = [r for r in records if r["displacement"] is None]
+    assert zero, records  # the dark layers
+    for record in records:
+        row = rows[record["stage"]]
+        if record["displacement"] is None:
+            assert row["peak_moved_cells"] == row["peak_moved_px"] == "n/a"
+            assert row["distance"] == "n/a"
+        else:
+            assert row["peak_moved_cells"] == str(record["displacement"])
