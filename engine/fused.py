@@ -68,6 +68,13 @@ class Recycler:
         self._arrays: list[np.ndarray] = []
         self._lock = threading.Lock()
         self._local = threading.local()  # per thread: on, and the ids handed out
+        # The count of an array only a list holds, read as every check reads it (what a
+        # count includes differs between Python versions).
+        self._alone = _references([np.empty(0, np.float32)], 0)
+
+    def _free(self, i: int) -> bool:
+        """Whether array `i` is held by nobody but the recycler."""
+        return _references(self._arrays, i) == self._alone
 
     @contextmanager
     def active(self) -> Iterator[None]:
@@ -82,7 +89,7 @@ class Recycler:
             with self._lock:
                 arrays = self._arrays
                 for i in reversed(range(len(arrays))):
-                    if id(arrays[i]) not in handed and sys.getrefcount(arrays[i]) == 2:
+                    if id(arrays[i]) not in handed and self._free(i):
                         del arrays[i]
 
     def empty(self, shape: tuple[int, ...]) -> np.ndarray:
@@ -93,8 +100,7 @@ class Recycler:
         with self._lock:
             arrays = self._arrays
             for i in range(len(arrays)):
-                # the references: the list's and getrefcount's argument; nobody else's
-                if arrays[i].shape == shape and sys.getrefcount(arrays[i]) == 2:
+                if arrays[i].shape == shape and self._free(i):
                     arr = arrays.pop(i)
                     break
             else:
@@ -106,6 +112,10 @@ class Recycler:
             arrays.append(arr)  # the most recently used last
             self._local.handed.add(id(arr))
             return arr.view()
+
+
+def _references(arrays: list[np.ndarray], i: int) -> int:
+    return sys.getrefcount(arrays[i])
 
 
 #: The engine's recycler of large maps (see :class:`Recycler`), with room for the maps

@@ -124,7 +124,8 @@ def main() -> int:
         ("part: run_pipeline x2 (A, B)",
          lambda: (run_pipeline(frozen, SPEC, top_k=3), run_pipeline(mirrored, SPEC, top_k=3)),
          None),
-        ("part: compare A with its mirror", lambda: compare_runs(a, b, mirror.transform), None),
+        ("part: compare A with its mirror",
+         lambda: compare_runs(a, b, mirror.transform, input_transformed=True), None),
         ("part: stage ranges of A and B", lambda: stage_ranges([a, b]), None),
         ("part: display reductions of A and B", rows, None),
     ]
