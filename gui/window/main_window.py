@@ -63,9 +63,9 @@ from engine import (
     load_session,
     save_session,
 )
-from engine.display import to_uint8
 from engine.report import file_sha256
 from figures import ExportJob
+from gui.canvas.display import InputDisplay, InputPixels
 from gui.canvas.item import TOOLS, CanvasItem
 from gui.canvas.model import CanvasModel, demo_image
 from gui.canvas.snapshots import SnapshotPool
@@ -150,7 +150,7 @@ class MainWindow(QMainWindow):
         for widget in (self.row.graphics, self.row.graphics.viewport()):
             widget.setAcceptDrops(False)  # drops over the panels go to the window
         self.rows: list[PipelineRow] = [self.row]
-        self._display: np.ndarray | None = None
+        self.input_display = InputDisplay(self.model, self.row)
         self._compute_scheduled = False
         self._in_flight = 0  # id of the pipeline job submitted and not yet settled
         self._dirty = False  # the image or controls changed while a job was in flight
@@ -470,23 +470,25 @@ class MainWindow(QMainWindow):
             and self._prepared.image is img else None
         if prepared is not None:
             self.snapshots.donate(prepared.snapshot)
-        if rect is None or self._display is None or self._display.shape != img.shape:
-            self._display = prepared.display if prepared is not None else to_uint8(img, 0.0, 1.0)
-            self.row.show_input(self._display)
+        self.input_display.show(rect, prepared.display if prepared is not None else None)
+        if rect is None:
             self._update_image_label()
             self.update_title()  # undo may have brought back another source
-        else:
-            top, left, bottom, right = rect
-            self._display[top:bottom, left:right] = to_uint8(img[top:bottom, left:right], 0.0, 1.0)
-            self.row.show_input(self._display, rect)
-        self.schedule_compute()
+        self.schedule_compute(now=self.model.editing)
 
-    def schedule_compute(self) -> None:
-        """Recompute soon: once control returns to the event loop, or, while a job is
-        running, as soon as it ends. Bursts of edits (a drag) thus cost one snapshot per
-        job, not one per mouse event; the newest state is always computed last."""
+    def schedule_compute(self, now: bool = False) -> None:
+        """Recompute soon: once control returns to the event loop (`now`: at once), or,
+        while a job is running, as soon as it ends. Bursts of edits (a drag) thus cost one
+        snapshot per job, not one per mouse event; the newest state is always computed
+        last.
+
+        A stroke's edit asks for `now`: it is whole when made, and the worker then starts
+        while the GUI thread paints the edited canvas; the event loop would otherwise
+        paint first."""
         if self._in_flight:
             self._dirty = True
+        elif now and not self._compute_scheduled:
+            self.request_compute()
         elif not self._compute_scheduled:
             self._compute_scheduled = True
             QTimer.singleShot(0, self.request_compute)
@@ -644,7 +646,7 @@ class MainWindow(QMainWindow):
         if is_model_path(path):  # an ONNX model runs on the canvas
             return self.network.open_model(path)
         self.statusBar().showMessage(f"Opening {path}…")
-        return self.runner.submit(LoadRequest(str(path)))
+        return self.runner.submit(LoadRequest(str(path), self.row.panel_pixels()))
 
     def choose_file(self) -> None:
         """Ask for an image file and open it."""
@@ -952,20 +954,22 @@ class MainWindow(QMainWindow):
 @dataclass(frozen=True)
 class LoadedImage:
     """What the load job hands over: the image and its source (path and SHA-256), its
-    uint8 pixels for the Input panel and a copy for the pipeline's first snapshot."""
+    pixels for the Input panel (reduced to its `screen` pixels) and a copy for the
+    pipeline's first snapshot."""
 
     path: str
     source: ImageSource
     image: np.ndarray
-    display: np.ndarray
+    display: InputPixels
     snapshot: np.ndarray
 
 
-def _load(path: str) -> LoadedImage:
+def _load(path: str, screen: tuple[int, int] | None = None) -> LoadedImage:
     """The load job: read `path` (grey float32) and prepare what the GUI needs from it."""
     image = load_image(path)
     source = ImageSource.of_file(path, file_sha256(path))
-    return LoadedImage(path, source, image, to_uint8(image, 0.0, 1.0), image.copy())
+    return LoadedImage(path, source, image, InputPixels.of(image, screen, every=True),
+                       image.copy())
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -974,6 +978,7 @@ class LoadRequest(Request[LoadedImage]):
 
     lane: ClassVar[str] = LOAD
     path: str
+    screen: tuple[int, int] | None = None  # the Input panel's device pixels
 
     def run(self, context: JobContext) -> LoadedImage:
         """Read the file.
@@ -987,7 +992,7 @@ class LoadRequest(Request[LoadedImage]):
         engine.ImageLoadError
             If the file cannot be read; the message names the file and the reason.
         """
-        return _load(self.path)
+        return _load(self.path, self.screen)
 
 
 SESSION = "session"
