@@ -102,14 +102,16 @@ def block_extremes(arr: np.ndarray, rows: int, cols: int, ufuncs: Sequence[np.uf
 
 def _merge_rows(ufunc: np.ufunc, arr: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """`ufunc` over the rows of `arr` from each of `starts` to the next (the last to the
-    end): one vectorised reduction per block (numpy's reduceat is several times slower
-    along rows)."""
+    end), row after row in order: one gather of every block's first row, then one of
+    the k-th rows of the blocks that have k+1 or more (numpy's reduceat is several times
+    slower along rows, and blocks here are mostly a row or two)."""
     if len(starts) == arr.shape[0]:
         return arr
-    out = np.empty((len(starts), arr.shape[1]), arr.dtype)
-    ends = [*starts[1:].tolist(), arr.shape[0]]
-    for i, (start, end) in enumerate(zip(starts.tolist(), ends, strict=True)):
-        ufunc.reduce(arr[start:end], axis=0, out=out[i])
+    lengths = np.diff(np.append(starts, arr.shape[0]))
+    out = arr[starts]
+    for k in range(1, int(lengths.max())):
+        longer = lengths > k
+        out[longer] = ufunc(out[longer], arr[starts[longer] + k])
     return out
 
 
@@ -170,7 +172,7 @@ def reduce_to(arr: np.ndarray, width: int, height: int, how: str) -> np.ndarray:
             # `step` cells left at the bottom and right edges are dropped, less than one
             # cell of the result
             h, w = arr.shape[0] // step, arr.shape[1] // step
-            arr = cv2.resize(arr[:h * step, :w * step], (w, h), interpolation=cv2.INTER_AREA)
+            arr = _block_means(arr[:h * step, :w * step], step)
         if (rows, cols) == arr.shape:
             return arr
         return cv2.resize(arr, (cols, rows), interpolation=cv2.INTER_AREA)
@@ -178,6 +180,23 @@ def reduce_to(arr: np.ndarray, width: int, height: int, how: str) -> np.ndarray:
         return block_extremes(arr, rows, cols, (np.maximum,))[0]
     high, low = block_extremes(arr, rows, cols, (np.maximum, np.minimum))
     return np.where(np.abs(high) >= np.abs(low), high, low)
+
+
+def _block_means(arr: np.ndarray, step: int) -> np.ndarray:
+    """The means of the ``step x step`` blocks of `arr` (whose sides are multiples of
+    `step`) by OpenCV's area resize, a large map in two halves of whole blocks side by
+    side: each mean reads its own block alone, so the halves are those of one call."""
+    h, w = arr.shape[0] // step, arr.shape[1] // step
+    half = h // 2
+    if arr.size < PARALLEL_REDUCE_CELLS or half == 0:
+        return cv2.resize(arr, (w, h), interpolation=cv2.INTER_AREA)
+    out = np.empty((h, w), np.float32)
+    side_by_side(
+        lambda: cv2.resize(arr[:half * step], (w, half), dst=out[:half],
+                           interpolation=cv2.INTER_AREA),
+        lambda: cv2.resize(arr[half * step:], (w, h - half), dst=out[half:],
+                           interpolation=cv2.INTER_AREA))
+    return out
 
 
 def reduction_for(name: str, levels: tuple[float, float]) -> str:

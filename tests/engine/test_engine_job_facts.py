@@ -293,3 +293,21 @@ def test_norms_measured_together_on_two_threads_are_those_measured_one_by_one():
     assert norms.relative(maps[0], maps[1]) == \
         l2_norm(maps[0], maps[1]) / max(l2_norm(maps[0]), l2_norm(maps[1]))
     assert norms.relative(maps[2], maps[0], 2.0) == l2_norm(maps[2], maps[0]) / 2.0
+
+
+@pytest.mark.parametrize("shape, target", [((3001, 1207), (150, 60)), ((1500, 1400), (99, 100))])
+def test_an_area_reduction_in_two_halves_equals_one_resize_and_a_plain_mean(shape, target):
+    import cv2
+
+    arr = np.random.default_rng(40).random((shape[0], shape[1] + 2)).astype(np.float32)
+    arr = arr[:, :shape[1]]
+    rows, cols = target
+    step = min(shape[0] // rows, shape[1] // cols)
+    h, w = shape[0] // step, shape[1] // step
+    whole = cv2.resize(arr[:h * step, :w * step], (w, h), interpolation=cv2.INTER_AREA)
+    want = cv2.resize(whole, (cols, rows), interpolation=cv2.INTER_AREA) \
+        if (h, w) != (rows, cols) else whole
+    got = reduce_to(arr, cols, rows, "area")
+    np.testing.assert_array_equal(got, want)
+    means = arr[:h * step, :w * step].astype(np.float64).reshape(h, step, w, step).mean((1, 3))
+    np.testing.assert_allclose(whole, means, rtol=1e-5, atol=1e-6)
