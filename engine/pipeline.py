@@ -119,8 +119,9 @@ class Stage:
     C-contiguous), as the convolution stage is, to spare a copy.
 
     `leading` holds the stage's :data:`~engine.maxima.LEADING_CELLS` largest cells as
-    :func:`~engine.maxima.find_maxima` orders them (empty when the run took no maxima),
-    from which a comparison reads the peak and whether it is a near-tie; `extremes` is
+    :func:`~engine.maxima.find_maxima` orders them, from which a comparison reads the peak
+    and whether it is a near-tie (empty where the run did not find them cheaply: the
+    comparison finds them then); `extremes` is
     ``(min, max)`` of `array` when the run measured it on the way (else None). Both are
     facts of `array`, recorded so that they are not measured again.
     """
@@ -315,21 +316,22 @@ def run_owned(x: np.ndarray, spec: PipelineSpec | None = None, *, top_k: int = 5
     stages: list[Stage] = []
     geometry = Geometry()
 
-    count = max(top_k, LEADING_CELLS)  # a prefix of the largest cells is the top_k
-
     def add(name: str, arr: np.ndarray,
             rows: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         """Record a stage; `rows` are its row maxima and minima when the bands took them."""
         arr.setflags(write=False)
-        extremes = None
+        extremes, leading = None, []
         if not maxima:
             top = []
-        elif rows is None:
-            top = maxima_unchecked(arr, count)
-        else:
-            top = top_cells(arr, count, rows[0])
+        elif rows is None:  # the leading cells are found if a comparison asks for them
+            top = maxima_unchecked(arr, top_k)
+            leading = top if top_k >= LEADING_CELLS else []
+        else:  # with the row maxima known, a few more of the largest cells cost little
+            # (the top_k are a prefix of them)
+            leading = top_cells(arr, max(top_k, LEADING_CELLS), rows[0])
+            top = leading[:top_k]
             extremes = (float(rows[1].min()), float(rows[0].max()))
-        stages.append(Stage(name, arr, top[:top_k], geometry, shape, tuple(top[:LEADING_CELLS]),
+        stages.append(Stage(name, arr, top, geometry, shape, tuple(leading[:LEADING_CELLS]),
                             extremes))
 
     stride = spec.effective_pool_stride
