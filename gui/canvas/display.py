@@ -19,10 +19,10 @@ import math
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QObject, QRectF, Qt, QTimer
 
 from engine.display import reduce_to, to_uint8
+from gui.panels.stage_panel import IndexedImageItem
 
 if TYPE_CHECKING:  # only for the hints: the row module does not import this one
     from gui.canvas.model import CanvasModel
@@ -152,7 +152,7 @@ class InputDisplay(QObject):
     ----------
     pixels : InputPixels or None
         What is drawn.
-    detail : pg.ImageItem
+    detail : IndexedImageItem
         The visible part from a finer copy (hidden when the copy drawn whole suffices).
     detail_blocks : (int, int, int, int, int) or None
         The factor and the blocks ``(r0, c0, r1, c1)`` the detail shows.
@@ -163,7 +163,7 @@ class InputDisplay(QObject):
         self.model = model
         self.row = row
         self.pixels: InputPixels | None = None
-        self.detail = pg.ImageItem()
+        self.detail = IndexedImageItem()
         self.detail.setZValue(0.5)  # over the canvas, under the outlines and markers
         self.detail.setAcceptedMouseButtons(Qt.MouseButton.NoButton)  # edits go to the canvas
         self.detail.setVisible(False)

@@ -23,16 +23,17 @@ from __future__ import annotations
 
 import math
 
-import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 
 from gui.canvas.model import CanvasModel
+from gui.panels.stage_panel import IndexedImageItem
 
 TOOLS = ("auto", "paint", "move", "slide")
 
 
-class CanvasItem(pg.ImageItem):
-    """An ImageItem that turns mouse presses and drags into edits of a :class:`CanvasModel`.
+class CanvasItem(IndexedImageItem):
+    """An image item, drawn as every panel's image, that turns mouse presses and drags into
+    edits of a :class:`CanvasModel`.
 
     Attributes
     ----------
