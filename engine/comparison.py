@@ -379,6 +379,9 @@ class Differences(Mapping):
                                      - self._b[name].array[:rows, :cols])
             return self._taken[name]
 
+    def __contains__(self, name: object) -> bool:
+        return name in self._shapes  # without taking the difference
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._shapes)
 

@@ -151,6 +151,8 @@ def test_differences_are_taken_once_when_read():
     stages, differences = compare_runs(a, b, None)
     assert isinstance(differences, Differences)
     assert list(differences) == [s.name for s in stages] and len(differences) == len(stages)
+    assert "conv" in differences and "pool 9" not in differences
+    assert differences._taken == {}  # nothing taken before it is read
     for comp in stages:
         rows, cols = comp.compared_shape
         first = differences[comp.name]
