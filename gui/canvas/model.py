@@ -182,9 +182,12 @@ class CanvasModel(QObject):
         image = self._image
         alive = [r for r in self._shared if r() is not None]
         self._shared = [r for r in alive if r() is not image]
-        # a share is a view, which holds the image: more references than this method's
-        # and the attribute's mean one may still be read
-        if len(alive) != len(self._shared) and sys.getrefcount(image) > 3:
+        # a share is a view, which holds the image: a reference more than the attribute's
+        # means one may still be read (counted beside an array only a local holds, as
+        # what getrefcount includes differs between Python versions)
+        probe = np.empty(0)
+        if len(alive) != len(self._shared) \
+                and sys.getrefcount(image) - sys.getrefcount(probe) > 1:
             self._image = image.copy()
 
     def _take_back(self, pixels: np.ndarray) -> np.ndarray:
