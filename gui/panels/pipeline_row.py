@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, QTimer, Signal
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsGridLayout, QLabel, QVBoxLayout, QWidget
 
 from engine import PipelineResult
 from gui.panels.stage_panel import (
@@ -36,6 +38,22 @@ from gui.worker import JobDone, JobFailed, error_message
 #: A zoomed-in panel asks for its visible part at full resolution once its reduced image
 #: has fewer than this share of the screen pixels it covers.
 DETAIL_BELOW = 0.9
+
+@contextmanager
+def laid_out_once(layout: QGraphicsGridLayout) -> Iterator[None]:
+    """Re-place many items in `layout` and lay it out once, at the end.
+
+    pyqtgraph's ``GraphicsLayout.addItem`` activates the whole layout after every item it
+    adds: re-placing the 24 titles, views and bars of an 8-stage row so took about 80 ms
+    of the GUI thread, against about 16 ms with one activation.
+    """
+    layout.activate = lambda: None  # an instance attribute: shadows the method meanwhile
+    try:
+        yield
+    finally:
+        del layout.activate
+        layout.activate()
+
 
 LEGEND = (
     f"<span style='color:{MAX_COLOR}'>&#9633;</span> largest cell &nbsp;&nbsp; "
@@ -207,12 +225,13 @@ class PipelineRow(QWidget):
         if columns == self._columns and not force:
             return
         self._columns = columns
-        for panel in self.panels:
-            self._unplace(panel)
-        if self.shared_bar in self.graphics.ci.items:
-            self.graphics.ci.removeItem(self.shared_bar)
-        for i, panel in enumerate(self.panels):
-            self._place(panel, i, columns)
+        with laid_out_once(self.graphics.ci.layout):
+            for panel in self.panels:
+                self._unplace(panel)
+            if self.shared_bar in self.graphics.ci.items:
+                self.graphics.ci.removeItem(self.shared_bar)
+            for i, panel in enumerate(self.panels):
+                self._place(panel, i, columns)
         grid = self.graphics.ci.layout
         for c in range(grid.columnCount()):
             grid.setColumnStretchFactor(c, 1 if c < columns else 0)

@@ -105,3 +105,32 @@ def test_indexed_image_item_leaves_other_images_to_pyqtgraph(qapp):
     item.setImage(np.linspace(0, 1, 20, dtype=np.float32).reshape(4, 5), levels=(0, 1))
     item.render()
     assert item.qimage is not None and item.qimage.format() != QImage.Format.Format_Indexed8
+
+
+def test_rearranged_panels_are_laid_out_once_where_item_by_item_puts_them(window, driver,
+                                                                       qtbot, monkeypatch):
+    """A row re-placing its 8 panels (titles, views, bars) activates its layout once, and
+    the panels land exactly where pyqtgraph's activation after every item puts them."""
+    from contextlib import nullcontext
+
+    import gui.panels.pipeline_row as pipeline_row
+    from engine import PipelineSpec
+
+    window.pipeline_controls.set_spec(PipelineSpec(levels=6))
+    window.model.set_image(np.zeros((300, 400), np.float32))
+    driver.wait()
+    row = window.row
+    layout = row.graphics.ci.layout
+    activations: list[int] = []
+    real = layout.activate
+    monkeypatch.setattr(type(layout), "activate",
+                        lambda self: (activations.append(1), real())[1], raising=True)
+    row._arrange(force=True)
+    once = [p.view.geometry() for p in row.panels] + [p.label.geometry() for p in row.panels]
+    assert len(row.panels) == 8 and len(activations) == 1
+    monkeypatch.setattr(pipeline_row, "laid_out_once", lambda _layout: nullcontext())
+    activations.clear()
+    row._arrange(force=True)
+    assert len(activations) >= 24  # one per title, view and bar placed
+    each = [p.view.geometry() for p in row.panels] + [p.label.geometry() for p in row.panels]
+    assert once == each
