@@ -29,35 +29,70 @@ def find_maxima(x: np.ndarray, count: int = 1) -> list[tuple[int, int, float]]:
     return maxima_unchecked(x, count)
 
 
-def maxima_unchecked(x: np.ndarray, count: int) -> list[tuple[int, int, float]]:
-    """find_maxima for an already validated array.
+def maxima_unchecked(x: np.ndarray, count: int, row_max: np.ndarray | None = None
+                     ) -> list[tuple[int, int, float]]:
+    """find_maxima for an already validated 2-D array (its rows may be padded), with
+    `row_max` the maximum of each of its rows when they are known already.
 
-    One pass takes the maximum of every row; only the few rows that can hold a winner
-    are then searched, which on large maps is an order of magnitude faster than a
+    A map of at most :data:`SMALL_MAP_CELLS` cells is searched whole. In a larger one the
+    count-th largest row maximum bounds the winners from below, so only the few rows that
+    can hold one are searched: on large maps an order of magnitude faster than a
     partition of all cells.
     """
+    if x.size <= SMALL_MAP_CELLS:
+        return _maxima_of_small(x, count)
     rows = x.shape[0]
     if count >= rows:
         return _maxima_by_partition(x, count)
-    row_max = x.max(axis=1)
-    # The count-th largest row maximum r bounds the winners from below: at least count
-    # cells are >= r. Cells > r lie in the fewer than count rows whose maximum is > r.
-    r = row_max[np.argpartition(row_max, rows - count)[rows - count]]
-    cells = []  # (value, row, col)
-    for i in np.flatnonzero(row_max > r):
-        cols = np.flatnonzero(x[i] > r)
-        cells += [(float(x[i, j]), int(i), int(j)) for j in cols]
-    if len(cells) < count:
-        # The rest are cells equal to r, first in row-major order (the np.argmax order).
-        need = count - len(cells)
-        for i in np.flatnonzero(row_max >= r):
-            cols = np.flatnonzero(x[i] == r)[:need]
-            cells += [(float(x[i, j]), int(i), int(j)) for j in cols]
+    if row_max is None:
+        row_max = x.max(axis=1)
+    # The count-th largest row maximum r: at least count cells are >= r, and the cells > r
+    # lie in the fewer than count rows whose maximum is > r. (A sort, not a partition:
+    # numpy's partition is slow on many equal values, as the rows of a sparse map are.)
+    r = np.sort(row_max)[rows - count]
+    over = np.flatnonzero(row_max > r)
+    cells: list[tuple[int, int, float]] = []
+    if len(over):
+        block = x[over]
+        ii, jj = np.nonzero(block > r)  # row-major
+        values = block[ii, jj]
+        order = np.argsort(-values, kind="stable")[:count]  # ties stay row-major
+        cells = list(zip(over[ii[order]].tolist(), jj[order].tolist(),
+                         values[order].tolist(), strict=True))
+    need = count - len(cells)
+    if need > 0:  # the rest are cells equal to r, first in row-major order
+        for i in np.flatnonzero(row_max >= r).tolist():
+            row = x[i]
+            cols = np.flatnonzero(row == r)[:need]
+            cells += zip([i] * len(cols), cols.tolist(), row[cols].tolist(), strict=True)
             need -= len(cols)
             if need == 0:
                 break
-    cells.sort(key=lambda c: (-c[0], c[1], c[2]))
-    return [(i, j, v) for v, i, j in cells[:count]]
+    return cells
+
+
+#: Maps of at most this many cells are searched whole, with one sort of their values
+#: (below this size that beats a search of their rows' maxima first).
+SMALL_MAP_CELLS = 1024
+
+
+def _maxima_of_small(x: np.ndarray, count: int) -> list[tuple[int, int, float]]:
+    """maxima_unchecked of a small map: every cell in order (a tiny map), or the count-th
+    largest value t taken from a sort of all values, then the cells above t (largest
+    first, ties row-major) and as many cells equal to t as are still needed, first in
+    row-major order."""
+    flat = x.ravel()
+    size = flat.size
+    if count >= size or size <= 256:  # a stable sort keeps equal values row-major
+        index = np.argsort(-flat, kind="stable")[:count].tolist()
+    else:
+        t = np.sort(flat)[size - count]
+        above = np.flatnonzero(flat > t)
+        if len(above) > 1:
+            above = above[np.argsort(-flat[above], kind="stable")]
+        index = above.tolist() + np.flatnonzero(flat == t)[:count - len(above)].tolist()
+    cols = x.shape[1]
+    return [(i // cols, i % cols, v) for i, v in zip(index, flat[index].tolist(), strict=True)]
 
 
 def _maxima_by_partition(x: np.ndarray, count: int) -> list[tuple[int, int, float]]:

@@ -15,7 +15,7 @@ from .conv import (
     conv2d_unchecked,
     padding_amounts,
 )
-from .fused import banded, conv_pool_bands, top_cells
+from .fused import banded, conv_pool_bands
 from .geometry import Geometry, cells_fed, cells_read
 from .kernels import KERNELS, as_kernel
 from .limits import MAX_BLUR_SIZE, MAX_KERNEL_SIZE, MAX_LEVELS, MAX_POOL_SIZE, MAX_STRIDE, MAX_TOP_K
@@ -120,8 +120,8 @@ class Stage:
 
     `leading` holds the stage's :data:`~engine.maxima.LEADING_CELLS` largest cells as
     :func:`~engine.maxima.find_maxima` orders them, from which a comparison reads the peak
-    and whether it is a near-tie (empty where the run did not find them cheaply: the
-    comparison finds them then); `extremes` is
+    and whether it is a near-tie (empty when the run took no maxima: a comparison finds
+    them then); `extremes` is
     ``(min, max)`` of `array` when the run measured it on the way (else None). Both are
     facts of `array`, recorded so that they are not measured again.
     """
@@ -321,16 +321,14 @@ def run_owned(x: np.ndarray, spec: PipelineSpec | None = None, *, top_k: int = 5
         """Record a stage; `rows` are its row maxima and minima when the bands took them."""
         arr.setflags(write=False)
         extremes, leading = None, []
-        if not maxima:
-            top = []
-        elif rows is None:  # the leading cells are found if a comparison asks for them
-            top = maxima_unchecked(arr, top_k)
-            leading = top if top_k >= LEADING_CELLS else []
-        else:  # with the row maxima known, a few more of the largest cells cost little
-            # (the top_k are a prefix of them)
-            leading = top_cells(arr, max(top_k, LEADING_CELLS), rows[0])
-            top = leading[:top_k]
-            extremes = (float(rows[1].min()), float(rows[0].max()))
+        if maxima:
+            # a few more of the largest cells than the top_k (a prefix of them) cost no
+            # more than the top_k alone: the search of a map is mostly its row maxima
+            leading = maxima_unchecked(arr, max(top_k, LEADING_CELLS),
+                                       None if rows is None else rows[0])
+            if rows is not None:
+                extremes = (float(rows[1].min()), float(rows[0].max()))
+        top = leading[:top_k]
         stages.append(Stage(name, arr, top, geometry, shape, tuple(leading[:LEADING_CELLS]),
                             extremes))
 
@@ -338,7 +336,9 @@ def run_owned(x: np.ndarray, spec: PipelineSpec | None = None, *, top_k: int = 5
     fits, stop = _levels_that_fit(x.shape, spec)  # raises if the convolution does not fit
     k = spec.kernel_array
     bands = None
-    if spec.convolve and banded(spec.stride, spec.pool_mode, spec.pool_size, stride):
+    # a small map is in the cache whole: bands would only add their bookkeeping
+    if spec.convolve and banded(spec.stride, spec.pool_mode, spec.pool_size, stride) \
+            and (x.size >= BANDED_CELLS or scratch is not None):
         bands = conv_pool_bands(x, k, spec.padding, spec.activation, spec.pool_mode,
                                 spec.pool_size, fits,
                                 copy_input=borrowed and spec.padding == "valid",
@@ -378,6 +378,11 @@ def run_owned(x: np.ndarray, spec: PipelineSpec | None = None, *, top_k: int = 5
         add(f"pool {level}", current)
     stop_reason = None if stop is None else f"stopped after {fits} of {spec.levels} levels: {stop}"
     return PipelineResult(spec, stages, spec.levels, fits, stop_reason, tuple(ties), stop)
+
+
+#: Inputs with fewer cells (and no `scratch`) run stage by stage, not in bands
+#: (:func:`engine.fused.conv_pool_bands`): the same values, with fewer calls.
+BANDED_CELLS = 1 << 20
 
 
 def _levels_that_fit(shape: tuple[int, int], spec: PipelineSpec) -> tuple[int, str | None]:
