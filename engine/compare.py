@@ -199,7 +199,7 @@ class Norms:
 
 
 #: Norms over fewer cells in all are measured on one thread.
-PARALLEL_NORM_CELLS = 1 << 21
+PARALLEL_NORM_CELLS = 1 << 22
 
 
 def compare_results(a: PipelineResult, b: PipelineResult, *,
