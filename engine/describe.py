@@ -20,10 +20,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .compare import StageComparison
+from .compare import StageComparison, leading_cells
 from .comparison import BOTH_ZERO
 from .examples import EXAMPLES
-from .maxima import NEAR_TIE, is_near_tie
+from .maxima import NEAR_TIE, near_tie_among
 from .pipeline import PipelineResult
 from .state import StateRun, ViewState
 
@@ -203,8 +203,9 @@ def _near_ties(run: StateRun) -> str | None:
                   else ("A" if c.near_tie_a else "B"))
                  for c in run.comparison.stages if c.near_tie and not c.both_zero]
     else:
-        found = [(s.name, "") for s in run.a.stages
-                 if s.maxima and s.maxima[0][2] > 0 and is_near_tie(s.array)]
+        # is_near_tie of each map, read from the largest cells its run recorded
+        found = [(s.name, "") for s in run.a.stages if s.maxima and s.maxima[0][2] > 0
+                 and s.array.size >= 2 and near_tie_among(leading_cells(s))]
     if not found:
         return None
     where = ", ".join(f"{name} ({rows})" if rows else name for name, rows in found)
