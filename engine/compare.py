@@ -159,9 +159,10 @@ class Norms:
         self._known: dict[tuple[int, ...], tuple[tuple[np.ndarray, ...], float]] = {}
 
     def _norm(self, *arrays: np.ndarray) -> float:
-        key = tuple(id(a) for a in arrays)
+        # the arrays are kept with their norm, so no other array can take their ids
+        key = tuple(map(id, arrays))
         kept = self._known.get(key)
-        if kept is None or any(x is not y for x, y in zip(kept[0], arrays, strict=True)):
+        if kept is None:
             kept = self._known[key] = (arrays, l2_norm(*arrays))
         return kept[1]
 

@@ -70,7 +70,24 @@ def pipeline_view(result: PipelineResult, levels: list[tuple[float, float]],
     how = [reduction_for(s.name, r) for s, r in zip(result.stages, levels, strict=True)]
     images = [display_image(s.array, r, h, screen)
               for s, r, h in zip(result.stages, levels, how, strict=True)]
-    return PipelineView(result, images, levels, shared_levels, drift_note(result), how, screen)
+    return PipelineView(result, images, levels, shared_levels, _drift_note(result), how,
+                        screen)
+
+
+#: Drift notes by the pipeline, input shape and stage count that decide them (a few kept).
+_DRIFT_NOTES: dict[tuple[PipelineSpec, tuple[int, int], int], str | None] = {}
+
+
+def _drift_note(result: PipelineResult) -> str | None:
+    """:func:`engine.notes.drift_note` of `result`, worked out once per pipeline, input
+    shape and number of stages: the note reads only the stages' geometry, which these
+    decide (rows A, B and the difference rows of a drag share one)."""
+    key = (result.spec, result.stages[0].input_shape, len(result.stages))
+    if key not in _DRIFT_NOTES:
+        if len(_DRIFT_NOTES) >= 16:
+            _DRIFT_NOTES.clear()
+        _DRIFT_NOTES[key] = drift_note(result)
+    return _DRIFT_NOTES[key]
 
 
 class RunCache:
