@@ -55,6 +55,10 @@ def laid_out_once(layout: QGraphicsGridLayout) -> Iterator[None]:
         layout.activate()
 
 
+#: During a drag the hover follows the results; without one for this long, it follows the
+#: pointer (milliseconds).
+HOVER_IN_DRAG_MS = 50
+
 LEGEND = (
     f"<span style='color:{MAX_COLOR}'>&#9633;</span> largest cell &nbsp;&nbsp; "
     f"<span style='color:{TOPK_COLOR}'>&#9675;</span> next largest (top-k) &nbsp;&nbsp; "
@@ -142,6 +146,12 @@ class PipelineRow(QWidget):
         self._detail_timer.setInterval(0)
         self._detail_timer.timeout.connect(self.request_detail)
         self.panels[0].view.sigRangeChanged.connect(lambda *_: self._detail_timer.start())
+        #: The cell hovered during a drag, outlined with the drag's next result.
+        self._pending_hover: tuple[int, int, int] | None = None
+        self._hover_timer = QTimer(self)
+        self._hover_timer.setSingleShot(True)
+        self._hover_timer.setInterval(HOVER_IN_DRAG_MS)
+        self._hover_timer.timeout.connect(self._emit_pending_hover)
 
     # -- structure ------------------------------------------------------------------------------
     @property
@@ -413,7 +423,9 @@ class PipelineRow(QWidget):
         if self._fitted_shape != stages[0].shape:
             self._fitted_shape = stages[0].shape
             self._arrange(force=True, refit=True)
-        if self._hover[0] >= 0:
+        if self._pending_hover is not None:
+            self._emit_pending_hover()
+        elif self._hover[0] >= 0:
             self._emit_hover(*self._hover, force=True)
         self._detail_timer.start()
         self.drawn.emit(request_id)
@@ -466,7 +478,22 @@ class PipelineRow(QWidget):
         return -1, -1, -1
 
     def _on_mouse_moved(self, scene_pos: QPointF) -> None:
-        self._emit_hover(*self.cell_under(scene_pos))
+        cell = self.cell_under(scene_pos)
+        if self.graphics.scene().mouseGrabberItem() is None:
+            self._emit_hover(*cell)
+            return
+        # A drag on the canvas: its edit's result is drawn next, with the hover of where the
+        # pointer is then; outlining cells of the result about to be replaced (here and in
+        # the other rows) only holds that result back.
+        self._pending_hover = cell
+        if not self._hover_timer.isActive():
+            self._hover_timer.start()  # in case the drag changes nothing
+
+    def _emit_pending_hover(self) -> None:
+        self._hover_timer.stop()
+        if self._pending_hover is not None:
+            cell, self._pending_hover = self._pending_hover, None
+            self._emit_hover(*cell, force=True)
 
     def _emit_hover(self, index: int, row: int, col: int, force: bool = False) -> None:
         result = self.result

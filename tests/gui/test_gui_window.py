@@ -420,3 +420,34 @@ def test_huge_kernel_values_are_refused_and_the_last_pipeline_stays(window, driv
     window.close()  # the last valid pipeline is the one remembered
     assert AppSettings().spec(DEMO_SPEC) == valid
     assert "the last valid one is remembered: kernel value -1e+39" in capsys.readouterr().err
+
+
+def test_a_drag_outlines_the_hovered_cells_of_its_newest_result(window, driver, qtbot):
+    """Dragging the lit pixel, the hover follows the drag's results: the outlines and the
+    readout are those of the cell under the pointer in the result drawn for the move, not
+    of the result the move replaces."""
+    from PySide6.QtCore import QEvent
+
+    left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+    driver.send(QEvent.Type.MouseButtonPress, 2.5, 2.5, left, left)
+    assert window.model.moving
+    for r, c in ((3.5, 4.5), (5.5, 6.5), (7.5, 7.5)):
+        drawn = window.row.request_id
+        driver.send(QEvent.Type.MouseMove, r, c, none, left)
+        # the move's result is not drawn yet: no readout of the result it replaces (where
+        # the pixel has not moved yet, the new cell would read 0)
+        assert window.row.request_id == drawn
+        assert f"row {int(r)}, col {int(c)}" not in window.hover_label.text()
+        driver.wait()
+        assert window.hover_label.text() == f"Input (10, 10)   row {int(r)}, col {int(c)}   value 1"
+        related = window.row.result.related_cells(0, int(r), int(c))
+        for i, panel in enumerate(window.row.panels):
+            x0, y0, w, h = panel.stage.display_rect()
+            rows, cols = panel.stage.shape
+            r0, c0, r1, c1 = related[i]
+            assert panel.hover_box.rect().getRect() == pytest.approx(
+                (x0 + c0 * w / cols, y0 + r0 * h / rows, (c1 - c0) * w / cols,
+                 (r1 - r0) * h / rows))
+    driver.send(QEvent.Type.MouseButtonRelease, 7.5, 7.5, left, none)
+    driver.wait()
+    assert np.argwhere(window.model.image).tolist() == [[7, 7]]
