@@ -27,7 +27,6 @@ import cv2
 import numpy as np
 
 from .conv import BORDER_TYPES, activate_owned, padding_amounts
-from .maxima import maxima_unchecked
 from .pool import pooled_shape, window_pool_into
 
 A = TypeVar("A")
@@ -295,20 +294,3 @@ class BandedRun:
     conv_row_max: np.ndarray
     input_row_min: np.ndarray
     conv_row_min: np.ndarray
-
-
-def top_cells(x: np.ndarray, count: int, row_max: np.ndarray) -> list[tuple[int, int, float]]:
-    """``maxima_unchecked(x, count)`` for a map whose row maxima `row_max` are known.
-
-    Every cell of the `count` largest is at least the `count`-th largest row maximum, so
-    only the rows reaching it are searched (in order, so ties still fall in row-major
-    order); when too many rows tie there, the whole map is.
-    """
-    rows = x.shape[0]
-    if count >= rows:
-        return maxima_unchecked(x, count)
-    bound = np.partition(row_max, rows - count)[rows - count]
-    keep = np.flatnonzero(row_max >= bound)
-    if len(keep) > 4 * count:
-        return maxima_unchecked(x, count)
-    return [(int(keep[i]), j, v) for i, j, v in maxima_unchecked(x[keep], count)]

@@ -91,12 +91,12 @@ def test_the_input_stage_is_a_copy_the_caller_cannot_change(tiny_bands):
 
 
 @pytest.mark.parametrize("fill", ["random", "zeros", "ties"])
-def test_top_cells_from_row_maxima_equal_the_maxima(fill):
+def test_maxima_from_row_maxima_equal_the_maxima(fill):
     rng = np.random.default_rng(8)
     for count in (1, 3, 10, 60):
         x = {"random": rng.random((50, 30)), "zeros": np.zeros((50, 30)),
              "ties": np.round(rng.random((50, 30)) * 3)}[fill].astype(np.float32)
-        assert fused.top_cells(x, count, x.max(axis=1)) == maxima_unchecked(x, count)
+        assert maxima_unchecked(x, count, x.max(axis=1)) == maxima_unchecked(x, count)
 
 
 def test_runs_with_a_scratch_dict_reuse_its_memory_and_give_the_same_values(tiny_bands):
