@@ -25,6 +25,7 @@ from .transforms import (
     mirror,
     mirror_note,
     rotate90,
+    translate_into,
     translate_unchecked,
 )
 
@@ -313,8 +314,8 @@ def _on_stage(transform: InputTransform, arr: np.ndarray, stride: tuple[int, int
               buffer: _Buffer) -> np.ndarray | None:
     """``transform.on_stage(arr, stride)``; a mirror, flip or shift of a float32 map whose
     rows are contiguous is written into `buffer` (valid until its next use): a mirror by
-    ``cv2.flip``, which moves the same values as ``np.flip``, a shift block by block as
-    ``np.roll`` (or the zero fill) places them, without a copy of a padded map first."""
+    ``cv2.flip``, which moves the same values as ``np.flip``, a shift by
+    :func:`~engine.transforms.translate_into`, without a copy of a padded map first."""
     axis = transform.mirror_axis
     if transform.kind not in ("mirror", "flip", "shift") or arr.ndim != 2 \
             or arr.dtype != np.float32 or arr.strides[1] != 4 or arr.size == 0:
@@ -324,30 +325,7 @@ def _on_stage(transform: InputTransform, arr: np.ndarray, stride: tuple[int, int
     (sy, sx), (dy, dx) = stride, transform.shift
     if dy % sy or dx % sx:
         return None
-    return _translate_into(arr, dy // sy, dx // sx, transform.wrap, buffer.take(arr.shape))
-
-
-def _translate_into(arr: np.ndarray, dy: int, dx: int, wrap: bool, out: np.ndarray
-                    ) -> np.ndarray:
-    """The values of ``translate_unchecked(arr, dy, dx, wrap)`` written into `out` (of
-    `arr`'s shape) by a copy of each block the move keeps whole; returns `out`."""
-    if not wrap:
-        out.fill(0.0)
-    for rows_from, rows_to in _moved_spans(arr.shape[0], dy, wrap):
-        for cols_from, cols_to in _moved_spans(arr.shape[1], dx, wrap):
-            out[rows_to, cols_to] = arr[rows_from, cols_from]
-    return out
-
-
-def _moved_spans(n: int, d: int, wrap: bool) -> list[tuple[slice, slice]]:
-    """``(from, to)`` spans of a side of `n` cells moved by `d`: around (two spans), or
-    with the cells moved past the end dropped (one span, none when all are)."""
-    if wrap:
-        d %= n
-        return [(slice(0, n - d), slice(d, n)), (slice(n - d, n), slice(0, d))]
-    if abs(d) >= n:
-        return []
-    return [(slice(max(0, -d), n - max(0, d)), slice(max(0, d), n - max(0, -d)))]
+    return translate_into(arr, dy // sy, dx // sx, transform.wrap, buffer.take(arr.shape))
 
 
 def stride_text(stride: tuple[int, int]) -> str:

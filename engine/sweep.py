@@ -12,7 +12,7 @@ from .compare import l2_norm, relative_difference
 from .conv import activate_owned, padding_amounts
 from .pipeline import PipelineResult, PipelineSpec, run_owned, run_pipeline
 from .pool import pool2d_unchecked, window_pool_into
-from .transforms import check_flag, check_integer
+from .transforms import check_flag, check_integer, move_blocks, translate_into
 
 #: Sweep direction -> (rows, cols) moved per unit of shift.
 SWEEP_AXES: dict[str, tuple[int, int]] = {
@@ -274,53 +274,6 @@ class CircularLevels:
         return out
 
 
-def translate_into(x: np.ndarray, dy: int, dx: int, wrap: bool, out: np.ndarray) -> np.ndarray:
-    """``translate_unchecked(x, dy, dx, wrap)`` written into `out` (C-contiguous, same shape
-    and dtype as `x`, not `x`); returns `out`.
-
-    The flat buffer is moved by ``dy * W + dx`` in one or two long copies (a copy row by
-    row runs at half the speed); that moves each row's first `dx` cells in from the
-    neighbouring row, and those columns are then rewritten (or zeroed).
-
-    Examples
-    --------
-    >>> x = np.arange(6.0).reshape(2, 3)
-    >>> translate_into(x, 1, 1, True, np.empty_like(x)).tolist()
-    [[5.0, 3.0, 4.0], [2.0, 0.0, 1.0]]
-    """
-    h, w = x.shape
-    src, dst = x.reshape(-1), out.reshape(-1)
-    n = src.size
-    if wrap:
-        dy, dx = dy % h, dx % w
-        d = dy * w + dx
-        dst[d:] = src[:n - d]
-        dst[:d] = src[n - d:]
-        if dx:  # column c < dx holds x[(r - dy) % h, c - dx + w]
-            out[dy:, :dx] = x[:h - dy, w - dx:]
-            out[:dy, :dx] = x[h - dy:, w - dx:]
-        return out
-    if abs(dy) >= h or abs(dx) >= w:
-        out.fill(0)
-        return out
-    d = dy * w + dx
-    if d >= 0:
-        dst[d:] = src[:n - d]
-        dst[:d] = 0
-    else:
-        dst[:n + d] = src[-d:]
-        dst[n + d:] = 0
-    if dx > 0:
-        out[:, :dx] = 0
-    elif dx < 0:
-        out[:, w + dx:] = 0
-    if dy > 0:
-        out[:dy] = 0
-    elif dy < 0:
-        out[h + dy:] = 0
-    return out
-
-
 def moved_distance(a: np.ndarray, b: np.ndarray, cy: int, cx: int, wrap: bool,
                    norm_b: float) -> float:
     """``relative_difference(a, translate_unchecked(b, cy, cx, wrap))`` without building
@@ -332,7 +285,7 @@ def moved_distance(a: np.ndarray, b: np.ndarray, cy: int, cx: int, wrap: bool,
     if not (cy or cx):
         return relative_difference(a, b, max(norm_a, norm_b))
     h, w = b.shape
-    blocks = _blocks(h, w, cy, cx, wrap)
+    blocks = move_blocks(h, w, cy, cx, wrap)
     square = sum(cv2.norm(a[dr, dc], b[sr, sc], cv2.NORM_L2SQR) for (dr, sr), (dc, sc)
                  in blocks)
     if not wrap:  # cells the move uncovers are 0 in the moved map: all of a's there counts
@@ -353,23 +306,6 @@ def _uncovered(a: np.ndarray, dy: int, dx: int) -> list[np.ndarray]:
         return [a]
     rows = slice(dy, h) if dy >= 0 else slice(0, h + dy)
     return [a[:dy] if dy >= 0 else a[h + dy:], a[rows, :dx] if dx >= 0 else a[rows, w + dx:]]
-
-
-def _blocks(h: int, w: int, dy: int, dx: int, wrap: bool
-            ) -> list[tuple[tuple[slice, slice], tuple[slice, slice]]]:
-    """The rectangles of a move by (dy, dx) of an (h, w) map: pairs of (destination,
-    source) row slices times (destination, source) column slices; with `wrap` they tile
-    the map, without it only the part that stays is listed."""
-    def axis(n: int, d: int) -> list[tuple[slice, slice]]:
-        if wrap:
-            d %= n
-            return [(slice(d, n), slice(0, n - d))] + ([(slice(0, d), slice(n - d, n))]
-                                                       if d else [])
-        if abs(d) >= n:
-            return []
-        return [(slice(d, n), slice(0, n - d))] if d >= 0 else [(slice(0, n + d),
-                                                                 slice(-d, n))]
-    return [(r, c) for r in axis(h, dy) for c in axis(w, dx)]
 
 
 def check_shifts(shifts: object) -> list[int]:

@@ -322,3 +322,22 @@ def test_sweeps_through_the_shortcut_equal_the_plain_definition(padding):
                     want = plain_sweep(x, spec, shifts, axis, True, align)
                     np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12,
                                                err_msg=f"{shape} {axis} align={align}")
+
+
+def test_translate_into_a_padded_map_writes_what_translate_returns():
+    """A map whose rows are padded (as the convolution stage's are) is moved block by
+    block, with the same values as the flat move of a contiguous one."""
+    from engine.transforms import translate_into
+
+    rng = np.random.default_rng(13)
+    strided = 0
+    for _ in range(300):
+        h, w = int(rng.integers(1, 9)), int(rng.integers(1, 9))
+        padded = rng.random((h, w + 3)).astype(np.float32)[:, :w]  # rows are strided
+        strided += not padded.flags.c_contiguous  # (one row is contiguous all the same)
+        dy, dx = (int(v) for v in rng.integers(-11, 12, 2))
+        for wrap in (True, False):
+            out = np.full((h, w), 7.0, np.float32)
+            assert translate_into(padded, dy, dx, wrap, out) is out
+            np.testing.assert_array_equal(out, translate(padded, dy, dx, wrap=wrap))
+    assert strided > 250
