@@ -227,16 +227,21 @@ def fit_cells(shape: tuple[int, int], screen: tuple[int, int]) -> tuple[int, int
     return max(1, int(np.ceil(rows / factor))), max(1, int(np.ceil(cols / factor)))
 
 
+#: A map of at most this many times its screen's pixels is drawn whole (see
+#: :func:`display_image`).
+DRAWN_WHOLE = 4
+
+
 def display_image(x: np.ndarray, levels: tuple[float, float], how: str,
                   screen: tuple[int, int] | None = None) -> np.ndarray:
     """The uint8 image drawing map `x` over `levels`: reduced (:func:`reduce_to` with `how`)
     to the `screen` pixels (rows, cols) it is shown on, or without `screen` to at most
-    :data:`MAX_DRAWN_PIXELS` by area. A map of at most four times the screen's pixels (half
-    its sides) is drawn whole: drawing it costs less than asking again for the part a zoom
-    shows."""
+    :data:`MAX_DRAWN_PIXELS` by area. A map of at most :data:`DRAWN_WHOLE` times the
+    screen's pixels (half its sides) is drawn whole: drawing it costs less than asking
+    again for the part a zoom shows."""
     if screen is None:
         small = drawable(x)
-    elif x.size <= 4 * screen[0] * screen[1]:
+    elif x.size <= DRAWN_WHOLE * screen[0] * screen[1]:
         small = x
     else:
         rows, cols = fit_cells(x.shape, screen)

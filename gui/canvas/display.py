@@ -21,28 +21,23 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6.QtCore import QObject, QRectF, Qt, QTimer
 
-from engine.display import reduce_to, to_uint8
+from engine.display import DRAWN_WHOLE, reduce_to, to_uint8
+from gui.panels.pipeline_row import DETAIL_BELOW
 from gui.panels.stage_panel import IndexedImageItem
 
-if TYPE_CHECKING:  # only for the hints: the row module does not import this one
+if TYPE_CHECKING:
     from gui.canvas.model import CanvasModel
     from gui.panels.pipeline_row import PipelineRow
 
 Rect = tuple[int, int, int, int]  # top, left, bottom, right (half-open)
 
-#: A canvas of at most this many times its panel's pixels is drawn whole, as every other
-#: panel (:func:`engine.display.display_image`).
-DRAWN_WHOLE = 4
-#: Zoomed in, a finer copy is drawn over the visible part once the one drawn whole has
-#: fewer than this share of the screen pixels it covers (as the stage panels do).
-DETAIL_BELOW = 0.9
 
 
 def block_factor(shape: tuple[int, int], screen: tuple[int, int]) -> int:
     """The side of the blocks a canvas of `shape` (rows, cols) is reduced by to be drawn in
     `screen` (rows, cols) device pixels: 1 (drawn whole) when it has at most
-    :data:`DRAWN_WHOLE` times the screen's pixels, else the smallest whole factor that fits
-    it (at most its shorter side).
+    :data:`~engine.display.DRAWN_WHOLE` times the screen's pixels, as every other panel,
+    else the smallest whole factor that fits it (at most its shorter side).
 
     >>> block_factor((10, 10), (300, 380)), block_factor((3000, 4000), (300, 380))
     (1, 11)
@@ -197,8 +192,9 @@ class InputDisplay(QObject):
 
     def wanted_detail(self) -> tuple[int, int, int, int, int] | None:
         """The factor and blocks ``(k, r0, c0, r1, c1)`` of the finer copy the visible part
-        needs, or None when the copy drawn whole has at least :data:`DETAIL_BELOW` of the
-        screen's pixels there."""
+        needs, or None when the copy drawn whole has at least
+        :data:`~gui.panels.pipeline_row.DETAIL_BELOW` (as the stage panels) of the screen's
+        pixels there."""
         pixels = self.pixels
         view = self.row.input_panel.view
         if pixels is None or pixels.base == 1 or view.width() <= 0:
