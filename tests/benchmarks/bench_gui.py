@@ -277,22 +277,35 @@ def make_room(app, window) -> None:
     settle(app)
 
 
-def main() -> int:
-    try:
-        return run()
-    finally:
-        for w in QApplication.topLevelWidgets():
-            w.close()  # stops the worker threads even when a check failed
-
-
-def run() -> int:
-    folder = Path(tempfile.mkdtemp(prefix="shiftlab-bench-"))
+def bench_app(prefix: str = "shiftlab-bench-") -> tuple[QApplication, Path]:
+    """The application the window benchmarks run in, and a fresh folder: the settings are
+    kept there, pyqtgraph is set up as the app sets it up, and every mouse move is
+    delivered (pyqtgraph drops moves closer than 10 ms apart, as synthetic drags are)."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
     configure_pyqtgraph()
     import pyqtgraph as pg
 
     pg.setConfigOptions(mouseRateLimit=0)
-    app = QApplication.instance() or QApplication([])
+    return QApplication.instance() or QApplication([]), folder
+
+
+def closing_windows(run) -> int:
+    """`run()`, then close every window, which stops its worker threads even when a check
+    failed."""
+    try:
+        return run()
+    finally:
+        for w in QApplication.topLevelWidgets():
+            w.close()
+
+
+def main() -> int:
+    return closing_windows(run)
+
+
+def run() -> int:
+    app, folder = bench_app()
     from gui.window.main_window import MainWindow
 
     window = MainWindow()

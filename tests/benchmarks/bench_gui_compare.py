@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -25,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_gui import (  # noqa: E402
+    bench_app,
     drag_latency,
     make_room,
     open_photo,
@@ -32,8 +32,6 @@ from bench_gui import (  # noqa: E402
     wait_drawn,
 )
 from bench_rows import row_line  # noqa: E402
-from PySide6.QtCore import QSettings  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from engine import InputTransform, PipelineSpec  # noqa: E402
 
@@ -41,17 +39,10 @@ from engine import InputTransform, PipelineSpec  # noqa: E402
 #: and of a 12 MP photo compared with its mirror, recompute + redraw.
 TARGETS = {(False, 64): 8, (False, 512): 10, (True, 64): 14, (True, 512): 14}
 MIRROR_TARGET = 150
-from gui.app import configure_pyqtgraph  # noqa: E402
 
 
 def main() -> int:
-    folder = Path(tempfile.mkdtemp(prefix="shiftlab-bench-"))
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
-    configure_pyqtgraph()
-    import pyqtgraph as pg
-
-    pg.setConfigOptions(mouseRateLimit=0)
-    app = QApplication.instance() or QApplication([])
+    app, folder = bench_app()
     from gui.window.main_window import MainWindow
 
     window = MainWindow()

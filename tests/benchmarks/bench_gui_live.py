@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,14 +26,18 @@ for folder in (ROOT, ROOT / "tests" / "gui", Path(__file__).resolve().parent):
     sys.path.insert(0, str(folder))
 
 import numpy as np  # noqa: E402
-from bench_gui import StallMeter, settle, wait_drawn  # noqa: E402
+from bench_gui import (  # noqa: E402
+    StallMeter,
+    bench_app,
+    closing_windows,
+    settle,
+    wait_drawn,
+)
 from live_videos import write_textured  # noqa: E402
-from PySide6.QtCore import QEventLoop, QSettings, Qt  # noqa: E402
+from PySide6.QtCore import QEventLoop, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from engine import PipelineSpec  # noqa: E402
-from gui.app import configure_pyqtgraph  # noqa: E402
 
 RUNS = 3
 FPS, SECONDS = 30.0, 3
@@ -77,18 +80,11 @@ def play_once(app, window, path: Path) -> tuple[float, float, int, int, float]:
 
 
 def main() -> int:
-    try:
-        return run()
-    finally:
-        for w in QApplication.topLevelWidgets():
-            w.close()  # stops the worker threads even when a check failed
+    return closing_windows(run)
 
 
 def run() -> int:
-    folder = Path(tempfile.mkdtemp(prefix="shiftlab-bench-live-"))
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
-    configure_pyqtgraph()
-    app = QApplication.instance() or QApplication([])
+    app, folder = bench_app("shiftlab-bench-live-")
     from gui.window.main_window import MainWindow
 
     window = MainWindow()
