@@ -379,6 +379,7 @@ class PipelineRow(QWidget):
             self.request_id = request_id  # nothing to draw, and the zoomed detail stays
             for panel, title in zip(self.panels, titles or [], strict=False):
                 panel.set_title(*title)
+            self._set_tips()
             self.drawn.emit(request_id)
             return
         DISPOSER.release(self.view)  # the view drawn before is freed off this thread
@@ -411,14 +412,7 @@ class PipelineRow(QWidget):
         if result.levels_produced != result.levels_requested and titles is None:
             last.set_title(last.title, f"{last.subtitle} · {result.levels_produced} of "
                                        f"{result.levels_requested} levels")
-        note = view.drift_note
-        for panel in self.panels[:len(stages)]:
-            tip = f"{panel.title}\n{panel.subtitle}\n{panel.scale_text()}"
-            if panel is last and result.stop_reason:
-                tip += f"\n\n{result.stop_reason}"
-            if note and panel.stage.name.startswith("pool"):
-                tip += f"\n\n{note}"
-            panel.label.setToolTip(tip)
+        self._set_tips()
         self._show_note()
         if self._fitted_shape != stages[0].shape:
             self._fitted_shape = stages[0].shape
@@ -429,6 +423,21 @@ class PipelineRow(QWidget):
             self._emit_hover(*self._hover, force=True)
         self._detail_timer.start()
         self.drawn.emit(request_id)
+
+    def _set_tips(self) -> None:
+        """Each shown panel's title tooltip: the whole title and subtitle (also when the
+        panel is too narrow for them), the colour scale, and why pooling stopped (the last
+        panel) or why pooled panels drift."""
+        view = self.view
+        result = view.result
+        shown = self.panels[:len(result.stages)]
+        for panel in shown:
+            tip = f"{panel.title}\n{panel.subtitle}\n{panel.scale_text()}"
+            if panel is shown[-1] and result.stop_reason:
+                tip += f"\n\n{result.stop_reason}"
+            if view.drift_note and panel.stage.name.startswith("pool"):
+                tip += f"\n\n{view.drift_note}"
+            panel.label.setToolTip(tip)
 
     def _show_note(self) -> None:
         note = self.view.drift_note if self.view is not None else None

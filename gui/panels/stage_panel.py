@@ -537,12 +537,11 @@ class StagePanel:
         return self.label.shown[1]
 
     def set_title(self, text: str, subtitle: str = "") -> None:
-        """Show `text` above the panel, and `subtitle` (the value range) in small grey."""
+        """Show `text` above the panel, and `subtitle` (the value range) in small grey (the
+        row sets the title's tooltip, with the whole texts, once the panels are drawn)."""
         if (text, subtitle) != (self._title, self._subtitle):
             self._title, self._subtitle = text, subtitle
             self.label.set_lines(text, subtitle)
-            # the whole text and the colour scale, also when the panel is too narrow
-            self.label.setToolTip(f"{text}\n{subtitle}\n{self.scale_text()}")
 
     def set_image(self, image: np.ndarray, lut: np.ndarray) -> None:
         """Send `image` to the image item unless the same pixels are already shown."""
